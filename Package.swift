@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module layout and dependency direction: ../shared/DESIGN.md (dependencies point down the list only).
+let package = Package(
+    name: "timebok",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "timebok", targets: ["timebok"]),
+        .library(name: "HelsenorgeMessages", targets: ["HelsenorgeMessages"]),
+        .library(name: "TimebokXML", targets: ["TimebokXML"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
+        ),
+        .target(name: "TimebokXML", dependencies: ["CLibXML2"]),
+        .target(name: "HelsenorgeMessages", dependencies: ["TimebokXML"]),
+        .executableTarget(
+            name: "timebok",
+            dependencies: [
+                "HelsenorgeMessages", "TimebokXML",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // `swift run -c release timebok-bench`: figures for the closing notes, never a timed test.
+        .executableTarget(name: "timebok-bench", dependencies: ["HelsenorgeMessages", "TimebokXML"], path: "Sources/TimebokBench"),
+        .testTarget(name: "TimebokXMLTests", dependencies: ["TimebokXML"]),
+        .testTarget(name: "HelsenorgeMessagesTests", dependencies: ["HelsenorgeMessages", "TimebokXML"]),
+        .testTarget(name: "TimebokCLITests", dependencies: ["HelsenorgeMessages", "TimebokXML"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
