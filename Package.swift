@@ -20,7 +20,9 @@ let package = Package(
             providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
         ),
         .target(name: "TimebokXML", dependencies: ["CLibXML2"]),
-        .target(name: "HelsenorgeMessages", dependencies: ["TimebokXML"]),
+        // Norwegian identity numbers and Europe/Oslo time: shared by the codec and (later) the model.
+        .target(name: "TimebokCore"),
+        .target(name: "HelsenorgeMessages", dependencies: ["TimebokXML", "TimebokCore"]),
         .executableTarget(
             name: "timebok",
             dependencies: [
@@ -31,6 +33,7 @@ let package = Package(
         // `swift run -c release timebok-bench`: figures for the closing notes, never a timed test.
         .executableTarget(name: "timebok-bench", dependencies: ["HelsenorgeMessages", "TimebokXML"], path: "Sources/TimebokBench"),
         .testTarget(name: "TimebokXMLTests", dependencies: ["TimebokXML"]),
+        .testTarget(name: "TimebokCoreTests", dependencies: ["TimebokCore"]),
         .testTarget(name: "HelsenorgeMessagesTests", dependencies: ["HelsenorgeMessages", "TimebokXML"]),
         .testTarget(name: "TimebokCLITests", dependencies: ["HelsenorgeMessages", "TimebokXML"]),
     ],

@@ -1,0 +1,74 @@
+import Foundation
+
+/// Europe/Oslo time, computed from the rule rather than from tzdata so results do not depend on
+/// the machine: UTC+1, and UTC+2 from the last Sunday of March 01:00 UTC to the last Sunday of
+/// October 01:00 UTC (the EU rule Norway has followed since 1996; 1980–1995 summer time ended on
+/// the last Sunday of September; no summer time 1966–1979). Tests compare it with the system's
+/// tz database hour by hour.
+public enum Oslo {
+    /// Seconds east of UTC at an instant.
+    public static func offsetSeconds(atSecondsSinceEpoch seconds: Int) -> Int {
+        let year = LocalDateTime(secondsSinceEpochAsUTC: seconds).date.year
+        guard let (start, end) = summerTime(year: year) else { return 3_600 }
+        return seconds >= start && seconds < end ? 7_200 : 3_600
+    }
+
+    /// Seconds east of UTC at an instant.
+    public static func offsetSeconds(at instant: Date) -> Int {
+        offsetSeconds(atSecondsSinceEpoch: Int(instant.timeIntervalSince1970.rounded(.down)))
+    }
+
+    /// Wall-clock time in Oslo at an instant.
+    public static func localDateTime(at instant: Date) -> LocalDateTime {
+        localDateTime(forSecondsSinceEpoch: Int(instant.timeIntervalSince1970.rounded(.down)))
+    }
+
+    static func localDateTime(forSecondsSinceEpoch seconds: Int) -> LocalDateTime {
+        LocalDateTime(secondsSinceEpochAsUTC: seconds + offsetSeconds(atSecondsSinceEpoch: seconds))
+    }
+
+    /// The instant of an Oslo wall-clock time. A time in the spring-forward gap (02:00–03:00 on
+    /// the last Sunday of March) is read with the winter offset, i.e. one hour later on the
+    /// summer clock; a time in the autumn repeat (02:00–03:00 on the last Sunday of October)
+    /// denotes its first occurrence (summer time).
+    public static func instant(for local: LocalDateTime) -> Date {
+        Date(timeIntervalSince1970: TimeInterval(secondsSinceEpoch(for: local)))
+    }
+
+    public static func secondsSinceEpoch(for local: LocalDateTime) -> Int {
+        let wall = local.secondsSinceEpochAsUTC
+        let asSummer = wall - 7_200
+        if offsetSeconds(atSecondsSinceEpoch: asSummer) == 7_200 { return asSummer }
+        return wall - 3_600
+    }
+
+    /// True when the wall-clock time does not exist in Oslo (the spring-forward hour).
+    public static func isInGap(_ local: LocalDateTime) -> Bool {
+        let wall = local.secondsSinceEpochAsUTC
+        return offsetSeconds(atSecondsSinceEpoch: wall - 7_200) != 7_200 && offsetSeconds(atSecondsSinceEpoch: wall - 3_600) != 3_600
+    }
+
+    /// Today's date in Oslo.
+    public static func today(at instant: Date = Date()) -> LocalDate { localDateTime(at: instant).date }
+
+    /// Summer time [start, end) in seconds since the epoch, or nil for years without it.
+    static func summerTime(year: Int) -> (Int, Int)? {
+        guard year >= 1980 else { return nil }
+        let start = lastSunday(year: year, month: 3)
+        let end = lastSunday(year: year, month: year >= 1996 ? 10 : 9)
+        return (start.daysSinceEpoch * 86_400 + 3_600, end.daysSinceEpoch * 86_400 + 3_600)
+    }
+
+    static func lastSunday(year: Int, month: Int) -> LocalDate {
+        let last = LocalDate(year: year, month: month, day: LocalDate.daysIn(month: month, year: year))
+        return last.adding(days: -(last.weekday % 7))
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS±HH:MM` for an instant, in Oslo time (xs:dateTime with offset).
+    public static func xsDateTime(_ instant: Date) -> String {
+        let seconds = Int(instant.timeIntervalSince1970.rounded(.down))
+        let offset = offsetSeconds(atSecondsSinceEpoch: seconds)
+        let local = LocalDateTime(secondsSinceEpochAsUTC: seconds + offset)
+        return "\(local)+\(pad(offset / 3_600, 2)):00"
+    }
+}
