@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+@testable import HelsenorgeMessages
+
+/// Code values and display names are the official ones: checked against PROTOCOL.md (the project's
+/// source of truth) and the official examples, not against a copy in this test.
+@Suite struct CodeLists {
+    static let protocolText: String = {
+        let raw = (try? String(contentsOf: Paths.reference.deletingLastPathComponent().appendingPathComponent("PROTOCOL.md"), encoding: .utf8)) ?? ""
+        // Lines are wrapped in the middle of names ("15 Vikar for\n  fastlege"): fold white space.
+        return raw.replacing(/\s+/, with: " ")
+    }()
+
+    @Test func answerCodesMatchProtocol() {
+        #expect(!Self.protocolText.isEmpty, "../shared/PROTOCOL.md must be readable")
+        for code in AnswerCode.allCases {
+            #expect(Self.protocolText.contains("\(code.rawValue) \(code.displayName)"), "7602 \(code.rawValue) \(code.displayName) is not in PROTOCOL.md")
+            #expect(code.code.system == "2.16.578.1.12.4.1.1.7602")
+        }
+    }
+
+    @Test func otherListsMatchProtocol() {
+        let text = Self.protocolText
+        for code in AppRecStatus.allCases { #expect(text.contains("\(code.rawValue) \(code.displayName)")) }
+        for code in RoleToPatient.allCases { #expect(text.contains("\(code.rawValue) \(code.displayName)")) }
+        for code in YesNo.allCases { #expect(text.contains("\(code.rawValue) \(code.displayName)")) }
+        #expect(text.contains("HBT` Hent bestilte timer") && RequestType.hentBestilteTimer.displayName == "Hent bestilte timer")
+        #expect(text.contains("`MOA` Melding om avtale") && RequestType.meldingOmAvtale.displayName == "Melding om avtale")
+        for category in AppointmentCategory.allCases { #expect(text.contains(category.rawValue)) }
+        for reason in CancellationReason.allCases { #expect(text.contains(reason.rawValue)) }
+        // Every AppRec error code PROTOCOL.md §6 names is modelled.
+        let named = Set(text.matches(of: /\*\*([TEXS]\d\d)\*\*/).map { String($0.output.1) })
+        #expect(named.count >= 12)
+        #expect(named.isSubset(of: Set(AppRecErrorCode.allCases.map(\.rawValue))), "missing: \(named.subtracting(AppRecErrorCode.allCases.map(\.rawValue)))")
+        for process in Process.allCases { #expect(text.contains(process.rawValue)) }
+    }
+
+    @Test func displayNamesMatchTheOfficialExamples() throws {
+        // Every V/S/DN triple in the official examples that belongs to one of our lists must agree with it.
+        var checked = 0
+        for url in Paths.files(in: Paths.examples) {
+            let text = String(decoding: try Paths.bytes(url), as: UTF8.self)
+            for match in text.matches(of: /V="([^"]+)" S="([0-9.]+)" DN="([^"]+)"/) {
+                let (value, system, name) = (String(match.output.1), String(match.output.2), String(match.output.3))
+                let expected: String? = switch system {
+                case RequestType.system: RequestType(rawValue: value)?.displayName
+                case AnswerCode.system: AnswerCode(rawValue: value)?.displayName
+                case CommunicationTestCode.system: CommunicationTestCode(rawValue: value)?.displayName
+                case YesNo.system: YesNo(rawValue: value)?.displayName
+                case RoleToPatient.system: RoleToPatient(rawValue: value)?.displayName
+                case OrganisationIdentifierType.system: OrganisationIdentifierType(rawValue: value)?.displayName
+                case PersonIdentifierType.system: PersonIdentifierType(rawValue: value)?.displayName
+                default: nil
+                }
+                guard let expected else { continue }
+                #expect(expected == name, "\(url.lastPathComponent): \(value) in \(system) is \"\(name)\", we say \"\(expected)\"")
+                checked += 1
+            }
+        }
+        #expect(checked > 50)
+    }
+
+    @Test func codeDecodingChecksTheSystem() {
+        #expect(Code(value: "05", system: AnswerCode.system).decode(as: AnswerCode.self) == .timereservasjonBekreftet)
+        #expect(Code(value: "05", system: RequestType.system).decode(as: AnswerCode.self) == nil)
+        #expect(Code(value: "05").decode(as: AnswerCode.self) == .timereservasjonBekreftet)
+    }
+}
