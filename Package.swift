@@ -35,7 +35,8 @@ let package = Package(
         .testTarget(name: "TimebokXMLTests", dependencies: ["TimebokXML"]),
         .testTarget(name: "TimebokCoreTests", dependencies: ["TimebokCore"]),
         .testTarget(name: "HelsenorgeMessagesTests", dependencies: ["HelsenorgeMessages", "TimebokXML"]),
-        .testTarget(name: "TimebokCLITests", dependencies: ["HelsenorgeMessages", "TimebokXML"]),
+        // Drives the built `timebok` binary as a user would (the dependency makes `swift test` build it).
+        .testTarget(name: "TimebokCLITests", dependencies: ["timebok"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -100,7 +100,7 @@ public struct MessageCodec: Sendable {
         if let schemas {
             let issues = schemas.validate(document)
             if !issues.isEmpty {
-                var error = MessageError(.schemaInvalid, .schemaInvalid, "The message does not validate against the official schemas: \(issues[0]).", line: issues[0].line, details: issues.map(\.description))
+                var error = MessageError(.schemaInvalid, .schemaInvalid, "The message does not validate against the official schemas: \(issues[0].message)", line: issues[0].line, details: issues.map(\.description))
                 if case .msgHead = kind, let info = root.child(Namespace.msgHead, "MsgInfo") {
                     error.envelope = try? MsgHeadReader.msgInfo(info)
                 }

@@ -57,7 +57,8 @@ public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
         self.envelope = envelope
     }
 
-    init(xml error: XMLError) {
+    /// The message-layer form of an XML-layer failure (T01 for unreadable input, T99 for refused DTDs and oversize input).
+    public init(xml error: XMLError) {
         switch error.code {
         case .notWellFormed, .emptyInput, .encodingConflict:
             appRecError = .notXML

@@ -30,6 +30,9 @@ extension [Ident] {
 extension String {
     /// Identifiers arrive with stray whitespace (an official example has `"91095 "`).
     var trimmedIdentifier: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.first, let last = scalars.last else { return self }
+        if !first.properties.isWhitespace && !last.properties.isWhitespace { return self }
         var slice = Substring(self)
         while let c = slice.first, c.isWhitespace { slice = slice.dropFirst() }
         while let c = slice.last, c.isWhitespace { slice = slice.dropLast() }

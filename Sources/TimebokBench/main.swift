@@ -1,1 +1,161 @@
-print("bench")
+// Figures for the closing notes (never a timed test): decode + validate + re-encode of each sample,
+// in µs per message, beside xmllint's parse + validate over the same files in the same run.
+//
+//   swift run -c release timebok-bench [rounds]          benchmark (default 200 rounds over samples/)
+//   swift run -c release timebok-bench rss [rounds]      resident memory while decoding, for leak checks
+//   scripts/leak-check.sh                                the same loop under valgrind
+import Foundation
+import HelsenorgeMessages
+import TimebokXML
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let mode = arguments.first.flatMap { Int($0) == nil ? $0 : nil } ?? "bench"
+let rounds = arguments.compactMap { Int($0) }.first ?? (mode == "bench" ? 200 : 2_000)
+
+let root = FileManager.default.currentDirectoryPath
+let locations: SchemaLocations
+do {
+    locations = try SchemaLocations.locate(searchRoots: [root])
+} catch {
+    FileHandle.standardError.write(Data("\(error)\n".utf8))
+    exit(2)
+}
+let sampleDir = root + "/samples"
+let names = ((try? FileManager.default.contentsOfDirectory(atPath: sampleDir)) ?? []).filter { $0.hasSuffix(".xml") }.sorted()
+let files = names.map { sampleDir + "/" + $0 }
+let inputs = files.map { Array(FileManager.default.contents(atPath: $0)!) }
+guard !inputs.isEmpty else {
+    print("no samples in \(sampleDir)")
+    exit(2)
+}
+
+let compileStart = ContinuousClock.now
+let schemas = try locations.compile()
+let compileTime = ContinuousClock.now - compileStart
+let codec = MessageCodec(schemas: schemas)
+
+func microseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
+}
+
+/// Runs `body` over every input `rounds` times; returns µs per message (best of 3 runs).
+func measure(_ rounds: Int, _ body: ([UInt8]) throws -> Void) rethrows -> Double {
+    var best = Double.infinity
+    for _ in 0..<3 {
+        let start = ContinuousClock.now
+        for _ in 0..<rounds {
+            for input in inputs { try body(input) }
+        }
+        best = min(best, microseconds(ContinuousClock.now - start) / Double(rounds * inputs.count))
+    }
+    return best
+}
+
+func residentKiB() -> Int {
+    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return -1 }
+    let pages = Int(statm.split(separator: " ")[1]) ?? 0
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
+}
+
+func decodeAndReencode(_ input: [UInt8]) throws {
+    switch try codec.decode(input) {
+    case .dialog(let message, _): _ = MessageCodec.encode(message)
+    case .appRec(let appRec): _ = MessageCodec.encode(appRec)
+    }
+}
+
+switch mode {
+case "rss", "leak":
+    // Every path: decode + encode, and the hostile and broken inputs that take the error paths.
+    let hostile: [[UInt8]] = [
+        Array(#"<!DOCTYPE r [<!ENTITY a "aaaa">]><r>&a;</r>"#.utf8),
+        Array("<r><a></b></r>".utf8),
+        [0xEF, 0xBB, 0xBF] + Array(#"<?xml version="1.0" encoding="ISO-8859-1"?><r/>"#.utf8),
+        Array(#"<MsgHead xmlns="urn:wrong"/>"#.utf8),
+        Array(String(decoding: inputs[0], as: UTF8.self).replacingOccurrences(of: "<MsgId>", with: "<Bogus/><MsgId>").utf8),
+    ]
+    var marks: [(Int, Int)] = []
+    for round in 1...rounds {
+        for input in inputs { try decodeAndReencode(input) }
+        for input in hostile { _ = try? codec.decode(input) }
+        if let document = try? XMLParser.parse(inputs[0]) { _ = try document.exclusiveCanonicalForm() }
+        if round == 1 || round == rounds / 10 || round % max(1, rounds / 5) == 0 { marks.append((round, residentKiB())) }
+    }
+    print("messages per round: \(inputs.count + hostile.count + 1), rounds: \(rounds)")
+    for (round, kib) in marks { print("after round \(round): RSS \(kib) KiB") }
+    if let first = marks.first(where: { $0.0 >= rounds / 10 }), let last = marks.last {
+        print("growth from round \(first.0) to \(last.0): \(last.1 - first.1) KiB")
+    }
+
+default:
+    _ = try measure(5) { try decodeAndReencode($0) } // warm-up
+    let parse = try measure(rounds) { _ = try XMLParser.parse($0) }
+    let parseValidate = try measure(rounds) { input in
+        let document = try XMLParser.parse(input)
+        precondition(schemas.validate(document).isEmpty)
+    }
+    let decode = try measure(rounds) { _ = try codec.decode($0) }
+    var decodedMessages: [DecodedMessage] = []
+    for input in inputs { decodedMessages.append(try codec.decode(input)) }
+    var best = Double.infinity
+    for _ in 0..<3 {
+        let start = ContinuousClock.now
+        for _ in 0..<rounds {
+            for decoded in decodedMessages {
+                switch decoded {
+                case .dialog(let message, _): _ = MessageCodec.encode(message)
+                case .appRec(let appRec): _ = MessageCodec.encode(appRec)
+                }
+            }
+        }
+        best = min(best, microseconds(ContinuousClock.now - start) / Double(rounds * inputs.count))
+    }
+    let encode = best
+    let full = try measure(rounds) { try decodeAndReencode($0) }
+
+    // xmllint over the same files against the same combined schema set, in this run. Its schema
+    // compilation is measured with one file and subtracted.
+    let driver = NSTemporaryDirectory() + "timebok-bench-driver-\(getpid()).xsd"
+    var source = #"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">"#
+    source += #"<xs:include schemaLocation="\#(locations.official)/driver-all.xsd"/>"#
+    for file in locations.ownFiles {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let namespace = text.firstMatch(of: /targetNamespace="([^"]+)"/).map { String($0.output.1) } ?? ""
+        source += #"<xs:import namespace="\#(namespace)" schemaLocation="\#(file)"/>"#
+    }
+    source += "</xs:schema>"
+    try source.write(toFile: driver, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: driver) }
+    func xmllint(_ paths: [String]) -> Double {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["xmllint", "--nonet", "--noout", "--schema", driver] + paths
+        process.environment = ["XML_CATALOG_FILES": locations.official + "/catalog.xml", "PATH": "/usr/bin:/bin"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let start = ContinuousClock.now
+        try? process.run()
+        process.waitUntilExit()
+        if process.terminationStatus != 0 { print("warning: xmllint exited \(process.terminationStatus)") }
+        return microseconds(ContinuousClock.now - start)
+    }
+    let xmllintRounds = max(1, rounds / 4)
+    let batch = Array(repeating: files, count: xmllintRounds).flatMap { $0 }
+    let single = (0..<3).map { _ in xmllint([files[0]]) }.min()!
+    let many = (0..<3).map { _ in xmllint(batch) }.min()!
+    let xmllintPerMessage = (many - single) / Double(batch.count - 1)
+
+    func row(_ name: String, _ value: Double) -> String {
+        name.padding(toLength: 52, withPad: " ", startingAt: 0) + String(format: "%8.1f µs/message", value)
+    }
+    print("timebok-bench: \(inputs.count) samples (\(inputs.map(\.count).reduce(0, +) / inputs.count) bytes on average), \(rounds) rounds, best of 3")
+    print(row("schema set compile (once at start)", microseconds(compileTime)).replacingOccurrences(of: "µs/message", with: "µs"))
+    print(row("parse (hardened)", parse))
+    print(row("parse + validate", parseValidate))
+    print(row("decode = parse + validate + typed decode + rules", decode))
+    print(row("encode (typed value → bytes)", encode))
+    print(row("decode + re-encode", full))
+    print(row("xmllint --schema (parse + validate), same files", xmllintPerMessage))
+    print(String(format: "ratio decode / xmllint parse+validate: %.2f   (target ≤ 1.5)", decode / xmllintPerMessage))
+    print(String(format: "ratio decode + re-encode / xmllint:     %.2f", full / xmllintPerMessage))
+}

@@ -14,8 +14,7 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// Parses `YYYY-MM-DD` (an xs:date time-zone suffix is accepted and ignored: dates are Norwegian).
     public init?(_ text: String) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        var scanner = LexicalScanner(trimmed)
+        var scanner = LexicalScanner(text)
         guard let year = scanner.int(digits: 4), scanner.take("-"),
               let month = scanner.int(digits: 2), scanner.take("-"),
               let day = scanner.int(digits: 2) else { return nil }
@@ -93,8 +92,7 @@ public struct LocalDateTime: Sendable, Hashable, Comparable, Codable, CustomStri
     /// Parses an xs:dateTime. Without offset it is Oslo wall-clock time; with `Z` or `±HH:MM`
     /// it is converted to Oslo wall-clock time. Fractional seconds are dropped.
     public init?(_ text: String) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        var scanner = LexicalScanner(trimmed)
+        var scanner = LexicalScanner(text)
         guard let year = scanner.int(digits: 4), scanner.take("-"),
               let month = scanner.int(digits: 2), scanner.take("-"),
               let day = scanner.int(digits: 2), scanner.take("T"),
@@ -154,7 +152,13 @@ struct LexicalScanner {
     private let scalars: [UInt8]
     private var index = 0
 
-    init(_ text: String) { scalars = Array(text.utf8) }
+    /// Surrounding white space (xs:date/xs:dateTime collapse it) is skipped.
+    init(_ text: String) {
+        var bytes = Array(text.utf8)
+        while let last = bytes.last, last == 0x20 || last == 0x09 || last == 0x0A || last == 0x0D { bytes.removeLast() }
+        let leading = bytes.prefix { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }.count
+        scalars = leading == 0 ? bytes : Array(bytes.dropFirst(leading))
+    }
 
     var atEnd: Bool { index == scalars.count }
 

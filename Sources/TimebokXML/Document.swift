@@ -1,4 +1,9 @@
 import CLibXML2
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A parsed XML document. Not `Sendable`: confine it to the task that parsed it.
 /// Elements handed out keep the document alive.
@@ -94,10 +99,15 @@ public struct XElement {
 
     /// True when the element has this namespace URI and local name.
     public func isNamed(_ namespace: String?, _ localName: String) -> Bool {
-        guard xmlStrEqual(node.pointee.name, localName) != 0 else { return false }
+        XElement.node(node, isNamed: namespace, localName)
+    }
+
+    /// Name comparison without creating C strings (decoding compares names constantly).
+    static func node(_ node: xmlNodePtr, isNamed namespace: String?, _ localName: String) -> Bool {
+        guard equal(node.pointee.name, localName) else { return false }
         guard let href = node.pointee.ns?.pointee.href else { return namespace == nil }
         guard let namespace else { return false }
-        return xmlStrEqual(href, namespace) != 0
+        return equal(href, namespace)
     }
 
     /// The child elements, in document order.
@@ -113,16 +123,23 @@ public struct XElement {
 
     /// The child elements with this namespace URI and local name.
     public func children(_ namespace: String?, _ localName: String) -> [XElement] {
-        children.filter { $0.isNamed(namespace, localName) }
+        var result: [XElement] = []
+        var cursor = node.pointee.children
+        while let current = cursor {
+            if current.pointee.type == XML_ELEMENT_NODE, XElement.node(current, isNamed: namespace, localName) {
+                result.append(XElement(current, owner: owner))
+            }
+            cursor = current.pointee.next
+        }
+        return result
     }
 
     /// The first child element with this namespace URI and local name.
     public func child(_ namespace: String?, _ localName: String) -> XElement? {
         var cursor = node.pointee.children
         while let current = cursor {
-            if current.pointee.type == XML_ELEMENT_NODE {
-                let element = XElement(current, owner: owner)
-                if element.isNamed(namespace, localName) { return element }
+            if current.pointee.type == XML_ELEMENT_NODE, XElement.node(current, isNamed: namespace, localName) {
+                return XElement(current, owner: owner)
             }
             cursor = current.pointee.next
         }
@@ -131,17 +148,52 @@ public struct XElement {
 
     /// An attribute without namespace (`V`, `DN`, …).
     public func attribute(_ name: String) -> String? {
-        guard let value = xmlGetNoNsProp(node, name) else { return nil }
-        defer { timebok_xmlFree(value) }
-        return String(cString: value)
+        var cursor = node.pointee.properties
+        while let attribute = cursor {
+            if attribute.pointee.ns == nil, XElement.equal(attribute.pointee.name, name) {
+                // An attribute's value is a single text node unless it held entity references.
+                if let text = attribute.pointee.children, text.pointee.next == nil, text.pointee.type == XML_TEXT_NODE, let content = text.pointee.content {
+                    return String(cString: content)
+                }
+                guard let value = xmlGetNoNsProp(node, name) else { return nil }
+                defer { timebok_xmlFree(value) }
+                return String(cString: value)
+            }
+            cursor = attribute.pointee.next
+        }
+        return nil
     }
 
     /// The text of the element and its descendants, concatenated (entities are never expanded:
     /// documents with entity declarations are refused at parse time).
     public var text: String {
+        // Fast path: no child, or one text node (almost every element timebok reads).
+        guard let first = node.pointee.children else { return "" }
+        if first.pointee.next == nil, first.pointee.type == XML_TEXT_NODE, let content = first.pointee.content {
+            return String(cString: content)
+        }
         guard let content = xmlNodeGetContent(node) else { return "" }
         defer { timebok_xmlFree(content) }
         return String(cString: content)
+    }
+
+    /// Compares a NUL-terminated UTF-8 string with a Swift string without allocating.
+    static func equal(_ cString: UnsafePointer<xmlChar>?, _ string: String) -> Bool {
+        guard let cString else { return false }
+        if let result = string.utf8.withContiguousStorageIfAvailable({ buffer -> Bool in
+            guard let base = buffer.baseAddress else { return cString.pointee == 0 }
+            // strncmp stops at the C string's NUL, so it never reads past a shorter name.
+            return strncmp(UnsafeRawPointer(cString).assumingMemoryBound(to: CChar.self), UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), buffer.count) == 0
+                && cString[buffer.count] == 0
+        }) {
+            return result
+        }
+        var cursor = cString
+        for byte in string.utf8 {
+            guard cursor.pointee == byte else { return false }
+            cursor += 1
+        }
+        return cursor.pointee == 0
     }
 
     /// The element's path of local names from the root, e.g. `/MsgHead/MsgInfo/MsgId` (for messages).

@@ -88,25 +88,32 @@ public struct XMLWriter: Sendable {
     }
 
     private mutating func append(_ string: String) {
-        bytes.append(contentsOf: string.utf8)
+        var string = string
+        string.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     private mutating func appendEscaped(_ string: String, inAttribute: Bool) {
         for scalar in string.unicodeScalars {
-            switch scalar {
-            case "&": append("&amp;")
-            case "<": append("&lt;")
-            case ">": append("&gt;")
-            case "\"" where inAttribute: append("&quot;")
-            case "\n" where inAttribute: append("&#10;")
-            case "\t" where inAttribute: append("&#9;")
-            case "\r": append("&#13;")
-            default:
-                // XML 1.0 forbids most C0 controls and U+FFFE/U+FFFF; replace rather than write an
-                // unreadable document.
-                let value = scalar.value
-                let allowed = value == 0x9 || value == 0xA || (value >= 0x20 && value != 0xFFFE && value != 0xFFFF)
-                bytes.append(contentsOf: String(allowed ? scalar : "\u{FFFD}").utf8)
+            let value = scalar.value
+            if value >= 0x80 {
+                // XML 1.0 forbids U+FFFE and U+FFFF; replace rather than write an unreadable document.
+                if value == 0xFFFE || value == 0xFFFF {
+                    bytes.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                } else {
+                    UTF8.encode(scalar) { bytes.append($0) }
+                }
+                continue
+            }
+            switch value {
+            case 0x26: append("&amp;")
+            case 0x3C: append("&lt;")
+            case 0x3E: append("&gt;")
+            case 0x22 where inAttribute: append("&quot;")
+            case 0x0A where inAttribute: append("&#10;")
+            case 0x09 where inAttribute: append("&#9;")
+            case 0x0D: append("&#13;")
+            case 0x09, 0x0A, 0x20...: bytes.append(UInt8(value))
+            default: bytes.append(contentsOf: [0xEF, 0xBF, 0xBD]) // other C0 controls are not XML
             }
         }
     }

@@ -1,0 +1,19 @@
+import ArgumentParser
+
+@main
+struct Timebok: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "timebok",
+        abstract: "The GP office's side of appointment booking on helsenorge.no, by files.",
+        discussion: """
+        timebok reads helsenorge.no's digital-dialog messages (Hodemelding + Dialogmelding + xCal), \
+        applies them to the office's appointment books and answers with XML replies and receipts.
+        """,
+        version: TimebokVersion.current,
+        subcommands: [Validate.self]
+    )
+}
+
+enum TimebokVersion {
+    static let current = "0.1.0"
+}

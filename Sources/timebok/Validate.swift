@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import HelsenorgeMessages
+import TimebokXML
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check XML files: well-formed, which message, valid against the official and timebok's schemas.",
+        discussion: """
+        For each file, says whether it is well-formed, which message it is (process, function, codes), \
+        and whether it validates against the official schema set and timebok's own schemas, and why not \
+        (with line numbers and the AppRec code helsenorge would get). Exits 0 only when every file passes.
+
+        The official schema set is a folder with driver-all.xsd and catalog.xml (../shared/reference/schemas); \
+        timebok finds it beside a checkout of the project, or takes --schemas / TIMEBOK_SCHEMAS.
+
+        Example:
+          timebok validate samples/*.xml
+          timebok validate --schemas /srv/helsenorge/schemas inbox/incoming.xml
+        """
+    )
+
+    @Option(name: .customLong("schemas"), help: ArgumentHelp("The official schema folder (driver-all.xsd, catalog.xml).", valueName: "dir"))
+    var officialSchemas: String?
+
+    @Option(name: .customLong("own-schemas"), help: ArgumentHelp("timebok's own schema folder (default: the project's schemas/).", valueName: "dir"))
+    var ownSchemas: String?
+
+    @Flag(help: "Accept test fødselsnumre (month + 40 or + 80), as in test environments.")
+    var allowTestNumbers = false
+
+    @Flag(name: .shortAndLong, help: "Only print files that fail.")
+    var quiet = false
+
+    @Argument(help: ArgumentHelp("The files to check.", valueName: "file"))
+    var files: [String]
+
+    func run() throws {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        let locations: SchemaLocations
+        do {
+            locations = try SchemaLocations.locate(official: officialSchemas, own: ownSchemas, searchRoots: [FileManager.default.currentDirectoryPath, executable])
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let schemas: SchemaSet
+        do {
+            schemas = try locations.compile()
+        } catch {
+            throw ValidationError("The schemas could not be compiled: \(error)")
+        }
+        let checker = FileChecker(codec: MessageCodec(schemas: schemas, options: DecodingOptions(allowTestIdentityNumbers: allowTestNumbers)))
+        var failures = 0
+        for file in files {
+            let report = checker.check(file)
+            if !report.passed { failures += 1 }
+            if !quiet || !report.passed { print(report.text) }
+        }
+        if files.count > 1 || failures > 0 {
+            print("\(files.count - failures) of \(files.count) file\(files.count == 1 ? "" : "s") passed.")
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
+}
+
+/// Checks one file and describes it for a person.
+struct FileChecker {
+    let codec: MessageCodec
+
+    struct Report {
+        var passed: Bool
+        var text: String
+    }
+
+    func check(_ path: String) -> Report {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return Report(passed: false, text: "\(path): FAILED\n  cannot read the file (missing, unreadable, or a directory)")
+        }
+        let document: XDocument
+        do {
+            document = try XMLParser.parse(Array(data), name: path, limits: codec.limits)
+        } catch {
+            return failure(path, MessageError(xml: error))
+        }
+        var lines = ["well-formed XML (\(document.declaredEncoding ?? "UTF-8"))"]
+        guard let root = document.root else { return Report(passed: false, text: "\(path): FAILED\n  no root element") }
+        let kind = DocumentKind(root: root)
+        switch kind {
+        case .msgHead, .appRec:
+            do {
+                let decoded = try codec.decode(document)
+                lines.append(describe(decoded))
+                lines.append("valid against the official schema set and timebok's schemas")
+            } catch {
+                return failure(path, error, known: lines)
+            }
+        case .command, .commandResult, .journalEntry, .resourceBooks:
+            lines.append(kind.description)
+            let issues = codec.schemas?.validate(document) ?? []
+            guard issues.isEmpty else {
+                return failure(path, MessageError(.schemaInvalid, .schemaInvalid, "The \(kind) does not validate against timebok's schema.", line: issues[0].line, details: issues.map(\.description)), known: lines)
+            }
+            lines.append("valid against timebok's schemas")
+        case .wrongNamespace, .unknown:
+            return failure(path, MessageError(.unknownMessage, .unsupportedFormat, "The document is a \(kind), not a message timebok knows.", line: root.line), known: lines)
+        }
+        return Report(passed: true, text: "\(path): ok\n" + lines.map { "  " + $0 }.joined(separator: "\n"))
+    }
+
+    private func describe(_ decoded: DecodedMessage) -> String {
+        switch decoded {
+        case .appRec(let appRec):
+            let errors = appRec.errors.map { "\($0.value)\($0.originalText.map { " \"\($0)\"" } ?? "")" }.joined(separator: ", ")
+            return "AppRec \(appRec.version == .v1_1 ? "1.1" : "1.0"), status \(appRec.status)\(errors.isEmpty ? "" : ", errors \(errors)"), answering \(appRec.original.msgType.value) \(appRec.original.id)"
+        case .dialog(let message, let function):
+            var parts = ["\(message.info.type.value) \(function.rawValue)"]
+            if let request = message.foresporsel { parts.append("TypeForesp \(request.typeForesp)") }
+            if let note = message.notat { parts.append("TemaKodet \(note.temaKodet)") }
+            parts.append("MsgId \(message.info.msgId)")
+            parts.append("from HER \(message.info.sender.communicationPartyHerId ?? "?") to HER \(message.info.receiver.communicationPartyHerId ?? "?")")
+            if let events = message.calendar?.events, !events.isEmpty { parts.append("\(events.count) vevent\(events.count == 1 ? "" : "s")") }
+            return parts.joined(separator: ", ")
+        }
+    }
+
+    private func failure(_ path: String, _ error: MessageError, known: [String] = []) -> Report {
+        var text = "\(path): FAILED\n"
+        for line in known { text += "  \(line)\n" }
+        let position = error.line.map { "line \($0): " } ?? ""
+        text += "  \(position)\(error.summary) [\(error.code), AppRec \(error.appRecError.rawValue) \(error.appRecError.displayName)]"
+        for detail in error.details.prefix(10) { text += "\n    \(detail)" }
+        if error.details.count > 10 { text += "\n    … and \(error.details.count - 10) more" }
+        return Report(passed: false, text: text)
+    }
+}

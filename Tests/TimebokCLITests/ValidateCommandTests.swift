@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+/// Runs the built `timebok` binary (it sits beside the test bundle in the build folder).
+struct CLI {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let binary: URL = {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        // On Linux the test runner is <build>/<config>/timebokPackageTests.xctest.
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("timebok")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return packageRoot.appendingPathComponent(".build/debug/timebok")
+    }()
+
+    struct Result {
+        var status: Int32
+        var output: String
+    }
+
+    static func run(_ arguments: [String], in directory: URL = packageRoot) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    static func sampleFiles() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("samples").path)) ?? []
+        return names.filter { $0.hasSuffix(".xml") }.sorted().map { "samples/" + $0 }
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("timebok-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+@Suite struct ValidateCommand {
+    @Test func everySampleValidates() throws {
+        let files = CLI.sampleFiles()
+        #expect(files.count >= 30)
+        let result = try CLI.run(["validate"] + files)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("\(files.count) of \(files.count) files passed."))
+        #expect(result.output.contains("ReserverAvtale, TypeForesp RT (Reserver time)"))
+        #expect(result.output.contains("(ISO-8859-1)"))
+    }
+
+    @Test func aBrokenFileExitsOneNamingTheLineAndTheProblem() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sample = try String(contentsOf: CLI.packageRoot.appendingPathComponent("samples/in-HentPlanlagteTimer.xml"), encoding: .utf8)
+        let broken = directory.appendingPathComponent("broken.xml")
+        try sample.replacingOccurrences(of: "</MsgId>", with: "</MsgID>").write(to: broken, atomically: true, encoding: .utf8)
+        let invalid = directory.appendingPathComponent("invalid.xml")
+        try sample.replacingOccurrences(of: "<MsgId>", with: "<Bogus/><MsgId>").write(to: invalid, atomically: true, encoding: .utf8)
+        let foreign = directory.appendingPathComponent("foreign.xml")
+        try sample.replacingOccurrences(of: "msghead/2006-05-24", with: "msghead/2099-01-01").write(to: foreign, atomically: true, encoding: .utf8)
+
+        let result = try CLI.run(["validate", broken.path, invalid.path, foreign.path, "samples/in-Kommunikasjonstest.xml"])
+        #expect(result.status == 1)
+        let brokenLine = sample.components(separatedBy: "\n").firstIndex { $0.contains("<MsgId>") }! + 1
+        #expect(result.output.contains("broken.xml: FAILED\n  line \(brokenLine): The input is not well-formed XML. [TB-0105, AppRec T01"), "\(result.output)")
+        #expect(result.output.contains("Opening and ending tag mismatch"))
+        #expect(result.output.contains("invalid.xml: FAILED"))
+        #expect(result.output.contains("line \(brokenLine): The message does not validate against the official schemas: Element '{http://www.kith.no/xmlstds/msghead/2006-05-24}Bogus'"), "\(result.output)")
+        #expect(result.output.contains("foreign.xml: FAILED"))
+        #expect(result.output.contains("AppRec T10"))
+        #expect(result.output.contains("in-Kommunikasjonstest.xml: ok"))
+        #expect(result.output.contains("1 of 4 files passed."))
+    }
+
+    @Test func missingSchemasAreAClearUsageError() throws {
+        let result = try CLI.run(["validate", "--schemas", "/nonexistent", "samples/in-Kommunikasjonstest.xml"])
+        #expect(result.status == 64)
+        #expect(result.output.contains("official schema set was not found"))
+    }
+
+    @Test func helpExplainsWithAnExample() throws {
+        let result = try CLI.run(["validate", "--help"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("timebok validate samples/*.xml"))
+    }
+}
