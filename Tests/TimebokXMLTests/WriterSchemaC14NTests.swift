@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+@testable import TimebokXML
+
+@Suite struct Writer {
+    @Test func escapesTextAndAttributesAndRoundTrips() throws {
+        var writer = XMLWriter()
+        let tricky = "a < b & c > d \"quoted\" 'single' æøå 😀\ttab\nnewline"
+        writer.element("r", attributes: ["xmlns": "urn:test", "v": tricky, "absent": nil]) { w in
+            w.element("t", text: tricky)
+            w.element("empty", text: "")
+            w.optionalElement("skipped", text: nil)
+            w.element("nested") { w in w.element("leaf", attributes: ["V": "1"], text: nil) }
+            w.element("hollow") { _ in }
+        }
+        let bytes = writer.finish()
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasPrefix(#"<?xml version="1.0" encoding="UTF-8"?>"#))
+        #expect(!text.contains("absent="))
+        #expect(!text.contains("skipped"))
+        #expect(text.contains("<hollow/>"))
+        #expect(text.contains("<empty/>"))
+        let doc = try XMLParser.parse(bytes)
+        let root = try #require(doc.root)
+        #expect(root.attribute("v") == tricky, "attribute values keep tabs and newlines (escaped as character references)")
+        #expect(root.child("urn:test", "t")?.text == tricky)
+        #expect(root.child("urn:test", "nested")?.child("urn:test", "leaf")?.attribute("V") == "1")
+    }
+
+    @Test func characterThatXMLCannotCarryIsReplacedNotWritten() throws {
+        var writer = XMLWriter()
+        writer.element("r", text: "bell\u{07}nul\u{0}fffe\u{FFFE}")
+        let doc = try XMLParser.parse(writer.finish())
+        #expect(doc.root?.text == "bell\u{FFFD}nul\u{FFFD}fffe\u{FFFD}")
+    }
+}
+
+@Suite struct Schemas {
+    static let xsd = """
+    <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" xmlns="urn:t" elementFormDefault="qualified">
+      <xs:element name="r">
+        <xs:complexType><xs:sequence>
+          <xs:element name="n" type="xs:positiveInteger" maxOccurs="unbounded"/>
+        </xs:sequence></xs:complexType>
+      </xs:element>
+    </xs:schema>
+    """
+
+    func withSchemaFile<T>(_ text: String, _ body: (String) throws -> T) throws -> T {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("schema-\(UUID().uuidString).xsd").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try body(path)
+    }
+
+    @Test func reportsEveryErrorWithItsLine() throws {
+        try withSchemaFile(Self.xsd) { path in
+            let set = try SchemaSet(file: path)
+            let valid = try XMLParser.parse(string: #"<r xmlns="urn:t"><n>1</n></r>"#)
+            #expect(set.validate(valid).isEmpty)
+            let invalid = try XMLParser.parse(string: "<r xmlns=\"urn:t\">\n<n>0</n>\n<n>x</n>\n<m/>\n</r>")
+            let issues = set.validate(invalid)
+            #expect(issues.map(\.line) == [2, 3, 4])
+            #expect(issues[0].message.contains("positiveInteger") || issues[0].message.contains("'0'"))
+            #expect(throws: XMLError.self) { try set.check(invalid) }
+        }
+    }
+
+    @Test func combiningImportsNamespacedFilesAndDriverImports() throws {
+        try withSchemaFile(Self.xsd) { ours in
+            let set = try SchemaSet(combining: [ours])
+            #expect(set.validate(try XMLParser.parse(string: #"<r xmlns="urn:t"><n>7</n></r>"#)).isEmpty)
+            #expect(!set.validate(try XMLParser.parse(string: #"<r xmlns="urn:other"><n>7</n></r>"#)).isEmpty)
+        }
+    }
+
+    @Test func aBrokenSchemaIsAClearError() throws {
+        try withSchemaFile("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"><xs:element name=\"r\" type=\"nosuch\"/></xs:schema>") { path in
+            do {
+                _ = try SchemaSet(file: path)
+                Issue.record("a schema referring to an unknown type compiled")
+            } catch let error as XMLError {
+                #expect(error.code == .schemaUnusable)
+                #expect(!error.issues.isEmpty)
+            }
+        }
+        #expect(throws: XMLError.self) { _ = try SchemaSet(file: "/nonexistent/x.xsd") }
+    }
+}
+
+@Suite struct Canonicalization {
+    @Test func exclusiveC14NOfAKnownDocument() throws {
+        let doc = try XMLParser.parse(string: """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <a:root xmlns:a="urn:a" xmlns:unused="urn:unused" z="2" b='1'><!-- comment --><a:child   attr="x&amp;y"/><b:x xmlns:b="urn:b">t&lt;</b:x></a:root>
+        """)
+        let canonical = String(decoding: try doc.exclusiveCanonicalForm(), as: UTF8.self)
+        // Exclusive C14N: unused namespace dropped, attributes sorted, empty elements expanded, no comments.
+        #expect(canonical == #"<a:root xmlns:a="urn:a" b="1" z="2"><a:child attr="x&amp;y"></a:child><b:x xmlns:b="urn:b">t&lt;</b:x></a:root>"#)
+        let inclusive = String(decoding: try doc.inclusiveCanonicalForm(), as: UTF8.self)
+        #expect(inclusive.contains("xmlns:unused"))
+    }
+
+    @Test func excludingASubtreeIsTheEnvelopedSignatureTransform() throws {
+        let doc = try XMLParser.parse(string: #"<r xmlns="urn:r"><keep>1</keep><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo/></ds:Signature></r>"#)
+        let signature = try #require(doc.root?.child("http://www.w3.org/2000/09/xmldsig#", "Signature"))
+        let canonical = String(decoding: try doc.exclusiveCanonicalForm(excluding: signature), as: UTF8.self)
+        #expect(canonical == #"<r xmlns="urn:r"><keep>1</keep></r>"#)
+    }
+
+    @Test func agreesWithXmllintExcC14N() throws {
+        // xmllint --exc-c14n over a real sample gives the same bytes (CI installs libxml2-utils).
+        let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("samples/out-SvarTimeReservasjon-05.xml")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/xmllint")
+        process.arguments = ["--nonet", "--exc-c14n", sample.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let expected = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let ours = try XMLParser.parse(Array(try Data(contentsOf: sample))).exclusiveCanonicalForm()
+        #expect(ours == Array(expected))
+    }
+}
