@@ -4,7 +4,7 @@ import PackageDescription
 // Module layout and dependency direction: ../shared/DESIGN.md (dependencies point down the list only).
 let package = Package(
     name: "timebok",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)], // Synchronization.Mutex; timebok runs on Linux
     products: [
         .executable(name: "timebok", targets: ["timebok"]),
         .library(name: "HelsenorgeMessages", targets: ["HelsenorgeMessages"]),

@@ -69,10 +69,12 @@ public struct OriginalMsgId: Sendable, Hashable {
 
 /// Applikasjonskvittering (AppRec 1.1; 1.0 is read too).
 public struct AppRec: Sendable, Hashable {
-    public enum Version: String, Sendable, Hashable {
-        case v1_0 = "v1.0 2004-11-21"
-        case v1_1 = "v1.1 2012-02-15"
+    public enum Version: Sendable, Hashable {
+        case v1_0
+        case v1_1
         var namespace: String { self == .v1_0 ? Namespace.appRec10 : Namespace.appRec11 }
+        /// The schemas' default `MIGversion`.
+        public var migVersion: String { self == .v1_0 ? "1.0 2004-11-21" : "v1.1 2012-02-15" }
     }
 
     public var version: Version
@@ -91,7 +93,7 @@ public struct AppRec: Sendable, Hashable {
 
     public init(version: Version = .v1_1, softwareName: String? = nil, softwareVersion: String? = nil, genDate: String, id: String, sender: AppRecParty, receiver: AppRecParty, status: AppRecStatus, errors: [Code] = [], original: OriginalMsgId) {
         self.version = version
-        self.migVersion = version == .v1_1 ? "v1.1 2012-02-15" : "1.0 2004-11-21"
+        self.migVersion = version.migVersion
         self.softwareName = softwareName
         self.softwareVersion = softwareVersion
         self.genDate = genDate
@@ -105,12 +107,13 @@ public struct AppRec: Sendable, Hashable {
 
     /// The AppRec answering `message`: we (its receiver) are the sender with role PRIM, its sender
     /// is the receiver with role AVS, `OriginalMsgId` repeats its type, GenDate and MsgId.
-    public static func answering(_ message: MsgInfo, id: String, genDate: String, status: AppRecStatus, errors: [(AppRecErrorCode, String?)] = [], softwareName: String? = nil, softwareVersion: String? = nil) -> AppRec {
+    /// Status is 1 (OK) without errors and 2 (Avvist) with them: the protocol requires an Error for 2.
+    public static func answering(_ message: MsgInfo, id: String, genDate: String, errors: [(AppRecErrorCode, String?)] = [], softwareName: String? = nil, softwareVersion: String? = nil) -> AppRec {
         AppRec(
             softwareName: softwareName, softwareVersion: softwareVersion, genDate: genDate, id: id,
             sender: AppRecParty(role: AppRecParty.primaryReceiverRole, organisation: message.receiver),
             receiver: AppRecParty(role: AppRecParty.senderRole, organisation: message.sender),
-            status: status,
+            status: errors.isEmpty ? .ok : .rejected,
             errors: errors.map { code, text in
                 Code(value: code.rawValue, system: AppRecErrorCode.system, displayName: code.displayName, originalText: text)
             },
@@ -150,7 +153,7 @@ enum AppRecCodec {
         } else if let professional = hcp.child(ns, "HCProf") {
             party.professional = unit(professional, ns)
         } else {
-            throw MessageError(.missingElement, .schemaInvalid, "\(hcp.path) has neither Inst nor HCProf.", line: hcp.line)
+            throw MessageError(.missingElement, .otherFormatError, "\(hcp.path) has neither Inst nor HCProf.", line: hcp.line)
         }
         return party
     }

@@ -225,7 +225,7 @@ public enum Process: String, Sendable, Hashable, CaseIterable {
         case .timereservasjon: return "Dialog med innbygger - timereservasjon"
         case .avtaleutsending: return "Dialog med innbygger - avtaleutsending"
         case .avtaleavbestilling: return "Dialog med innbygger - avtaleavbestilling"
-        case .behandleroversikt: return "Dialog med innbygger - behandleroversikt"
+        case .behandleroversikt: return "Dialog med innbygger – behandleroversikt" // en dash, as the official example
         case .test: return "Dialog med innbygger - test"
         case .ressursoversikt: return "Dialog med innbygger - ressursoversikt"
         }

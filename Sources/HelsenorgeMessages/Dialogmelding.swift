@@ -63,14 +63,28 @@ public struct Notat: Sendable, Hashable {
     public var answerCode: AnswerCode? { temaKodet.decode(as: AnswerCode.self) }
 }
 
-/// Dialogmelding 1.1: requests (`Foresporsel`) or notes (`Notat`).
+/// Dialogmelding 1.1: requests (`Foresporsel`) or notes (`Notat`), never both (an XSD choice).
 public struct Dialogmelding: Sendable, Hashable {
-    public var foresporsel: [Foresporsel]
-    public var notat: [Notat]
+    public enum Body: Sendable, Hashable {
+        case foresporsel([Foresporsel])
+        case notat([Notat])
+    }
 
-    public init(foresporsel: [Foresporsel] = [], notat: [Notat] = []) {
-        self.foresporsel = foresporsel
-        self.notat = notat
+    public var body: Body
+
+    public init(foresporsel: [Foresporsel]) { body = .foresporsel(foresporsel) }
+    public init(notat: [Notat]) { body = .notat(notat) }
+
+    /// The requests (empty for a note).
+    public var foresporsel: [Foresporsel] {
+        if case .foresporsel(let items) = body { return items }
+        return []
+    }
+
+    /// The notes (empty for a request).
+    public var notat: [Notat] {
+        if case .notat(let items) = body { return items }
+        return []
     }
 }
 
@@ -79,18 +93,21 @@ enum DialogmeldingCodec {
     static let fk1 = Namespace.felleskomponent1
 
     static func decode(_ root: XElement) throws(MessageError) -> Dialogmelding {
-        var result = Dialogmelding()
+        var requests: [Foresporsel] = []
+        var notes: [Notat] = []
         for element in root.children {
             if element.isNamed(dia, "Foresporsel") {
-                result.foresporsel.append(try foresporsel(element))
+                requests.append(try foresporsel(element))
             } else if element.isNamed(dia, "Notat") {
-                result.notat.append(try notat(element))
+                notes.append(try notat(element))
             }
         }
-        guard !result.foresporsel.isEmpty || !result.notat.isEmpty else {
-            throw MessageError(.missingElement, .schemaInvalid, "The Dialogmelding has neither a Foresporsel nor a Notat.", line: root.line)
+        switch (requests.isEmpty, notes.isEmpty) {
+        case (false, true): return Dialogmelding(foresporsel: requests)
+        case (true, false): return Dialogmelding(notat: notes)
+        case (false, false): throw MessageError(.badValue, .schemaInvalid, "The Dialogmelding has both Foresporsel and Notat; it may have only one kind.", line: root.line)
+        case (true, true): throw MessageError(.missingElement, .otherFormatError, "The Dialogmelding has neither a Foresporsel nor a Notat.", line: root.line)
         }
-        return result
     }
 
     static func foresporsel(_ element: XElement) throws(MessageError) -> Foresporsel {
@@ -134,8 +151,10 @@ enum DialogmeldingCodec {
 
     static func encode(_ dialog: Dialogmelding, into w: inout XMLWriter) {
         w.element("Dialogmelding", attributes: ["xmlns": dia, "xmlns:fk1": fk1]) { w in
-            for item in dialog.foresporsel { foresporsel(item, into: &w) }
-            for item in dialog.notat { notat(item, into: &w) }
+            switch dialog.body {
+            case .foresporsel(let items): for item in items { foresporsel(item, into: &w) }
+            case .notat(let items): for item in items { notat(item, into: &w) }
+            }
         }
     }
 

@@ -17,7 +17,7 @@ public enum MessageFunction: String, Sendable, Hashable, CaseIterable {
     case svarKommunikasjonstest = "SvarKommunikasjonstest"
     case hentRessurstimeboker = "HentRessurstimeboker"
     case svarRessurstimeboker = "SvarRessurstimeboker"
-    /// A synchronous 26/30 answer without calendar: SvarLedigeTimer or SvarPlanlagteTimer (the code alone cannot tell).
+    /// A synchronous 26/30 answer (no calendar, Ack N): SvarLedigeTimer or SvarPlanlagteTimer (the code alone cannot tell).
     case svarAvvist = "SvarAvvist"
 
     /// True for the functions helsenorge sends (role Innbygger).
@@ -47,7 +47,7 @@ public struct MessageDocument: Sendable, Hashable {
         case calendar(XCalendar)
         case practitioners([Practitioner])
         case resourceBooks([ResourceBookSummary])
-        /// A payload timebok does not model (kept so nothing is silently dropped from view).
+        /// A payload timebok does not model (e.g. Pasientrelasjon): visible after decoding, never re-encoded.
         case unsupported(namespace: String?, name: String)
     }
 
@@ -126,7 +126,12 @@ public struct DialogMessage: Sendable, Hashable {
             let code = request.typeForesp
             switch process {
             case .timereservasjon, .avtaleutsending:
-                if request.answerCode != nil || request.requestType == .meldingOmAvtale { return .avtale }
+                // The push carries 05, 07, 08 or 11 (7602) or MOA (7601) in TypeForesp.
+                switch request.answerCode {
+                case .timereservasjonBekreftet?, .endringAvTimeBekreftet?, .avbestillingBekreftet?, .pasientIkkeMott?: return .avtale
+                case nil: if request.requestType == .meldingOmAvtale { return .avtale }
+                default: throw unsupported(code, "TypeForesp")
+                }
                 guard process == .timereservasjon else { throw unsupported(code, "TypeForesp") }
                 switch request.requestType {
                 case .reserverTime: return .reserverAvtale
@@ -148,7 +153,7 @@ public struct DialogMessage: Sendable, Hashable {
             }
         }
         guard let note = dialog.notat.first else {
-            throw MessageError(.missingElement, .schemaInvalid, "The Dialogmelding has neither a Foresporsel nor a Notat.", envelope: info)
+            throw MessageError(.missingElement, .otherFormatError, "The Dialogmelding has neither a Foresporsel nor a Notat.", envelope: info)
         }
         let code = note.temaKodet
         if process == .test {
@@ -163,9 +168,12 @@ public struct DialogMessage: Sendable, Hashable {
              (.timereservasjon, .avbestillingBekreftet), (.timereservasjon, .timeKunneIkkeAvbestilles),
              (.avtaleavbestilling, .avbestillingBekreftet), (.avtaleavbestilling, .timeKunneIkkeAvbestilles):
             return .svarTimeReservasjon
-        case (.timereservasjon, .foresporselAvvist), (.timereservasjon, .ikkeTilgang),
-             (.avtaleavbestilling, .foresporselAvvist), (.avtaleavbestilling, .ikkeTilgang):
-            return calendar == nil ? .svarAvvist : .svarTimeReservasjon
+        case (.avtaleavbestilling, .foresporselAvvist), (.avtaleavbestilling, .ikkeTilgang):
+            return .svarTimeReservasjon
+        case (.timereservasjon, .foresporselAvvist), (.timereservasjon, .ikkeTilgang):
+            // The code alone cannot tell: the async SvarTimeReservasjon carries the appointment or asks
+            // for an AppRec; the sync answers to HentLedigeTimer/HentPlanlagteTimer do neither.
+            return calendar != nil || info.acknowledgementRequested ? .svarTimeReservasjon : .svarAvvist
         case (.behandleroversikt, .behandlere), (.behandleroversikt, .behandlereIkkeFunnet),
              (.behandleroversikt, .ikkeTilgang), (.behandleroversikt, .generellFeil):
             return .svarBehandlere

@@ -80,7 +80,7 @@ public struct MessageCodec: Sendable {
     public func decode(_ bytes: [UInt8], name: String? = nil) throws(MessageError) -> DecodedMessage {
         let document: XDocument
         do {
-            document = try XMLParser.parse(bytes, name: name, limits: limits)
+            document = try HardenedXMLParser.parse(bytes, name: name, limits: limits)
         } catch {
             throw MessageError(xml: error)
         }
@@ -134,7 +134,7 @@ public struct MessageCodec: Sendable {
                 documents.append(try document(element))
             }
             guard !documents.isEmpty else {
-                throw MessageError(.missingElement, .schemaInvalid, "The MsgHead has no Document.", line: root.line)
+                throw MessageError(.missingElement, .otherFormatError, "The MsgHead has no Document.", line: root.line)
             }
             guard case .dialogmelding = documents[0].payload else {
                 throw MessageError(.documentOrder, .otherFormatError, "The first Document must be the Dialogmelding (PROTOCOL.md §1).", line: root.children(mh, "Document")[0].line)
@@ -151,7 +151,7 @@ public struct MessageCodec: Sendable {
         let mh = Namespace.msgHead
         let refDoc = try element.required(mh, "RefDoc")
         guard let payload = try refDoc.required(mh, "Content").children.first else {
-            throw MessageError(.missingElement, .schemaInvalid, "\(refDoc.path)/Content is empty.", line: refDoc.line)
+            throw MessageError(.missingElement, .otherFormatError, "\(refDoc.path)/Content is empty.", line: refDoc.line)
         }
         let decoded: MessageDocument.Payload
         switch (payload.namespace, payload.name) {
@@ -175,10 +175,15 @@ public struct MessageCodec: Sendable {
         guard let patient = info.patient, let number = patient.identityNumber, !number.isEmpty else {
             throw MessageError(.patientIdMissing, .patientIdMissing, "The message has no patient fødselsnummer or D-nummer (MsgInfo/Patient/Ident with TypeId FNR or DNR).", envelope: info)
         }
+        let identity: NationalIdentityNumber
         do {
-            _ = try NationalIdentityNumber(number, allowTestNumbers: options.allowTestIdentityNumbers)
+            identity = try NationalIdentityNumber(number, allowTestNumbers: options.allowTestIdentityNumbers)
         } catch {
             throw MessageError(.patientIdInvalid, .patientIdInvalid, "The patient's identity number \(masked(number)) is not valid: \(error).", envelope: info)
+        }
+        let declared = patient.idents.first { $0.id.trimmedIdentifier == number }?.type.value
+        if declared != identity.kind.rawValue {
+            throw MessageError(.patientIdInvalid, .patientIdInvalid, "The patient's identity number \(masked(number)) is a \(identity.kind == .dNummer ? "D-nummer" : "fødselsnummer") but is sent as \(declared ?? "?").", envelope: info)
         }
         let family = patient.familyName?.isEmpty == false
         let given = patient.givenName?.isEmpty == false

@@ -85,10 +85,12 @@ public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 // Reading helpers: required/optional children with errors that name the element and its line.
+// Documents are schema-validated before decoding, so what is missing here is something the protocol
+// requires beyond the schema: AppRec T99 (other format error), not T02.
 extension XElement {
     func required(_ namespace: String, _ name: String) throws(MessageError) -> XElement {
         guard let element = child(namespace, name) else {
-            throw MessageError(.missingElement, .schemaInvalid, "\(path) has no \(name) element.", line: line)
+            throw MessageError(.missingElement, .otherFormatError, "\(path) has no \(name) element.", line: line)
         }
         return element
     }
@@ -97,7 +99,7 @@ extension XElement {
         let element = try required(namespace, name)
         let text = element.text
         guard !text.isEmpty else {
-            throw MessageError(.missingElement, .schemaInvalid, "\(element.path) is empty.", line: element.line)
+            throw MessageError(.missingElement, .otherFormatError, "\(element.path) is empty.", line: element.line)
         }
         return text
     }
@@ -115,7 +117,7 @@ extension XElement {
         let element = try required(namespace, name)
         let code = element.code
         guard !code.value.isEmpty else {
-            throw MessageError(.missingElement, .schemaInvalid, "\(element.path) has no V attribute.", line: element.line)
+            throw MessageError(.missingElement, .otherFormatError, "\(element.path) has no V attribute.", line: element.line)
         }
         return code
     }

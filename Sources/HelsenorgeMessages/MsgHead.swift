@@ -157,6 +157,19 @@ public struct MsgInfo: Sendable, Hashable {
 
     public static let migVersion12 = "v1.2 2006-05-24"
 
+    /// Every field as read (decoding).
+    init(type: Code, migVersion: String, genDate: String, msgId: String, ack: Code?, conversationRef: ConversationRef?, sender: Organisation, receiver: Organisation, patient: Patient?) {
+        self.type = type
+        self.migVersion = migVersion
+        self.genDate = genDate
+        self.msgId = msgId
+        self.ack = ack
+        self.conversationRef = conversationRef
+        self.sender = sender
+        self.receiver = receiver
+        self.patient = patient
+    }
+
     public init(process: Process, genDate: String, msgId: String, acknowledgementRequested: Bool, conversationRef: ConversationRef? = nil, sender: Organisation, receiver: Organisation, patient: Patient?) {
         self.type = process.code
         self.migVersion = Self.migVersion12
@@ -207,17 +220,16 @@ enum MsgHeadReader {
         } else {
             conversation = nil
         }
-        var info = MsgInfo(
-            process: .test, genDate: try element.requiredText(mh, "GenDate"),
-            msgId: try element.requiredText(mh, "MsgId").trimmedIdentifier, acknowledgementRequested: false,
+        return MsgInfo(
+            type: try element.requiredCode(mh, "Type"),
+            migVersion: try element.requiredText(mh, "MIGversion"),
+            genDate: try element.requiredText(mh, "GenDate"),
+            msgId: try element.requiredText(mh, "MsgId").trimmedIdentifier,
+            ack: ackElement?.code,
             conversationRef: conversation,
             sender: try organisation(try element.required(mh, "Sender").required(mh, "Organisation")),
             receiver: try organisation(try element.required(mh, "Receiver").required(mh, "Organisation")),
             patient: try element.child(mh, "Patient").map { (p: XElement) throws(MessageError) -> Patient in try patient(p) })
-        info.type = try element.requiredCode(mh, "Type")
-        info.migVersion = try element.requiredText(mh, "MIGversion")
-        info.ack = ackElement?.code
-        return info
     }
 
     static func organisation(_ element: XElement) throws(MessageError) -> Organisation {

@@ -97,11 +97,11 @@ enum ResourceBookListCodec {
         for book in root.children(rb, "ResourceBook") {
             let categoryText = try book.requiredText(rb, "Category")
             guard let category = AppointmentCategory(rawValue: categoryText), AppointmentCategory.resourceBookCategories.contains(category) else {
-                throw MessageError(.badValue, .schemaInvalid, "\"\(categoryText)\" is not a resource-book category (Koronatest, Koronavaksine, Lab, Vaksine).", line: book.line)
+                throw MessageError(.badValue, .otherFormatError, "\"\(categoryText)\" is not a resource-book category (Koronatest, Koronavaksine, Lab, Vaksine).", line: book.line)
             }
             let minutesText = try book.requiredText(rb, "SlotMinutes")
             guard let minutes = Int(minutesText), minutes > 0 else {
-                throw MessageError(.badValue, .schemaInvalid, "SlotMinutes must be a positive number of minutes, not \"\(minutesText)\".", line: book.line)
+                throw MessageError(.badValue, .otherFormatError, "SlotMinutes must be a positive number of minutes, not \"\(minutesText)\".", line: book.line)
             }
             result.append(ResourceBookSummary(
                 id: try book.requiredText(rb, "Id"),
@@ -121,7 +121,7 @@ enum ResourceBookListCodec {
         switch try element.requiredText(rb, name) {
         case "true", "1": return true
         case "false", "0": return false
-        case let other: throw MessageError(.badValue, .schemaInvalid, "\(name) must be true or false, not \"\(other)\".", line: element.line)
+        case let other: throw MessageError(.badValue, .otherFormatError, "\(name) must be true or false, not \"\(other)\".", line: element.line)
         }
     }
 

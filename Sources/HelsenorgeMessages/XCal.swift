@@ -72,8 +72,11 @@ enum XCalCodec {
         let calendar = try root.required(xcal, "vcalendar")
         let properties = try calendar.required(xcal, "properties")
         var events: [VEvent] = []
-        for event in try calendar.required(xcal, "components").children(xcal, "vevent") {
-            events.append(try vevent(event))
+        // The schema allows several vcalendars; their events are read together so none is overlooked.
+        for vcalendar in root.children(xcal, "vcalendar") {
+            for event in try vcalendar.required(xcal, "components").children(xcal, "vevent") {
+                events.append(try vevent(event))
+            }
         }
         return XCalendar(
             productId: try text(properties, "prodid") ?? "",
@@ -84,8 +87,8 @@ enum XCalCodec {
     static func vevent(_ element: XElement) throws(MessageError) -> VEvent {
         let properties = try element.required(xcal, "properties")
         func required<T>(_ value: T?, _ name: String) throws(MessageError) -> T {
-            guard let value else {
-                throw MessageError(.missingElement, .schemaInvalid, "A vevent (line \(element.line)) has no \(name).", line: element.line)
+            guard let value, (value as? String)?.isEmpty != true else {
+                throw MessageError(.missingElement, .otherFormatError, "A vevent (line \(element.line)) has no \(name).", line: element.line)
             }
             return value
         }
@@ -94,7 +97,10 @@ enum XCalCodec {
             end: try required(try dateTime(properties, "dtend"), "dtend"),
             uid: try required(try text(properties, "uid"), "uid"),
             contact: try required(try text(properties, "contact"), "contact").trimmedIdentifier)
-        event.relatedTo = properties.child(xcal, "related-to").map { $0.text.trimmedIdentifier }
+        // related-to holds a uri, uid or text value, possibly after parameters (reltype).
+        if let relatedTo = properties.child(xcal, "related-to") {
+            event.relatedTo = (relatedTo.child(xcal, "uri") ?? relatedTo.child(xcal, "uid") ?? relatedTo.child(xcal, "text"))?.text.trimmedIdentifier
+        }
         event.status = try text(properties, "status")
         event.summary = try text(properties, "summary")
         event.description = try text(properties, "description")

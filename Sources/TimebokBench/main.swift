@@ -78,7 +78,7 @@ case "rss", "leak":
     for round in 1...rounds {
         for input in inputs { try decodeAndReencode(input) }
         for input in hostile { _ = try? codec.decode(input) }
-        if let document = try? XMLParser.parse(inputs[0]) { _ = try document.exclusiveCanonicalForm() }
+        if let document = try? HardenedXMLParser.parse(inputs[0]) { _ = try document.exclusiveCanonicalForm() }
         if round == 1 || round == rounds / 10 || round % max(1, rounds / 5) == 0 { marks.append((round, residentKiB())) }
     }
     print("messages per round: \(inputs.count + hostile.count + 1), rounds: \(rounds)")
@@ -89,9 +89,9 @@ case "rss", "leak":
 
 default:
     _ = try measure(5) { try decodeAndReencode($0) } // warm-up
-    let parse = try measure(rounds) { _ = try XMLParser.parse($0) }
+    let parse = try measure(rounds) { _ = try HardenedXMLParser.parse($0) }
     let parseValidate = try measure(rounds) { input in
-        let document = try XMLParser.parse(input)
+        let document = try HardenedXMLParser.parse(input)
         precondition(schemas.validate(document).isEmpty)
     }
     let decode = try measure(rounds) { _ = try codec.decode($0) }

@@ -55,6 +55,7 @@ public struct NationalIdentityNumber: Sendable, Hashable, Codable, CustomStringC
         if kind == .dNummer { day -= 40 }
         var isTest = false
         if month > 80 { month -= 80; isTest = true } else if month > 40 { month -= 40; isTest = true }
+        guard (1...12).contains(month) else { throw .impossibleDate }
         if isTest && !allowTestNumbers { throw .testNumberNotAllowed }
         let yy = d[4] * 10 + d[5]
         let individual = d[6] * 100 + d[7] * 10 + d[8]

@@ -2,9 +2,9 @@ import Foundation
 
 /// Europe/Oslo time, computed from the rule rather than from tzdata so results do not depend on
 /// the machine: UTC+1, and UTC+2 from the last Sunday of March 01:00 UTC to the last Sunday of
-/// October 01:00 UTC (the EU rule Norway has followed since 1996; 1980–1995 summer time ended on
-/// the last Sunday of September; no summer time 1966–1979). Tests compare it with the system's
-/// tz database hour by hour.
+/// October 01:00 UTC (the EU rule Norway has followed since 1996; 1981–1995 summer time ended on
+/// the last Sunday of September; 1980 ran from 6 April to 28 September; no summer time 1966–1979).
+/// Tests compare it with the system's tz database hour by hour from 1997.
 public enum Oslo {
     /// Seconds east of UTC at an instant.
     public static func offsetSeconds(atSecondsSinceEpoch seconds: Int) -> Int {
@@ -54,6 +54,9 @@ public enum Oslo {
     /// Summer time [start, end) in seconds since the epoch, or nil for years without it.
     static func summerTime(year: Int) -> (Int, Int)? {
         guard year >= 1980 else { return nil }
+        if year == 1980 {
+            return (LocalDate(year: 1980, month: 4, day: 6).daysSinceEpoch * 86_400 + 3_600, LocalDate(year: 1980, month: 9, day: 28).daysSinceEpoch * 86_400 + 3_600)
+        }
         let start = lastSunday(year: year, month: 3)
         let end = lastSunday(year: year, month: year >= 1996 ? 10 : 9)
         return (start.daysSinceEpoch * 86_400 + 3_600, end.daysSinceEpoch * 86_400 + 3_600)

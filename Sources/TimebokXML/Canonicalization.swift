@@ -17,9 +17,12 @@ extension XDocument {
         guard let output = xmlAllocOutputBuffer(nil) else {
             throw XMLError(.canonicalizationFailed, "Could not allocate an output buffer.")
         }
-        let status = xmlC14NExecute(
-            pointer, timebok_c14n_exclude_subtree, excluded.map { UnsafeMutableRawPointer($0.node) },
-            Int32(mode.rawValue), nil, 0, output)
+        let collector = IssueCollector()
+        let status = withStructuredErrors(Unmanaged.passUnretained(collector).toOpaque(), collectIssue) {
+            xmlC14NExecute(
+                pointer, timebok_c14n_exclude_subtree, excluded.map { UnsafeMutableRawPointer($0.node) },
+                Int32(mode.rawValue), nil, 0, output)
+        }
         var result: [UInt8] = []
         if status >= 0, let content = xmlOutputBufferGetContent(output) {
             let size = Int(xmlOutputBufferGetSize(output))
@@ -27,7 +30,7 @@ extension XDocument {
         }
         xmlOutputBufferClose(output)
         guard status >= 0 else {
-            throw XMLError(.canonicalizationFailed, "libxml2 could not canonicalize the document.")
+            throw XMLError(.canonicalizationFailed, "libxml2 could not canonicalize the document.", issues: collector.issues)
         }
         return result
     }

@@ -32,7 +32,7 @@ public final class XDocument {
     /// - Parameters:
     ///   - expression: XPath 1.0, using only the prefixes in `namespaces`.
     ///   - namespaces: prefix → namespace URI. Documents' own prefixes are never used.
-    ///   - context: the context node (default: the document).
+    ///   - context: the context node (default: the root element).
     public func select(_ expression: String, namespaces: [String: String] = [:], from context: XElement? = nil) throws(XMLError) -> [XElement] {
         try withXPath(expression, namespaces: namespaces, context: context) { result in
             guard result.pointee.type == XPATH_NODESET, let set = result.pointee.nodesetval else { return [] }
@@ -68,9 +68,8 @@ public final class XDocument {
         xpath.pointee.node = context?.node ?? xmlDocGetRootElement(pointer)
         let collector = IssueCollector()
         let opaque = Unmanaged.passUnretained(collector).toOpaque()
-        xmlSetStructuredErrorFunc(opaque, collectIssue)
-        defer { xmlSetStructuredErrorFunc(nil, nil) }
-        guard let result = xmlXPathEvalExpression(expression, xpath) else {
+        let evaluated = withStructuredErrors(opaque, collectIssue) { xmlXPathEvalExpression(expression, xpath) }
+        guard let result = evaluated else {
             throw XMLError(.xpathFailed, "The XPath expression \(expression) could not be evaluated.", issues: collector.issues)
         }
         defer { xmlXPathFreeObject(result) }

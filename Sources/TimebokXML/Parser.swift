@@ -22,7 +22,7 @@ public struct ParseLimits: Sendable, Hashable {
 ///   entity is declared (billion laughs, quadratic blow-up, XXE and parameter entities all need one);
 /// - caps the input size before parsing; libxml2's own limits (depth 256, 10 MB text nodes) stay on;
 /// - honours the XML declaration's encoding and refuses a byte-order mark that contradicts it.
-public enum XMLParser {
+public enum HardenedXMLParser {
     /// Parses `bytes` into a document. `name` is only used in messages (a file name, say).
     public static func parse(_ bytes: [UInt8], name: String? = nil, limits: ParseLimits = ParseLimits()) throws(XMLError) -> XDocument {
         try bytes.withUnsafeBufferPointer { buffer throws(XMLError) in
@@ -64,12 +64,11 @@ public enum XMLParser {
         }
         // Errors raised outside the parser domain (encoding conversion, I/O) go to the thread's
         // structured handler; route them to the same place while this thread parses.
-        xmlSetStructuredErrorFunc(UnsafeMutableRawPointer(ctxt), parseErrorHandler)
-        defer { xmlSetStructuredErrorFunc(nil, nil) }
-
         let options = Int32(XML_PARSE_NONET.rawValue)
-        let doc = buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { base in
-            xmlCtxtReadMemory(ctxt, base, Int32(buffer.count), name ?? "input.xml", nil, options)
+        let doc = withStructuredErrors(UnsafeMutableRawPointer(ctxt), parseErrorHandler) {
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { base in
+                xmlCtxtReadMemory(ctxt, base, Int32(buffer.count), name ?? "input.xml", nil, options)
+            }
         }
         if state.sawDoctype {
             if let doc { xmlFreeDoc(doc) }

@@ -49,9 +49,9 @@ public final class SchemaSet: @unchecked Sendable {
         let collector = IssueCollector()
         let opaque = Unmanaged.passUnretained(collector).toOpaque()
         xmlSchemaSetParserStructuredErrors(parser, collectIssue, opaque)
-        xmlSetStructuredErrorFunc(opaque, collectIssue)
-        defer { xmlSetStructuredErrorFunc(nil, nil) }
-        guard let schema = xmlSchemaParse(parser), collector.issues.isEmpty else {
+        let compiled = withStructuredErrors(opaque, collectIssue) { xmlSchemaParse(parser) }
+        guard let schema = compiled, collector.issues.isEmpty else {
+            if let compiled { xmlSchemaFree(compiled) }
             throw XMLError(.schemaUnusable, "The schema \(name) could not be compiled.", issues: collector.issues)
         }
         self.schema = schema
@@ -90,7 +90,7 @@ public final class SchemaSet: @unchecked Sendable {
         guard let data = try? Data(contentsOf: url) else {
             throw XMLError(.schemaUnusable, "The schema file \(file) could not be read.")
         }
-        let document = try XMLParser.parse(Array(data), name: file)
+        let document = try HardenedXMLParser.parse(Array(data), name: file)
         guard let root = document.root, root.isNamed(xsdNamespace, "schema") else {
             throw XMLError(.schemaUnusable, "\(file) is not an XML Schema (its root is not xs:schema).")
         }

@@ -34,21 +34,30 @@ public enum XMLLibrary {
     }
 }
 
+/// Runs `body` with this thread's structured error handler set, then restores the previous one
+/// (libxml2 keeps it per thread; a caller's handler must survive our calls).
+func withStructuredErrors<T, E: Error>(_ context: UnsafeMutableRawPointer?, _ handler: xmlStructuredErrorFunc, _ body: () throws(E) -> T) throws(E) -> T {
+    let previousHandler = __xmlStructuredError().pointee
+    let previousContext = __xmlStructuredErrorContext().pointee
+    xmlSetStructuredErrorFunc(context, handler)
+    defer { xmlSetStructuredErrorFunc(previousContext, previousHandler) }
+    return try body()
+}
+
 /// Reads a libxml2 error into an ``XMLIssue``.
 func makeIssue(_ error: UnsafePointer<xmlError>) -> XMLIssue {
     let raw = error.pointee.message.map { String(cString: $0) } ?? "unknown libxml2 error"
-    let message = raw.trimmingCharacters(in: " \n\t")
+    let message = raw.trimmingWhitespace()
     let line = Int(error.pointee.line)
     let column = Int(error.pointee.int2)
     return XMLIssue(line: line > 0 ? line : nil, column: column > 0 ? column : nil, message: message)
 }
 
 extension String {
-    func trimmingCharacters(in set: String) -> String {
-        let chars = Set(set)
+    func trimmingWhitespace() -> String {
         var slice = Substring(self)
-        while let first = slice.first, chars.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, chars.contains(last) { slice = slice.dropLast() }
+        while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
+        while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
         return String(slice)
     }
 }

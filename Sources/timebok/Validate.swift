@@ -36,7 +36,8 @@ struct Validate: ParsableCommand {
     var files: [String]
 
     func run() throws {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        // The binary's real folder, also when it was found through PATH.
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
         let locations: SchemaLocations
         do {
             locations = try SchemaLocations.locate(official: officialSchemas, own: ownSchemas, searchRoots: [FileManager.default.currentDirectoryPath, executable])
@@ -78,7 +79,7 @@ struct FileChecker {
         }
         let document: XDocument
         do {
-            document = try XMLParser.parse(Array(data), name: path, limits: codec.limits)
+            document = try HardenedXMLParser.parse(Array(data), name: path, limits: codec.limits)
         } catch {
             return failure(path, MessageError(xml: error))
         }

@@ -40,6 +40,13 @@ import Testing
         var checked = 0
         for url in Paths.files(in: Paths.examples) {
             let text = String(decoding: try Paths.bytes(url), as: UTF8.self)
+            // MsgInfo/Type has no S: compare process display names directly.
+            for match in text.matches(of: /<Type V="([^"]+)" DN="([^"]+)"/) {
+                if let process = Process(rawValue: String(match.output.1)) {
+                    #expect(process.displayName == String(match.output.2), "\(url.lastPathComponent): \(process.rawValue)")
+                    checked += 1
+                }
+            }
             for match in text.matches(of: /V="([^"]+)" S="([0-9.]+)" DN="([^"]+)"/) {
                 let (value, system, name) = (String(match.output.1), String(match.output.2), String(match.output.3))
                 let expected: String? = switch system {

@@ -121,6 +121,40 @@ import TimebokXML
         _ = expectFailure(Array(mislabelled.data(using: .isoLatin1)!), .notXML)
     }
 
+    @Test func relatedToIsReadFromItsValueNotItsParameters() throws {
+        let text = String(decoding: try Paths.bytes(Paths.examples.appendingPathComponent("AvbestillAvtale__ART_Avbestill_reservert_time.xml")), as: UTF8.self)
+            .replacingOccurrences(of: "<related-to>", with: "<related-to><parameters><reltype><text>PARENT</text></reltype></parameters>")
+        guard case .dialog(let message, _) = try codec.decode(Array(text.utf8)) else {
+            Issue.record("not decoded")
+            return
+        }
+        #expect(message.calendar?.events.first?.relatedTo == "651b1341-26ca-11e4-8c21-0800200c9a66")
+    }
+
+    @Test func aPushMayOnlyCarryPushCodes() throws {
+        let text = String(decoding: try Paths.bytes(Paths.examples.appendingPathComponent("Avtale__05_Timereservasjon_bekreftet.xml")), as: UTF8.self)
+            .replacingOccurrences(of: #"V="05" S="2.16.578.1.12.4.1.1.7602""#, with: #"V="03" S="2.16.578.1.12.4.1.1.7602""#)
+        _ = expectFailure(text, .unsupportedFormat, code: "TB-0204")
+    }
+
+    @Test func identityTypeMustMatchTheNumber() throws {
+        let text = try exampleText().replacingOccurrences(of: #"V="FNR" S="2.16.578.1.12.4.1.1.8116" DN="Fødselsnummer""#, with: #"V="DNR" S="2.16.578.1.12.4.1.1.8116" DN="D-nummer""#)
+        let error = expectFailure(text, .patientIdInvalid)
+        #expect(error?.summary.contains("sent as DNR") == true)
+    }
+
+    @Test func emptyUidInAReservationIsT99() throws {
+        let text = try exampleText().replacingOccurrences(of: "<text>4088E990AD89CB3DBB484909</text>", with: "<text/>")
+        let error = expectFailure(text, .otherFormatError)
+        #expect(error?.summary.contains("uid") == true)
+    }
+
+    @Test func requestAndNoteTogetherAreRefused() throws {
+        let text = try exampleText().replacingOccurrences(of: "</Foresporsel>", with: #"</Foresporsel><Notat><TemaKodet V="05" S="2.16.578.1.12.4.1.1.7602"/></Notat>"#)
+        _ = expectFailure(text, .schemaInvalid)
+        #expect(throws: MessageError.self) { _ = try MessageCodec(schemas: nil).decode(Array(text.utf8)) }
+    }
+
     @Test func aTimebokCommandIsNotAMessage() {
         _ = expectFailure(#"<Command xmlns="http://timebok.no/xmlstds/command/v1" id="x"/>"#, .unsupportedFormat, code: "TB-0201")
     }

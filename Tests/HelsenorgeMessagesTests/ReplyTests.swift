@@ -47,26 +47,27 @@ import TimebokCore
 
     @Test func appRecAnsweringAMessage() throws {
         let incoming = try request("in-ReserverAvtale-resourcebook.xml")
-        let ok = AppRec.answering(incoming.info, id: "a-1", genDate: "2026-12-01T10:00:00+01:00", status: .ok, softwareName: "timebok", softwareVersion: "0.1.0")
+        let ok = AppRec.answering(incoming.info, id: "a-1", genDate: "2026-12-01T10:00:00+01:00", softwareName: "timebok", softwareVersion: "0.1.0")
         #expect(ok.sender.role?.value == "PRIM")
         #expect(ok.receiver.role?.value == "AVS")
         #expect(ok.sender.communicationPartyHerId == incoming.info.receiver.communicationPartyHerId)
         #expect(ok.receiver.communicationPartyHerId == incoming.info.sender.communicationPartyHerId)
         #expect(ok.original == OriginalMsgId(msgType: Code(value: Process.timereservasjon.rawValue, displayName: Process.timereservasjon.displayName), issueDate: incoming.info.genDate, id: incoming.info.msgId))
 
-        let rejected = AppRec.answering(incoming.info, id: "a-2", genDate: "2026-12-01T10:00:00+01:00", status: .rejected, errors: [(.schemaInvalid, "line 7: Element 'Bogus' is not expected")])
+        let rejected = AppRec.answering(incoming.info, id: "a-2", genDate: "2026-12-01T10:00:00+01:00", errors: [(.schemaInvalid, "line 7: Element 'Bogus' is not expected")])
         for appRec in [ok, rejected] {
             let bytes = MessageCodec.encode(appRec)
             #expect(try validationIssues(bytes, Schemas.official).isEmpty)
             #expect(try codec.decode(bytes) == .appRec(appRec))
         }
         #expect(rejected.errorCodes == [.schemaInvalid])
+        #expect(rejected.appRecStatus == .rejected && ok.appRecStatus == .ok, "status follows the errors")
         #expect(rejected.errors.first?.displayName == "XML validerer ikke")
     }
 
     @Test func appRecToAGPNamesHimAsHCPerson() throws {
         let incoming = try request("in-ReserverAvtale-personal-iso8859.xml")
-        let appRec = AppRec.answering(incoming.info, id: "a-3", genDate: "2026-12-01T10:00:00+01:00", status: .ok)
+        let appRec = AppRec.answering(incoming.info, id: "a-3", genDate: "2026-12-01T10:00:00+01:00")
         #expect(appRec.sender.persons.first?.id == "91095")
         #expect(appRec.sender.departments.isEmpty)
         #expect(try validationIssues(MessageCodec.encode(appRec), Schemas.official).isEmpty)

@@ -39,5 +39,5 @@ enum Schemas {
 }
 
 func validationIssues(_ bytes: [UInt8], _ schemas: SchemaSet) throws -> [XMLIssue] {
-    schemas.validate(try XMLParser.parse(bytes))
+    schemas.validate(try HardenedXMLParser.parse(bytes))
 }

@@ -89,6 +89,7 @@ import TimebokCore
         let synthetic = Self.withCheckDigits("139169002") // month 11 + 80
         #expect(try NationalIdentityNumber(synthetic, allowTestNumbers: true).birthDate.month == 11)
         #expect(throws: NationalIdentityNumber.Problem.impossibleDate) { try NationalIdentityNumber(Self.withCheckDigits("321369002")) }
+        #expect(throws: NationalIdentityNumber.Problem.impossibleDate, "month 60 is no month, test or not") { try NationalIdentityNumber(Self.withCheckDigits("136069002")) }
     }
 
     /// Appends valid check digits to nine digits (retrying the individual number when k1 or k2 is 10).

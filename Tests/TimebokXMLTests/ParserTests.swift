@@ -3,7 +3,7 @@ import Testing
 @testable import TimebokXML
 
 private func parse(_ text: String, limits: ParseLimits = ParseLimits()) throws(XMLError) -> XDocument {
-    try XMLParser.parse(string: text, limits: limits)
+    try HardenedXMLParser.parse(string: text, limits: limits)
 }
 
 private func expectError(_ code: XMLError.Code, _ body: () throws(XMLError) -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> XMLError? {
@@ -49,7 +49,7 @@ private func expectError(_ code: XMLError.Code, _ body: () throws(XMLError) -> V
         var bytes = Array(#"<?xml version="1.0" encoding="ISO-8859-1"?><r>"#.utf8)
         bytes += [0xE6, 0xF8, 0xE5, 0x20, 0xC6, 0xD8, 0xC5] // æøå ÆØÅ in Latin-1
         bytes += Array("</r>".utf8)
-        let doc = try XMLParser.parse(bytes)
+        let doc = try HardenedXMLParser.parse(bytes)
         #expect(doc.root?.text == "æøå ÆØÅ")
         #expect(doc.declaredEncoding == "ISO-8859-1")
     }
@@ -61,7 +61,7 @@ private func expectError(_ code: XMLError.Code, _ body: () throws(XMLError) -> V
     }
 
     @Test func emptyInputIsRefused() {
-        _ = expectError(.emptyInput) { () throws(XMLError) in _ = try XMLParser.parse([UInt8]()) }
+        _ = expectError(.emptyInput) { () throws(XMLError) in _ = try HardenedXMLParser.parse([UInt8]()) }
     }
 
     @Test func lineNumbersOfElements() throws {
@@ -145,27 +145,27 @@ private func expectError(_ code: XMLError.Code, _ body: () throws(XMLError) -> V
 
     @Test func oversizeInputIsRefusedBeforeParsing() {
         let bytes = [UInt8](repeating: 0x20, count: 9 * 1024 * 1024) // not even XML: never read
-        let error = expectError(.inputTooLarge) { () throws(XMLError) in _ = try XMLParser.parse(bytes) }
+        let error = expectError(.inputTooLarge) { () throws(XMLError) in _ = try HardenedXMLParser.parse(bytes) }
         #expect(error?.summary.contains("\(9 * 1024 * 1024)") == true)
     }
 
     @Test func invalidUtf8IsRefused() {
         let bytes = Array(#"<?xml version="1.0" encoding="UTF-8"?><r>"#.utf8) + [0xC3, 0x28, 0xFF] + Array("</r>".utf8)
-        let error = expectError(.notWellFormed) { () throws(XMLError) in _ = try XMLParser.parse(bytes) }
+        let error = expectError(.notWellFormed) { () throws(XMLError) in _ = try HardenedXMLParser.parse(bytes) }
         #expect(error?.description.contains("UTF-8") == true)
     }
 
     @Test func byteOrderMarkContradictingTheDeclarationIsRefused() {
         let bytes: [UInt8] = [0xEF, 0xBB, 0xBF] + Array(#"<?xml version="1.0" encoding="ISO-8859-1"?><r>æ</r>"#.utf8)
-        let error = expectError(.encodingConflict) { () throws(XMLError) in _ = try XMLParser.parse(bytes) }
+        let error = expectError(.encodingConflict) { () throws(XMLError) in _ = try HardenedXMLParser.parse(bytes) }
         #expect(error?.summary.contains("ISO-8859-1") == true)
         // A matching BOM is fine.
         let fine: [UInt8] = [0xEF, 0xBB, 0xBF] + Array(#"<?xml version="1.0" encoding="utf-8"?><r>æ</r>"#.utf8)
-        #expect((try? XMLParser.parse(fine))?.root?.text == "æ")
+        #expect((try? HardenedXMLParser.parse(fine))?.root?.text == "æ")
         // UTF-16 BOM with a UTF-8 declaration.
         var utf16: [UInt8] = [0xFF, 0xFE]
         for unit in #"<?xml version="1.0" encoding="UTF-8"?><r/>"#.utf16 { utf16 += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
-        _ = expectError(.encodingConflict) { () throws(XMLError) in _ = try XMLParser.parse(utf16) }
+        _ = expectError(.encodingConflict) { () throws(XMLError) in _ = try HardenedXMLParser.parse(utf16) }
     }
 }
 

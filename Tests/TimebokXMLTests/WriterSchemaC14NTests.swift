@@ -20,7 +20,7 @@ import Testing
         #expect(!text.contains("skipped"))
         #expect(text.contains("<hollow/>"))
         #expect(text.contains("<empty/>"))
-        let doc = try XMLParser.parse(bytes)
+        let doc = try HardenedXMLParser.parse(bytes)
         let root = try #require(doc.root)
         #expect(root.attribute("v") == tricky, "attribute values keep tabs and newlines (escaped as character references)")
         #expect(root.child("urn:test", "t")?.text == tricky)
@@ -30,7 +30,7 @@ import Testing
     @Test func characterThatXMLCannotCarryIsReplacedNotWritten() throws {
         var writer = XMLWriter()
         writer.element("r", text: "bell\u{07}nul\u{0}fffe\u{FFFE}")
-        let doc = try XMLParser.parse(writer.finish())
+        let doc = try HardenedXMLParser.parse(writer.finish())
         #expect(doc.root?.text == "bell\u{FFFD}nul\u{FFFD}fffe\u{FFFD}")
     }
 }
@@ -56,9 +56,9 @@ import Testing
     @Test func reportsEveryErrorWithItsLine() throws {
         try withSchemaFile(Self.xsd) { path in
             let set = try SchemaSet(file: path)
-            let valid = try XMLParser.parse(string: #"<r xmlns="urn:t"><n>1</n></r>"#)
+            let valid = try HardenedXMLParser.parse(string: #"<r xmlns="urn:t"><n>1</n></r>"#)
             #expect(set.validate(valid).isEmpty)
-            let invalid = try XMLParser.parse(string: "<r xmlns=\"urn:t\">\n<n>0</n>\n<n>x</n>\n<m/>\n</r>")
+            let invalid = try HardenedXMLParser.parse(string: "<r xmlns=\"urn:t\">\n<n>0</n>\n<n>x</n>\n<m/>\n</r>")
             let issues = set.validate(invalid)
             #expect(issues.map(\.line) == [2, 3, 4])
             #expect(issues[0].message.contains("positiveInteger") || issues[0].message.contains("'0'"))
@@ -69,8 +69,8 @@ import Testing
     @Test func combiningImportsNamespacedFilesAndDriverImports() throws {
         try withSchemaFile(Self.xsd) { ours in
             let set = try SchemaSet(combining: [ours])
-            #expect(set.validate(try XMLParser.parse(string: #"<r xmlns="urn:t"><n>7</n></r>"#)).isEmpty)
-            #expect(!set.validate(try XMLParser.parse(string: #"<r xmlns="urn:other"><n>7</n></r>"#)).isEmpty)
+            #expect(set.validate(try HardenedXMLParser.parse(string: #"<r xmlns="urn:t"><n>7</n></r>"#)).isEmpty)
+            #expect(!set.validate(try HardenedXMLParser.parse(string: #"<r xmlns="urn:other"><n>7</n></r>"#)).isEmpty)
         }
     }
 
@@ -90,7 +90,7 @@ import Testing
 
 @Suite struct Canonicalization {
     @Test func exclusiveC14NOfAKnownDocument() throws {
-        let doc = try XMLParser.parse(string: """
+        let doc = try HardenedXMLParser.parse(string: """
         <?xml version="1.0" encoding="UTF-8"?>
         <a:root xmlns:a="urn:a" xmlns:unused="urn:unused" z="2" b='1'><!-- comment --><a:child   attr="x&amp;y"/><b:x xmlns:b="urn:b">t&lt;</b:x></a:root>
         """)
@@ -102,7 +102,7 @@ import Testing
     }
 
     @Test func excludingASubtreeIsTheEnvelopedSignatureTransform() throws {
-        let doc = try XMLParser.parse(string: #"<r xmlns="urn:r"><keep>1</keep><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo/></ds:Signature></r>"#)
+        let doc = try HardenedXMLParser.parse(string: #"<r xmlns="urn:r"><keep>1</keep><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo/></ds:Signature></r>"#)
         let signature = try #require(doc.root?.child("http://www.w3.org/2000/09/xmldsig#", "Signature"))
         let canonical = String(decoding: try doc.exclusiveCanonicalForm(excluding: signature), as: UTF8.self)
         #expect(canonical == #"<r xmlns="urn:r"><keep>1</keep></r>"#)
@@ -121,7 +121,7 @@ import Testing
         let expected = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let ours = try XMLParser.parse(Array(try Data(contentsOf: sample))).exclusiveCanonicalForm()
+        let ours = try HardenedXMLParser.parse(Array(try Data(contentsOf: sample))).exclusiveCanonicalForm()
         #expect(ours == Array(expected))
     }
 }
