@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -23,17 +24,25 @@ let package = Package(
         // Norwegian identity numbers and Europe/Oslo time: shared by the codec and (later) the model.
         .target(name: "TimebokCore"),
         .target(name: "HelsenorgeMessages", dependencies: ["TimebokXML", "TimebokCore"]),
+        // The appointment model, its rules and its store. Knows nothing of XML.
+        .target(name: "Booking", dependencies: ["TimebokCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The folders: claiming, durable publishing, archiving, quarantine. Knows files, not messages.
+        .target(name: "TimebokSpool"),
+        // Commands and messages in, decisions committed, outputs published.
+        .target(name: "TimebokEngine", dependencies: ["Booking", "TimebokSpool", "HelsenorgeMessages", "TimebokXML", "TimebokCore"]),
         .executableTarget(
             name: "timebok",
             dependencies: [
-                "HelsenorgeMessages", "TimebokXML",
+                "TimebokEngine", "Booking", "HelsenorgeMessages", "TimebokXML", "TimebokCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // `swift run -c release timebok-bench`: figures for the closing notes, never a timed test.
-        .executableTarget(name: "timebok-bench", dependencies: ["HelsenorgeMessages", "TimebokXML"], path: "Sources/TimebokBench"),
+        .executableTarget(name: "timebok-bench", dependencies: ["HelsenorgeMessages", "TimebokXML", "Booking", "TimebokCore"], path: "Sources/TimebokBench"),
         .testTarget(name: "TimebokXMLTests", dependencies: ["TimebokXML"]),
         .testTarget(name: "TimebokCoreTests", dependencies: ["TimebokCore"]),
+        .testTarget(name: "BookingTests", dependencies: ["Booking", "TimebokCore"]),
+        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "Booking", "TimebokSpool", "TimebokCore"]),
         .testTarget(name: "HelsenorgeMessagesTests", dependencies: ["HelsenorgeMessages", "TimebokXML"]),
         // Drives the built `timebok` binary as a user would (the dependency makes `swift test` build it).
         .testTarget(name: "TimebokCLITests", dependencies: ["timebok"]),

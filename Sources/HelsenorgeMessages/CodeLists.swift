@@ -212,7 +212,7 @@ public enum AppointmentCategory: String, CodeList {
 }
 
 /// The processes of digital dialog timebok takes part in (`MsgInfo/Type`).
-public enum Process: String, Sendable, Hashable, CaseIterable {
+public enum DialogProcess: String, Sendable, Hashable, CaseIterable {
     case timereservasjon = "DIALOG_INNBYGGER_TIMERESERVASJON"
     case avtaleutsending = "DIALOG_INNBYGGER_AVTALEUTSENDING"
     case avtaleavbestilling = "DIALOG_INNBYGGER_AVTALEAVBESTILLING"

@@ -170,7 +170,7 @@ public struct MsgInfo: Sendable, Hashable {
         self.patient = patient
     }
 
-    public init(process: Process, genDate: String, msgId: String, acknowledgementRequested: Bool, conversationRef: ConversationRef? = nil, sender: Organisation, receiver: Organisation, patient: Patient?) {
+    public init(process: DialogProcess, genDate: String, msgId: String, acknowledgementRequested: Bool, conversationRef: ConversationRef? = nil, sender: Organisation, receiver: Organisation, patient: Patient?) {
         self.type = process.code
         self.migVersion = Self.migVersion12
         self.genDate = genDate
@@ -183,7 +183,7 @@ public struct MsgInfo: Sendable, Hashable {
     }
 
     /// The process, when timebok serves it.
-    public var process: Process? { Process(rawValue: type.value) }
+    public var process: DialogProcess? { DialogProcess(rawValue: type.value) }
 
     /// True when the sender asks for an AppRec (`Ack V="J"`). Senders are not consistent; the
     /// protocol decides per function (``MessageFunction/expectsAppRec``).
@@ -191,7 +191,7 @@ public struct MsgInfo: Sendable, Hashable {
 
     /// The envelope of a reply: new id and date, sender and receiver swapped on both levels, the
     /// patient repeated, `RefToParent` = this message, `RefToConversation` = this thread's first.
-    public func reply(process: Process? = nil, msgId: String, genDate: String, acknowledgementRequested: Bool) -> MsgInfo {
+    public func reply(process: DialogProcess? = nil, msgId: String, genDate: String, acknowledgementRequested: Bool) -> MsgInfo {
         var reply = self
         if let process { reply.type = process.code }
         reply.migVersion = Self.migVersion12

@@ -75,3 +75,14 @@ public enum Oslo {
         return "\(local)+\(pad(offset / 3_600, 2)):00"
     }
 }
+
+/// Compact UTC time stamps for file names that sort by time: `20261201T091500.123Z`.
+public enum UTCStamp {
+    public static func compact(_ instant: Date) -> String {
+        let milliseconds = Int((instant.timeIntervalSince1970 * 1_000).rounded(.down))
+        let seconds = Int((Double(milliseconds) / 1_000).rounded(.down))
+        let time = LocalDateTime(secondsSinceEpochAsUTC: seconds)
+        let date = time.date
+        return "\(pad(date.year, 4))\(pad(date.month, 2))\(pad(date.day, 2))T\(pad(time.hour, 2))\(pad(time.minute, 2))\(pad(time.second, 2)).\(pad(milliseconds - seconds * 1_000, 3))Z"
+    }
+}

@@ -32,7 +32,7 @@ import Testing
         let named = Set(text.matches(of: /\*\*([TEXS]\d\d)\*\*/).map { String($0.output.1) })
         #expect(named.count >= 12)
         #expect(named.isSubset(of: Set(AppRecErrorCode.allCases.map(\.rawValue))), "missing: \(named.subtracting(AppRecErrorCode.allCases.map(\.rawValue)))")
-        for process in Process.allCases { #expect(text.contains(process.rawValue)) }
+        for process in DialogProcess.allCases { #expect(text.contains(process.rawValue)) }
     }
 
     @Test func displayNamesMatchTheOfficialExamples() throws {
@@ -42,7 +42,7 @@ import Testing
             let text = String(decoding: try Paths.bytes(url), as: UTF8.self)
             // MsgInfo/Type has no S: compare process display names directly.
             for match in text.matches(of: /<Type V="([^"]+)" DN="([^"]+)"/) {
-                if let process = Process(rawValue: String(match.output.1)) {
+                if let process = DialogProcess(rawValue: String(match.output.1)) {
                     #expect(process.displayName == String(match.output.2), "\(url.lastPathComponent): \(process.rawValue)")
                     checked += 1
                 }

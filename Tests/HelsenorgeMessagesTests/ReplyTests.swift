@@ -52,7 +52,7 @@ import TimebokCore
         #expect(ok.receiver.role?.value == "AVS")
         #expect(ok.sender.communicationPartyHerId == incoming.info.receiver.communicationPartyHerId)
         #expect(ok.receiver.communicationPartyHerId == incoming.info.sender.communicationPartyHerId)
-        #expect(ok.original == OriginalMsgId(msgType: Code(value: Process.timereservasjon.rawValue, displayName: Process.timereservasjon.displayName), issueDate: incoming.info.genDate, id: incoming.info.msgId))
+        #expect(ok.original == OriginalMsgId(msgType: Code(value: DialogProcess.timereservasjon.rawValue, displayName: DialogProcess.timereservasjon.displayName), issueDate: incoming.info.genDate, id: incoming.info.msgId))
 
         let rejected = AppRec.answering(incoming.info, id: "a-2", genDate: "2026-12-01T10:00:00+01:00", errors: [(.schemaInvalid, "line 7: Element 'Bogus' is not expected")])
         for appRec in [ok, rejected] {

@@ -1,0 +1,152 @@
+import Foundation
+import TimebokCore
+
+/// The spool's configuration file, `timebok.conf`: `key = value` lines, `#` starts a comment.
+/// Every key is documented in ``TimebokConfig/template(...)``; unknown keys and bad values are
+/// errors that name the line.
+public struct TimebokConfig: Sendable, Hashable {
+    public var officeName: String
+    public var organisationNumber: String
+    public var officeHerId: String
+    public var helsenorgeHerId: String
+    public var helsenorgeServiceHerId: String
+    /// Folder with the official schemas (driver-all.xsd, catalog.xml).
+    public var officialSchemas: String?
+    /// Folder with timebok's own schemas.
+    public var ownSchemas: String?
+    public var maxInputBytes: Int
+    public var maxSlotsPerCommand: Int
+    public var allowTestNumbers: Bool
+
+    public static let fileName = "timebok.conf"
+
+    public struct Invalid: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    public init(officeName: String, organisationNumber: String, officeHerId: String, helsenorgeHerId: String = "115851", helsenorgeServiceHerId: String = "8093248", officialSchemas: String? = nil, ownSchemas: String? = nil, maxInputBytes: Int = 8 * 1024 * 1024, maxSlotsPerCommand: Int = 200_000, allowTestNumbers: Bool = false) {
+        self.officeName = officeName
+        self.organisationNumber = organisationNumber
+        self.officeHerId = officeHerId
+        self.helsenorgeHerId = helsenorgeHerId
+        self.helsenorgeServiceHerId = helsenorgeServiceHerId
+        self.officialSchemas = officialSchemas
+        self.ownSchemas = ownSchemas
+        self.maxInputBytes = maxInputBytes
+        self.maxSlotsPerCommand = maxSlotsPerCommand
+        self.allowTestNumbers = allowTestNumbers
+    }
+
+    /// Reads and validates `timebok.conf`.
+    public static func load(path: String) throws -> TimebokConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Invalid(description: "\(path) is missing or unreadable. Create a spool with `timebok init DIR`.")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), name: path)
+    }
+
+    public static func parse(_ text: String, name: String = fileName) throws -> TimebokConfig {
+        var values: [String: (value: String, line: Int)] = [:]
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            guard !line.allSatisfy(\.isWhitespace) else { continue }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw Invalid(description: "\(name) line \(index + 1): expected `key = value`, found \"\(line.trimmed)\".")
+            }
+            let key = String(line[..<equals]).trimmed
+            let value = String(line[line.index(after: equals)...]).trimmed
+            guard knownKeys.contains(key) else {
+                throw Invalid(description: "\(name) line \(index + 1): unknown key \"\(key)\". Known keys: \(knownKeys.sorted().joined(separator: ", ")).")
+            }
+            guard values[key] == nil else { throw Invalid(description: "\(name) line \(index + 1): \(key) is set twice.") }
+            values[key] = (value, index + 1)
+        }
+        func required(_ key: String) throws -> (String, Int) {
+            guard let entry = values[key], !entry.value.isEmpty else { throw Invalid(description: "\(name): \(key) is required.") }
+            return entry
+        }
+        func digits(_ key: String, max: Int, default fallback: String? = nil) throws -> String {
+            guard let entry = values[key] else {
+                if let fallback { return fallback }
+                throw Invalid(description: "\(name): \(key) is required.")
+            }
+            guard !entry.value.isEmpty, entry.value.count <= max, entry.value.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                throw Invalid(description: "\(name) line \(entry.line): \(key) must be 1 to \(max) digits, not \"\(entry.value)\".")
+            }
+            return entry.value
+        }
+        func integer(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+            guard let entry = values[key] else { return fallback }
+            guard let value = Int(entry.value), range.contains(value) else {
+                throw Invalid(description: "\(name) line \(entry.line): \(key) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(entry.value)\".")
+            }
+            return value
+        }
+        func boolean(_ key: String) throws -> Bool {
+            guard let entry = values[key] else { return false }
+            switch entry.value {
+            case "true", "yes", "on": return true
+            case "false", "no", "off": return false
+            default: throw Invalid(description: "\(name) line \(entry.line): \(key) must be true or false, not \"\(entry.value)\".")
+            }
+        }
+        let organisationNumber = try digits("office.organisation-number", max: 9)
+        if organisationNumber.count != 9 || !isValidOrganisationNumber(organisationNumber) {
+            throw Invalid(description: "\(name) line \(values["office.organisation-number"]!.line): office.organisation-number \(organisationNumber) is not a valid Norwegian organisation number (9 digits, mod-11 check digit).")
+        }
+        return TimebokConfig(
+            officeName: try required("office.name").0,
+            organisationNumber: organisationNumber,
+            officeHerId: try digits("office.her-id", max: 9),
+            helsenorgeHerId: try digits("helsenorge.her-id", max: 9, default: "115851"),
+            helsenorgeServiceHerId: try digits("helsenorge.service-her-id", max: 9, default: "8093248"),
+            officialSchemas: values["schemas.official"]?.value,
+            ownSchemas: values["schemas.own"]?.value,
+            maxInputBytes: try integer("limits.max-input-bytes", default: 8 * 1024 * 1024, range: 1_024...(256 * 1024 * 1024)),
+            maxSlotsPerCommand: try integer("limits.max-slots-per-command", default: 200_000, range: 1...10_000_000),
+            allowTestNumbers: try boolean("identity.allow-test-numbers"))
+    }
+
+    static let knownKeys: Set<String> = [
+        "office.name", "office.organisation-number", "office.her-id", "helsenorge.her-id", "helsenorge.service-her-id",
+        "schemas.official", "schemas.own", "limits.max-input-bytes", "limits.max-slots-per-command", "identity.allow-test-numbers",
+    ]
+
+    /// The file `timebok init` writes: every key, documented.
+    public func rendered() -> String {
+        """
+        # timebok configuration. `key = value`; `#` starts a comment. Restart timebok after a change.
+
+        # The GP office (as registered in Enhetsregisteret and the address register, Adresseregisteret).
+        office.name = \(officeName)
+        office.organisation-number = \(organisationNumber)
+        office.her-id = \(officeHerId)
+
+        # helsenorge.no's communication parties (the enterprise, and the service "Digitale innbyggertjenester").
+        helsenorge.her-id = \(helsenorgeHerId)
+        helsenorge.service-her-id = \(helsenorgeServiceHerId)
+
+        # Schema folders: the official set (driver-all.xsd, catalog.xml) and timebok's own (schemas/ of the project).
+        \(officialSchemas.map { "schemas.official = \($0)" } ?? "# schemas.official = /path/to/shared/reference/schemas")
+        \(ownSchemas.map { "schemas.own = \($0)" } ?? "# schemas.own = /path/to/timebok/schemas")
+
+        # Inputs larger than this many bytes are refused unread.
+        limits.max-input-bytes = \(maxInputBytes)
+        # The most slots one command may open (a typo in a date range must not open a million).
+        limits.max-slots-per-command = \(maxSlotsPerCommand)
+
+        # Accept test fødselsnumre (month + 40 or + 80). Only in test environments.
+        identity.allow-test-numbers = \(allowTestNumbers)
+
+        """
+    }
+}
+
+/// Norwegian organisation number: 9 digits, weights 3 2 7 6 5 4 3 2, mod 11.
+public func isValidOrganisationNumber(_ number: String) -> Bool {
+    let digits = number.compactMap { $0.wholeNumberValue }
+    guard digits.count == 9, number.count == 9 else { return false }
+    let sum = zip([3, 2, 7, 6, 5, 4, 3, 2], digits).reduce(0) { $0 + $1.0 * $1.1 }
+    let check = (11 - sum % 11) % 11
+    return check != 10 && check == digits[8]
+}

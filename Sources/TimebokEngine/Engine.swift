@@ -1,0 +1,204 @@
+import Booking
+import Foundation
+import HelsenorgeMessages
+import TimebokCore
+import TimebokSpool
+import TimebokXML
+
+/// The engine: commands (from files or the command line) become decisions, committed in one
+/// transaction with their ledger row and output bytes, then published; inputs are archived, or
+/// quarantined with a reason.
+public final class Engine {
+    public let spool: Spool
+    public let config: TimebokConfig
+    public let store: BookingStore
+    let commandSchema: SchemaSet
+    let handler: CommandHandler
+    let clock: () -> Date
+
+    /// What became of one command.
+    public struct CommandOutcome: Sendable {
+        public var commandId: String?
+        public var error: ModelError?
+        /// A sentence for people (the decision's summary, or the error).
+        public var summary: String
+        public var created: [Decision.Created]
+        /// Already applied earlier (same id, same content): nothing changed again.
+        public var duplicate: Bool
+        /// The result file written to `results/`, for command files.
+        public var resultFile: String?
+        /// Where the input went (archive or error), for command files.
+        public var inputMovedTo: String?
+
+        public var ok: Bool { error == nil }
+    }
+
+    /// Opens a spool: reads `timebok.conf`, opens (and migrates) the store, compiles the command schema.
+    public init(spoolRoot: String, clock: @escaping () -> Date = Date.init) throws {
+        let spool = Spool(root: spoolRoot)
+        guard spool.exists else {
+            throw TimebokConfig.Invalid(description: "\(spool.root) is not a timebok spool (its folders are missing). Create one with `timebok init \(spoolRoot)`.")
+        }
+        self.spool = spool
+        config = try TimebokConfig.load(path: spool.root + "/" + TimebokConfig.fileName)
+        store = try BookingStore(path: spool.databasePath)
+        guard let own = config.ownSchemas, FileManager.default.fileExists(atPath: own + "/command-v1.xsd") else {
+            throw TimebokConfig.Invalid(description: "\(TimebokConfig.fileName): schemas.own must name the folder with command-v1.xsd (the project's schemas/); it is \(config.ownSchemas.map { "\"\($0)\"" } ?? "not set").")
+        }
+        commandSchema = try SchemaSet(file: own + "/command-v1.xsd")
+        handler = CommandHandler(settings: ModelSettings(allowTestNumbers: config.allowTestNumbers, maxSlotsPerCommand: config.maxSlotsPerCommand))
+        self.clock = clock
+    }
+
+    var nowSeconds: Int { Int(clock().timeIntervalSince1970) }
+
+    // MARK: The command line's door
+
+    /// Executes a command through the same path as a command file, without files.
+    public func execute(_ envelope: CommandEnvelope, source: String = "cli") -> CommandOutcome {
+        let content = Array("\(source)\n\(envelope)".utf8)
+        switch commit(envelope, source: source, content: content, resultName: nil) {
+        case .success(let committed): return committed.outcome
+        case .failure(let error): return CommandOutcome(commandId: envelope.id, error: error, summary: error.message, created: [], duplicate: false)
+        }
+    }
+
+    // MARK: The file door
+
+    /// A summary of one `process` pass.
+    public struct Report: Sendable {
+        public var outcomes: [CommandOutcome] = []
+        /// Young files not yet complete (left for the next pass).
+        public var waiting: [String] = []
+    }
+
+    /// Drains `commands/` once: files left in `processing/` by an earlier run first, then every
+    /// waiting command file, oldest name first.
+    public func processCommands() throws -> Report {
+        var report = Report()
+        for claimed in spool.leftInProcessing() {
+            report.outcomes.append(try handle(claimed))
+        }
+        for file in spool.waiting(in: .commands) {
+            // A file written in place may be incomplete: a young file that is not yet well-formed waits.
+            if clock().timeIntervalSince(file.modified) < 2, file.size <= config.maxInputBytes,
+               let data = FileManager.default.contents(atPath: spool.path(.commands) + "/" + file.name),
+               (try? HardenedXMLParser.parse(Array(data), limits: ParseLimits(maxBytes: config.maxInputBytes))) == nil {
+                report.waiting.append(file.name)
+                continue
+            }
+            guard let claimed = try spool.claim(file.name, from: .commands) else { continue }
+            report.outcomes.append(try handle(claimed))
+        }
+        return report
+    }
+
+    private func handle(_ claimed: Spool.Claimed) throws -> CommandOutcome {
+        let now = clock()
+        let day = Oslo.today(at: now).description
+        guard let data = FileManager.default.contents(atPath: claimed.path) else {
+            throw Spool.Failure(description: "Could not read \(claimed.path).")
+        }
+        let bytes = Array(data)
+        let envelope: CommandEnvelope
+        do {
+            envelope = try decodeCommandFile(bytes, name: claimed.name)
+        } catch {
+            return try reject(claimed, commandId: error.commandId, error: error.error, details: error.details, day: day)
+        }
+        switch commit(envelope, source: claimed.name, content: bytes, resultName: resultName(for: envelope.id)) {
+        case .success(let committed):
+            var outcome = committed.outcome
+            for output in committed.outputs {
+                try spool.publish(output.bytes, to: Spool.Folder(rawValue: output.folder) ?? .results, name: output.name)
+            }
+            outcome.resultFile = committed.outputs.first.map { "\($0.folder)/\($0.name)" }
+            outcome.inputMovedTo = try spool.archive(claimed, day: day, outputs: committed.outputs.map { ($0.folder, $0.name, $0.bytes) })
+            return outcome
+        case .failure(let error):
+            return try reject(claimed, commandId: envelope.id, error: error, details: [], day: day)
+        }
+    }
+
+    /// Writes an error result and moves the input to `error/` with a reason a person can read.
+    private func reject(_ claimed: Spool.Claimed, commandId: String?, error: ModelError, details: [String], day: String) throws -> CommandOutcome {
+        let name = resultName(for: commandId ?? (claimed.name as NSString).deletingPathExtension)
+        let result = CommandFile.result(commandId: commandId, error: error, message: nil, created: [], processedAt: Oslo.xsDateTime(clock()))
+        try spool.publish(result, to: .results, name: name)
+        var reason = "\(claimed.origin.rawValue)/\(claimed.name) was not applied; nothing in the model changed.\n\(error.code.rawValue): \(error.message)\n"
+        if !details.isEmpty { reason += "Details:\n" + details.map { "  \($0)\n" }.joined() }
+        reason += "Result: results/\(name)\nTime: \(Oslo.xsDateTime(clock()))\n"
+        let moved = try spool.quarantine(claimed, day: day, reason: reason)
+        return CommandOutcome(commandId: commandId, error: error, summary: error.message, created: [], duplicate: false, resultFile: "results/\(name)", inputMovedTo: moved)
+    }
+
+    struct FileFailure: Error {
+        var commandId: String?
+        var error: ModelError
+        var details: [String]
+    }
+
+    /// Parse (TB-0315), validate against command-v1.xsd (TB-0316), decode.
+    private func decodeCommandFile(_ bytes: [UInt8], name: String) throws(FileFailure) -> CommandEnvelope {
+        let document: XDocument
+        do {
+            document = try HardenedXMLParser.parse(bytes, name: name, limits: ParseLimits(maxBytes: config.maxInputBytes))
+        } catch {
+            let where_ = error.line.map { " (line \($0))" } ?? ""
+            throw FileFailure(commandId: nil, error: ModelError(.malformedCommand, "The command file is not readable XML\(where_): \(error.summary) \(error.issues.first?.message ?? "")".trimmed), details: error.issues.map(\.description))
+        }
+        let commandId = document.root?.attribute("id")
+        let issues = commandSchema.validate(document)
+        if let first = issues.first {
+            throw FileFailure(commandId: commandId, error: ModelError(.invalidCommand, "The command file does not follow schemas/command-v1.xsd: \(first)"), details: issues.map(\.description))
+        }
+        do {
+            return try CommandFile.decode(document)
+        } catch let error as ModelError {
+            throw FileFailure(commandId: commandId, error: error, details: [])
+        } catch {
+            throw FileFailure(commandId: commandId, error: ModelError(.invalidCommand, "\(error)"), details: [])
+        }
+    }
+
+    private struct Committed {
+        var outcome: CommandOutcome
+        var outputs: [LedgerEntry.Output]
+    }
+
+    /// Decide and commit in one write transaction: the decision sees exactly the state it changes.
+    private func commit(_ envelope: CommandEnvelope, source: String, content: [UInt8], resultName: String?) -> Result<Committed, ModelError> {
+        let hash = SHA256.hex(content)
+        let key = "command:\(envelope.id)"
+        let now = nowSeconds
+        do {
+            return .success(try store.write { writer in
+                if let previous = try writer.reader.ledger(key: key) {
+                    guard previous.contentSHA256 == hash else {
+                        throw ModelError(.commandIdReused, "Command id \"\(envelope.id)\" was already used (\(previous.source), \(Oslo.xsDateTime(Date(timeIntervalSince1970: Double(previous.appliedAt))))) for a different command; give every command its own id.")
+                    }
+                    return Committed(outcome: CommandOutcome(commandId: envelope.id, error: nil, summary: "Already applied: \(previous.summary)", created: [], duplicate: true), outputs: previous.outputs)
+                }
+                let decision = try handler.decide(envelope, model: writer.reader, now: now)
+                try writer.apply(decision)
+                var outputs: [LedgerEntry.Output] = []
+                if let resultName {
+                    outputs.append(LedgerEntry.Output(folder: Spool.Folder.results.rawValue, name: resultName,
+                                                      bytes: CommandFile.result(commandId: envelope.id, error: nil, message: decision.summary, created: decision.created, processedAt: Oslo.xsDateTime(Date(timeIntervalSince1970: Double(now))))))
+                }
+                try writer.record(LedgerEntry(key: key, source: source, contentSHA256: hash, appliedAt: now, outcome: "ok", summary: decision.summary, outputs: outputs))
+                return Committed(outcome: CommandOutcome(commandId: envelope.id, error: nil, summary: decision.summary, created: decision.created, duplicate: false), outputs: outputs)
+            })
+        } catch let error as ModelError {
+            return .failure(error)
+        } catch {
+            return .failure(ModelError(.storage, "The store refused the change: \(error)"))
+        }
+    }
+
+    /// Result names sort by time and are unique: `20261201T091500.123Z-<command id>.xml`.
+    func resultName(for id: String) -> String {
+        let safe = String(id.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" }.prefix(80))
+        return "\(UTCStamp.compact(clock()))-\(safe).xml"
+    }
+}

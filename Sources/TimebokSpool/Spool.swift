@@ -1,0 +1,202 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The spool's folders, and the file operations that make "nothing lost" hold: inputs are claimed by
+/// rename, outputs published durably (temporary file, fsync, rename without overwriting, fsync of the
+/// folder), inputs archived with copies of their outputs, or quarantined with a readable reason.
+///
+/// ```
+/// spool/
+///   inbox/ commands/            ← written by others (dot-files and *.tmp are ignored)
+///   outbox/ journal/ results/   → read and removed by others
+///   processing/                 claimed inputs (internal)
+///   archive/YYYY-MM-DD/         every input with the outputs it caused
+///   error/YYYY-MM-DD/           inputs that could not be processed, each with NAME.reason.txt
+///   state/                      timebok.sqlite and the daemon's lock
+/// ```
+public struct Spool: Sendable {
+    public enum Folder: String, Sendable, CaseIterable {
+        case inbox, commands, outbox, journal, results, processing, archive, error, state
+    }
+
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
+
+    /// A file claimed for processing (moved into `processing/`).
+    public struct Claimed: Sendable, Hashable {
+        /// Where it came from (`inbox` or `commands`).
+        public var origin: Folder
+        public var name: String
+        /// Its path in `processing/`.
+        public var path: String
+    }
+
+    public let root: String
+
+    public init(root: String) {
+        self.root = URL(fileURLWithPath: root).standardizedFileURL.path
+    }
+
+    public func path(_ folder: Folder) -> String { root + "/" + folder.rawValue }
+    public var databasePath: String { path(.state) + "/timebok.sqlite" }
+
+    /// Creates every folder (idempotent).
+    public func createLayout() throws {
+        for folder in Folder.allCases {
+            try FileManager.default.createDirectory(atPath: path(folder), withIntermediateDirectories: true)
+        }
+    }
+
+    /// True when the folder layout exists.
+    public var exists: Bool {
+        Folder.allCases.allSatisfy { FileManager.default.fileExists(atPath: path($0)) }
+    }
+
+    /// Regular files waiting in a folder, oldest name first: no dot-files, no `*.tmp`, no `*.meta`
+    /// (a transport's metadata travels with its `.xml`), no symlinks, FIFOs or devices.
+    public func waiting(in folder: Folder) -> [(name: String, modified: Date, size: Int)] {
+        let directory = path(folder)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var result: [(String, Date, Int)] = []
+        for name in names.sorted() where !name.hasPrefix(".") && !name.hasSuffix(".tmp") && !name.hasSuffix(".meta") {
+            var info = stat()
+            guard lstat(directory + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9)
+            result.append((name, modified, Int(info.st_size)))
+        }
+        return result
+    }
+
+    /// Claims a waiting file by renaming it into `processing/` (atomic: two claimers never both win).
+    public func claim(_ name: String, from folder: Folder) throws -> Claimed? {
+        let target = uniqueName(name, in: path(.processing))
+        guard rename(path(folder) + "/" + name, path(.processing) + "/" + target) == 0 else {
+            if errno == ENOENT { return nil } // someone else took it
+            throw Failure(description: "Could not claim \(folder.rawValue)/\(name): \(String(cString: strerror(errno))).")
+        }
+        try syncDirectory(path(.processing))
+        return Claimed(origin: folder, name: target, path: path(.processing) + "/" + target)
+    }
+
+    /// Files left in `processing/` by a previous run (recovery at start). Their origin is read from
+    /// the name prefix timebok gives them; commands are the default.
+    public func leftInProcessing() -> [Claimed] {
+        waiting(in: .processing).map { Claimed(origin: .commands, name: $0.name, path: path(.processing) + "/" + $0.name) }
+    }
+
+    /// Puts a claimed file back where it came from (a young, incomplete file: try again later).
+    public func unclaim(_ claimed: Claimed) throws {
+        guard rename(claimed.path, path(claimed.origin) + "/" + claimed.name) == 0 else {
+            throw Failure(description: "Could not return \(claimed.name) to \(claimed.origin.rawValue)/: \(String(cString: strerror(errno))).")
+        }
+    }
+
+    /// Writes a file durably into a folder without ever overwriting: `.NAME.tmp`, fsync, link to
+    /// NAME (fails if it exists), unlink the temporary, fsync the folder. Returns false when a file
+    /// named NAME already exists with different content (never overwritten), true when written or
+    /// already there byte-identical (recovery republishes safely).
+    @discardableResult
+    public func publish(_ bytes: [UInt8], to folder: Folder, name: String) throws -> Bool {
+        try publish(bytes, toDirectory: path(folder), name: name)
+    }
+
+    /// The same, into any folder of the spool (the configuration file, archive copies).
+    @discardableResult
+    public func publish(_ bytes: [UInt8], toDirectory directory: String, name: String) throws -> Bool {
+        let final = directory + "/" + name
+        if let existing = FileManager.default.contents(atPath: final) {
+            return [UInt8](existing) == bytes
+        }
+        let temporary = directory + "/." + name + "." + String(getpid()) + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Failure(description: "Could not create \(temporary): \(String(cString: strerror(errno))).") }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                let message = String(cString: strerror(errno))
+                close(fd)
+                unlink(temporary)
+                throw Failure(description: "Could not write \(temporary): \(message).")
+            }
+            written += result
+        }
+        guard fsync(fd) == 0 else {
+            let message = String(cString: strerror(errno))
+            close(fd)
+            unlink(temporary)
+            throw Failure(description: "Could not fsync \(temporary): \(message).")
+        }
+        close(fd)
+        // link(2) fails with EEXIST instead of replacing: nothing is ever overwritten.
+        if link(temporary, final) != 0 {
+            let error = errno
+            unlink(temporary)
+            if error == EEXIST, let existing = FileManager.default.contents(atPath: final) { return [UInt8](existing) == bytes }
+            throw Failure(description: "Could not publish \(final): \(String(cString: strerror(error))).")
+        }
+        unlink(temporary)
+        try syncDirectory(directory)
+        return true
+    }
+
+    /// Moves a processed input into `archive/YYYY-MM-DD/` together with copies of its outputs
+    /// (`NAME.outputs/`), so operators see what each input caused.
+    public func archive(_ claimed: Claimed, day: String, outputs: [(folder: String, name: String, bytes: [UInt8])]) throws -> String {
+        let directory = path(.archive) + "/" + day
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let name = uniqueName(claimed.name, in: directory)
+        if !outputs.isEmpty {
+            let copies = directory + "/" + name + ".outputs"
+            try FileManager.default.createDirectory(atPath: copies, withIntermediateDirectories: true)
+            for output in outputs {
+                _ = try publish(output.bytes, toDirectory: copies, name: output.folder + "-" + output.name)
+            }
+        }
+        try move(claimed.path, to: directory + "/" + name)
+        return directory + "/" + name
+    }
+
+    /// Moves an input that could not be processed into `error/YYYY-MM-DD/` with `NAME.reason.txt`.
+    public func quarantine(_ claimed: Claimed, day: String, reason: String) throws -> String {
+        let directory = path(.error) + "/" + day
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let name = uniqueName(claimed.name, in: directory)
+        _ = try publish(Array((reason.hasSuffix("\n") ? reason : reason + "\n").utf8), toDirectory: directory, name: name + ".reason.txt")
+        try move(claimed.path, to: directory + "/" + name)
+        return directory + "/" + name
+    }
+
+    private func move(_ from: String, to target: String) throws {
+        guard rename(from, target) == 0 else {
+            throw Failure(description: "Could not move \(from) to \(target): \(String(cString: strerror(errno))).")
+        }
+        try syncDirectory((target as NSString).deletingLastPathComponent)
+        try syncDirectory((from as NSString).deletingLastPathComponent)
+    }
+
+    /// A name not yet used in `directory`: NAME, else NAME-2, NAME-3 … before the extension.
+    func uniqueName(_ name: String, in directory: String) -> String {
+        guard FileManager.default.fileExists(atPath: directory + "/" + name) || FileManager.default.fileExists(atPath: directory + "/" + name + ".reason.txt") else { return name }
+        let base = (name as NSString).deletingPathExtension
+        let ext = (name as NSString).pathExtension
+        var counter = 2
+        while true {
+            let candidate = ext.isEmpty ? "\(base)-\(counter)" : "\(base)-\(counter).\(ext)"
+            if !FileManager.default.fileExists(atPath: directory + "/" + candidate) { return candidate }
+            counter += 1
+        }
+    }
+
+    func syncDirectory(_ directory: String) throws {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(description: "Could not open folder \(directory): \(String(cString: strerror(errno))).") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw Failure(description: "Could not fsync folder \(directory): \(String(cString: strerror(errno))).") }
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Booking
+import Foundation
+import TimebokCore
+import TimebokEngine
+
+/// `--spool DIR`, shared by every command that works on a spool.
+struct SpoolOption: ParsableArguments {
+    @Option(name: .customLong("spool"), help: ArgumentHelp("The spool folder (default: $TIMEBOK_SPOOL, else the current folder).", valueName: "dir"))
+    var path: String?
+
+    var resolved: String { path ?? ProcessInfo.processInfo.environment["TIMEBOK_SPOOL"] ?? FileManager.default.currentDirectoryPath }
+
+    func openEngine() throws -> Engine {
+        do {
+            return try Engine(spoolRoot: resolved)
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Submits a command through the engine (the same path as a command file) and prints the result.
+func submit(_ command: Command, spool: SpoolOption, issuedBy: String? = nil) throws {
+    let engine = try spool.openEngine()
+    let envelope = CommandEnvelope(id: "cli-" + UUID().uuidString.lowercased(), issuedBy: issuedBy ?? ProcessInfo.processInfo.environment["USER"], command: command)
+    let outcome = engine.execute(envelope)
+    printOutcome(outcome)
+    if !outcome.ok { throw ExitCode(1) }
+}
+
+func printOutcome(_ outcome: Engine.CommandOutcome, prefix: String = "") {
+    if let error = outcome.error {
+        print("\(prefix)error \(error.code.rawValue): \(error.message)")
+    } else {
+        print("\(prefix)ok: \(outcome.summary)")
+        for ref in outcome.created { print("\(prefix)  created \(ref.kind) \(ref.id)") }
+    }
+}
+
+/// Parses dates and times given on the command line.
+enum Parse {
+    static func date(_ text: String, _ what: String) throws -> LocalDate {
+        guard let date = LocalDate(text) else { throw ValidationError("\(what) must be a date like 2026-12-07, not \"\(text)\".") }
+        return date
+    }
+
+    static func dateTime(_ text: String, _ what: String) throws -> LocalDateTime {
+        guard let value = LocalDateTime(text.count == 16 ? text + ":00" : text) else {
+            throw ValidationError("\(what) must be a local date-time like 2026-12-07T08:00, not \"\(text)\".")
+        }
+        return value
+    }
+
+    /// "mon-fri 08:00-11:00", "tue,thu 12:00-15:00", "sat 10:00-12:00".
+    static func hours(_ text: String) throws -> [WeeklyHours] {
+        let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+        let usage = "Opening hours look like \"mon-fri 08:00-11:00\" or \"tue,thu 12:00-15:00\", not \"\(text)\"."
+        guard parts.count == 2 else { throw ValidationError(usage) }
+        let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        var days: [Int] = []
+        for item in parts[0].lowercased().split(separator: ",") {
+            let range = item.split(separator: "-")
+            let indexes = try range.map { name -> Int in
+                guard let index = names.firstIndex(of: String(name.prefix(3))) else { throw ValidationError(usage) }
+                return index + 1
+            }
+            if indexes.count == 2 && indexes[0] <= indexes[1] { days += Array(indexes[0]...indexes[1]) }
+            else if indexes.count == 1 { days.append(indexes[0]) }
+            else { throw ValidationError(usage) }
+        }
+        let times = parts[1].split(separator: "-")
+        guard times.count == 2, let start = parseTimeOfDay(String(times[0])), let end = parseTimeOfDay(String(times[1])), start < end else { throw ValidationError(usage) }
+        return days.map { WeeklyHours(weekday: $0, startMinute: start, endMinute: end) }
+    }
+
+    static func onOff(_ text: String, _ what: String) throws -> Bool {
+        switch text.lowercased() {
+        case "on", "true", "yes", "open": return true
+        case "off", "false", "no", "closed": return false
+        default: throw ValidationError("\(what) must be on or off, not \"\(text)\".")
+        }
+    }
+}
+
+func describe(_ slot: Slot) -> String {
+    "\(slot.id)  \(slot.start)–\(pad(slot.end.hour)):\(pad(slot.end.minute))  \(slot.activeBookings)/\(slot.capacity) booked  \(slot.status.rawValue)"
+}
+
+func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }

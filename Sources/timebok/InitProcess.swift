@@ -1,0 +1,114 @@
+import ArgumentParser
+import Booking
+import Foundation
+import HelsenorgeMessages
+import TimebokCore
+import TimebokEngine
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a spool: the folders, timebok.conf and the database.",
+        discussion: """
+        Creates DIR with inbox/, commands/, outbox/, journal/, results/, processing/, archive/, error/ and \
+        state/, a documented timebok.conf and an empty appointment model. --demo fills it with a demo office \
+        (Fjordvik legesenter, HER-id 1234): GP Hanne Fjeld (HER-id 91095) with a personal book, a Lab and an \
+        Influensavaksine resource book, slots for the next four weeks, list patients and a risk group.
+
+        Examples:
+          timebok init /tmp/demo --demo
+          timebok init /srv/timebok --office-name "Nanset legekontor" --organisation-number 971318864 --her-id 1234
+        """)
+
+    @Argument(help: ArgumentHelp("The spool folder to create.", valueName: "dir"))
+    var directory: String
+
+    @Flag(help: "Fill the spool with the demo office.")
+    var demo = false
+
+    @Option(help: "The office's name.") var officeName: String?
+    @Option(help: "The office's organisation number (9 digits).") var organisationNumber: String?
+    @Option(name: .customLong("her-id"), help: "The office's HER-id.") var herId: String?
+    @Option(name: .customLong("schemas"), help: ArgumentHelp("The official schema folder (driver-all.xsd, catalog.xml).", valueName: "dir")) var officialSchemas: String?
+    @Option(name: .customLong("own-schemas"), help: ArgumentHelp("timebok's own schema folder (default: the project's schemas/).", valueName: "dir")) var ownSchemas: String?
+    @Flag(help: "Accept test fødselsnumre (test environments only).") var allowTestNumbers = false
+
+    func run() throws {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+        let locations = try? SchemaLocations.locate(official: officialSchemas, own: ownSchemas, searchRoots: [FileManager.default.currentDirectoryPath, executable])
+        guard let locations else {
+            throw ValidationError("The schema folders were not found. Name them with --schemas (the official set, with driver-all.xsd) and --own-schemas (the project's schemas/).")
+        }
+        var config: TimebokConfig
+        if demo {
+            config = SpoolSetup.demoConfig(officialSchemas: locations.official, ownSchemas: locations.own)
+        } else {
+            guard let officeName, let organisationNumber, let herId else {
+                throw ValidationError("Name the office: --office-name, --organisation-number and --her-id (or use --demo).")
+            }
+            config = TimebokConfig(officeName: officeName, organisationNumber: organisationNumber, officeHerId: herId, officialSchemas: locations.official, ownSchemas: locations.own)
+        }
+        config.allowTestNumbers = allowTestNumbers
+        do {
+            try SpoolSetup.create(root: directory, config: config)
+        } catch {
+            throw CLIError("\(error)")
+        }
+        print("Created the spool \(URL(fileURLWithPath: directory).standardizedFileURL.path) for \(config.officeName) (HER-id \(config.officeHerId)).")
+        if demo {
+            let engine = try Engine(spoolRoot: directory)
+            for envelope in SpoolSetup.demoCommands(today: Oslo.today()) {
+                let outcome = engine.execute(envelope, source: "init --demo")
+                printOutcome(outcome, prefix: "  ")
+                if !outcome.ok { throw ExitCode(1) }
+            }
+        }
+        print("""
+
+        Next:
+          timebok books --spool \(directory)                 the books
+          timebok slots list lab --spool \(directory)        the Lab book's slots
+          timebok process \(directory)                       apply command files dropped in \(directory)/commands/
+        """)
+    }
+}
+
+struct ProcessCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "process",
+        abstract: "Apply every command file waiting in DIR/commands/ once, then stop.",
+        discussion: """
+        Each command file (schemas/command-v1.xsd, samples in samples/commands/) is checked, applied in one \
+        transaction and answered by a result file in results/; the file is archived in archive/YYYY-MM-DD/ \
+        with a copy of its result. A file that cannot be applied gets an error result and goes to \
+        error/YYYY-MM-DD/ with NAME.reason.txt; nothing in the model changes. A command id already applied \
+        with the same content is not applied again. Files left in processing/ by an interrupted run are \
+        finished first. Exit status 1 when any command was rejected.
+
+        Example:
+          cp samples/commands/open-slot.xml /tmp/demo/commands/ && timebok process /tmp/demo
+        """)
+
+    @Argument(help: ArgumentHelp("The spool folder.", valueName: "dir"))
+    var directory: String
+
+    func run() throws {
+        let engine: Engine
+        do { engine = try Engine(spoolRoot: directory) } catch { throw CLIError("\(error)") }
+        let report = try engine.processCommands()
+        var rejected = 0
+        for outcome in report.outcomes {
+            let id = outcome.commandId ?? "(no id)"
+            if let error = outcome.error {
+                rejected += 1
+                print("\(id): error \(error.code.rawValue): \(error.message)")
+            } else {
+                print("\(id): \(outcome.duplicate ? "duplicate, " : "")ok: \(outcome.summary)")
+            }
+            if let result = outcome.resultFile { print("  result \(result)") }
+            if let moved = outcome.inputMovedTo { print("  input  \(moved.replacingOccurrences(of: engine.spool.root + "/", with: ""))") }
+        }
+        for name in report.waiting { print("\(name): not complete yet (young and not well-formed); left for the next run") }
+        print("\(report.outcomes.count) command file\(report.outcomes.count == 1 ? "" : "s") processed, \(rejected) rejected.")
+        if rejected > 0 { throw ExitCode(1) }
+    }
+}
