@@ -1,0 +1,223 @@
+import Foundation
+import Testing
+import TimebokCore
+@testable import Booking
+
+/// The handler and the store together, in memory: what a command does and refuses.
+final class TestModel {
+    let store: BookingStore
+    var counter = 0
+    var now: Int
+    lazy var handler = CommandHandler(settings: ModelSettings(maxSlotsPerCommand: 5_000), newId: { [unowned self] in
+        self.counter += 1
+        return "id-\(self.counter)"
+    })
+
+    init(now: LocalDateTime = LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0)) throws {
+        store = try BookingStore()
+        self.now = Oslo.secondsSinceEpoch(for: now)
+    }
+
+    @discardableResult
+    func run(_ command: Command) throws -> Decision {
+        try store.write { writer in
+            let decision = try handler.decide(CommandEnvelope(id: "c", command: command), model: writer.reader, now: now)
+            try writer.apply(decision)
+            return decision
+        }
+    }
+
+    func refusal(_ command: Command) -> ModelError? {
+        do {
+            try run(command)
+            return nil
+        } catch let error as ModelError {
+            return error
+        } catch {
+            return ModelError(.storage, "\(error)")
+        }
+    }
+
+    static let lab = Book(id: "lab", kind: .resource, name: "Lab", category: .lab, herId: "1234501", informationText: "Faste.", published: true, slotMinutes: 15, capacity: 2)
+
+    func withLab() throws -> TestModel {
+        try run(.createBook(Self.lab))
+        return self
+    }
+
+    func slot(_ id: String) throws -> Slot { try #require(try store.read { try $0.slot(id: id) }) }
+    func appointment(_ id: String) throws -> Appointment { try #require(try store.read { try $0.appointment(id: id) }) }
+}
+
+let patientFnr = fnr(born: LocalDate(year: 1950, month: 2, day: 3))
+let otherFnr = fnr(born: LocalDate(year: 1960, month: 4, day: 5))
+
+@Suite struct BooksAndSettings {
+    @Test func createUpdateAndRefuse() throws {
+        let model = try TestModel().withLab()
+        #expect(model.refusal(.createBook(TestModel.lab))?.code == .bookExists)
+        var long = TestModel.lab
+        long.id = "other"
+        long.herId = "99"
+        long.informationText = String(repeating: "x", count: 301)
+        #expect(model.refusal(.createBook(long))?.code == .informationTextTooLong)
+        long.informationText = String(repeating: "æ", count: 300)
+        #expect(model.refusal(.createBook(long)) == nil, "300 characters is the limit, in characters")
+        var sameHer = TestModel.lab
+        sameHer.id = "third"
+        #expect(model.refusal(.createBook(sameHer))?.code == .herIdInUse)
+        var noCategory = sameHer
+        noCategory.herId = "77"
+        noCategory.category = nil
+        #expect(model.refusal(.createBook(noCategory))?.code == .invalidBookSettings)
+        let personal = Book(id: "gp", kind: .personal, name: "GP", gpHpr: "123", slotMinutes: 20)
+        #expect(model.refusal(.createBook(personal))?.code == .unknownGP)
+        try model.run(.setGP(GP(herId: "91095", hpr: "123", familyName: "Fjeld", givenName: "Hanne", ressursoversiktEnabled: true, personalBookOpen: true)))
+        try model.run(.createBook(personal))
+        var update = BookUpdate(id: "lab")
+        update.published = false
+        update.access = AccessRule(minAge: 65, groups: ["risikogruppe"])
+        try model.run(.updateBook(update))
+        let lab = try #require(try model.store.read { try $0.book(id: "lab") })
+        #expect(!lab.published && lab.access.minAge == 65 && lab.informationText == "Faste.")
+        #expect(model.refusal(.updateBook(BookUpdate(id: "nosuch")))?.code == .unknownBook)
+        #expect(try model.store.read { try $0.book(herId: "1234501")?.id } == "lab")
+    }
+
+    @Test func officeSwitchAndGPSettings() throws {
+        let model = try TestModel()
+        #expect(try model.store.read { try $0.bookingEnabled() })
+        try model.run(.setBookingEnabled(false))
+        #expect(try !model.store.read { try $0.bookingEnabled() })
+        try model.run(.setGP(GP(herId: "91095", hpr: "123", familyName: "Fjeld", givenName: "Hanne", ressursoversiktEnabled: false, personalBookOpen: true)))
+        #expect(try model.store.read { try $0.gp(herId: "91095")?.ressursoversiktEnabled } == false)
+        #expect(model.refusal(.setGP(GP(herId: "91095", hpr: "999", familyName: "X", givenName: "Y", ressursoversiktEnabled: true, personalBookOpen: true)))?.code == .herIdInUse)
+    }
+}
+
+@Suite struct SlotsAndCapacity {
+    @Test func openingOverlapsAndClosing() throws {
+        let model = try TestModel().withLab()
+        let monday = LocalDate(year: 2026, month: 12, day: 7)
+        try model.run(.openSlotsFromHours(bookId: "lab", from: monday, to: monday.adding(days: 4), hours: (1...5).map { WeeklyHours(weekday: $0, startMinute: 480, endMinute: 540) }, slotMinutes: nil, closedDays: []))
+        #expect(try model.store.read { try $0.slotCount(bookId: "lab") } == 20)
+        let overlap = model.refusal(.openSlot(bookId: "lab", start: LocalDateTime(date: monday, hour: 8, minute: 10), end: LocalDateTime(date: monday, hour: 8, minute: 20), capacity: nil))
+        #expect(overlap?.code == .slotOverlap)
+        #expect(overlap?.message.contains("2026-12-07T08:00:00") == true)
+        #expect(model.refusal(.openSlotsFromHours(bookId: "lab", from: monday, to: monday, hours: [WeeklyHours(weekday: 1, startMinute: 525, endMinute: 600)], slotMinutes: nil, closedDays: []))?.code == .slotOverlap,
+                "a batch overlapping at its first slot is refused whole")
+        #expect(try model.store.read { try $0.slotCount(bookId: "lab") } == 20, "nothing opened")
+        // Back to back is not an overlap.
+        try model.run(.openSlot(bookId: "lab", start: LocalDateTime(date: monday, hour: 9, minute: 0), end: LocalDateTime(date: monday, hour: 9, minute: 15), capacity: 3))
+        #expect(model.refusal(.openSlot(bookId: "lab", start: LocalDateTime(date: monday, hour: 10, minute: 0), end: LocalDateTime(date: monday, hour: 9, minute: 0), capacity: nil))?.code == .invalidTime)
+        #expect(model.refusal(.openSlot(bookId: "lab", start: LocalDateTime(year: 2027, month: 3, day: 28, hour: 2, minute: 15), end: LocalDateTime(year: 2027, month: 3, day: 28, hour: 2, minute: 30), capacity: nil))?.code == .invalidTime,
+                "02:15 does not exist on the spring-forward day")
+        #expect(model.refusal(.openSlot(bookId: "nosuch", start: LocalDateTime(date: monday, hour: 9, minute: 0), end: LocalDateTime(date: monday, hour: 9, minute: 15), capacity: nil))?.code == .unknownBook)
+        #expect(model.refusal(.openSlotsFromHours(bookId: "lab", from: monday, to: monday.adding(days: 3_000), hours: [WeeklyHours(weekday: 1, startMinute: 0, endMinute: 1_440)], slotMinutes: 1, closedDays: []))?.code == .tooManySlots)
+    }
+
+    @Test func capacityTwoTakesTwoAndClosingWithBookingsNeedsForce() throws {
+        let model = try TestModel().withLab()
+        try model.run(.importPatients(mode: .replace, patients: [ListPatient(fnr: patientFnr, familyName: "A", givenName: "B"), ListPatient(fnr: otherFnr, familyName: "C", givenName: "D"), ListPatient(fnr: fnr(born: LocalDate(year: 1970, month: 1, day: 1)), familyName: "E", givenName: "F")]))
+        let start = LocalDateTime(year: 2026, month: 12, day: 7, hour: 8, minute: 0)
+        let opened = try model.run(.openSlot(bookId: "lab", start: start, end: start.addingWallClock(minutes: 15), capacity: nil))
+        let slotId = try #require(opened.created.first?.id)
+        try model.run(.bookAppointment(slotId: slotId, fnr: patientFnr, text: nil))
+        #expect(try model.slot(slotId).freeCapacity == 1)
+        let second = try model.run(.bookAppointment(slotId: slotId, fnr: otherFnr, text: nil))
+        #expect(try model.slot(slotId).freeCapacity == 0)
+        #expect(model.refusal(.bookAppointment(slotId: slotId, fnr: fnr(born: LocalDate(year: 1970, month: 1, day: 1)), text: nil))?.code == .slotFull)
+        // The free-slot query no longer offers it.
+        let window = (Oslo.secondsSinceEpoch(for: start) - 10, Oslo.secondsSinceEpoch(for: start) + 10)
+        #expect(try model.store.read { try $0.freeSlots(bookId: "lab", fromSeconds: window.0, toSeconds: window.1) }.isEmpty)
+
+        let refused = model.refusal(.closeSlot(slotId: slotId, force: false, reason: nil))
+        #expect(refused?.code == .slotHasBookings)
+        #expect(refused?.message.contains("2 bookings") == true)
+        let closed = try model.run(.closeSlot(slotId: slotId, force: true, reason: "Sykdom"))
+        #expect(closed.events.count == 2 && closed.events.allSatisfy { $0.kind == .cancelled && $0.text == "Sykdom" })
+        let slot = try model.slot(slotId)
+        #expect(slot.status == .closed && slot.activeBookings == 0)
+        let cancelled = try model.appointment(try #require(second.created.first?.id))
+        #expect(cancelled.state == .cancelled && cancelled.cancellationReason == "Avlyst av tjeneste")
+    }
+}
+
+@Suite struct PatientsImport {
+    @Test func replaceUpdateIdempotentAndInvalidNumbers() throws {
+        let model = try TestModel()
+        let a = ListPatient(fnr: patientFnr, familyName: "A", givenName: "B", groups: ["risikogruppe"])
+        let b = ListPatient(fnr: otherFnr, familyName: "C", givenName: "D")
+        try model.run(.importPatients(mode: .replace, patients: [a, b]))
+        try model.run(.importPatients(mode: .replace, patients: [a, b]))
+        #expect(try model.store.read { try $0.patients() } == [a, b], "importing twice changes nothing")
+        var renamed = b
+        renamed.familyName = "Changed"
+        renamed.groups = ["helsepersonell"]
+        try model.run(.importPatients(mode: .update, patients: [renamed]))
+        #expect(try model.store.read { try $0.patients() }.map(\.familyName).sorted() == ["A", "Changed"])
+        try model.run(.importPatients(mode: .replace, patients: [renamed]))
+        #expect(try model.store.read { try $0.patients() } == [renamed], "replace removes patients not in the file, and their groups")
+        let bad = ListPatient(fnr: "12345678901", familyName: "X", givenName: "Y")
+        let error = model.refusal(.importPatients(mode: .update, patients: [a, bad]))
+        #expect(error?.code == .invalidIdentityNumber)
+        #expect(error?.message.contains("123456*****") == true, "numbers are masked in messages")
+        #expect(try model.store.read { try $0.patientCount() } == 1, "nothing imported")
+        #expect(model.refusal(.importPatients(mode: .update, patients: [a, a]))?.code == .invalidValue)
+    }
+}
+
+@Suite struct LifeCycle {
+    func prepared() throws -> (TestModel, String, String) {
+        let model = try TestModel().withLab()
+        try model.run(.importPatients(mode: .replace, patients: [ListPatient(fnr: patientFnr, familyName: "A", givenName: "B")]))
+        let day = LocalDate(year: 2026, month: 12, day: 7)
+        try model.run(.openSlotsFromHours(bookId: "lab", from: day, to: day, hours: [WeeklyHours(weekday: 1, startMinute: 480, endMinute: 510)], slotMinutes: nil, closedDays: []))
+        let slots = try model.store.read { try $0.slots(bookId: "lab", fromSeconds: 0, toSeconds: Int.max / 2) }
+        return (model, slots[0].id, slots[1].id)
+    }
+
+    @Test func requestedThenConfirmedOrRejected() throws {
+        let (model, first, _) = try prepared()
+        let request = Appointment(id: "r1", bookId: "lab", slotId: first, fnr: patientFnr, state: .requested, createdAt: model.now, holdUntil: model.now + 3_600)
+        try model.store.write { try $0.apply(Decision(changes: [.insertAppointment(request)], events: [AppointmentEvent(appointmentId: "r1", kind: .requested, at: model.now, actor: .citizen)], summary: "")) }
+        #expect(try model.slot(first).activeBookings == 1, "a held request takes its place")
+        try model.run(.confirmRequest(requestId: "r1", by: Staff(familyName: "Nes", givenName: "Sigrid", hpr: "9231476"), text: "Velkommen"))
+        #expect(try model.appointment("r1").state == .confirmed)
+        #expect(model.refusal(.confirmRequest(requestId: "r1", by: Staff(familyName: "Nes", givenName: "Sigrid"), text: nil))?.code == .wrongState)
+        #expect(model.refusal(.rejectRequest(requestId: "r1", reason: "x", answerCode: nil))?.code == .wrongState)
+        let history = try model.store.read { try $0.events(appointmentId: "r1") }
+        #expect(history.map(\.kind) == [.requested, .confirmed])
+        #expect(history[1].actor == .office(name: "Sigrid Nes", hpr: "9231476"))
+        #expect(model.refusal(.rejectRequest(requestId: "nosuch", reason: "x", answerCode: nil))?.code == .unknownAppointment)
+    }
+
+    @Test func bookMoveCancelNoShowComplete() throws {
+        let (model, first, second) = try prepared()
+        let booked = try model.run(.bookAppointment(slotId: first, fnr: patientFnr, text: "Kontroll"))
+        let id = try #require(booked.created.first?.id)
+        #expect(model.refusal(.bookAppointment(slotId: first, fnr: otherFnr, text: nil))?.code == .patientNotOnList)
+        try model.run(.moveAppointment(appointmentId: id, newSlotId: second))
+        #expect(try model.slot(first).activeBookings == 0 && model.slot(second).activeBookings == 1)
+        #expect(try model.appointment(id).slotId == second)
+        #expect(model.refusal(.recordNoShow(appointmentId: id))?.code == .wrongState, "not started yet")
+        model.now = Oslo.secondsSinceEpoch(for: LocalDateTime(year: 2026, month: 12, day: 7, hour: 9, minute: 0))
+        try model.run(.recordNoShow(appointmentId: id))
+        #expect(try model.appointment(id).state == .noShow)
+        #expect(try model.slot(second).activeBookings == 0)
+        #expect(model.refusal(.completeAppointment(appointmentId: id))?.code == .wrongState)
+        #expect(model.refusal(.cancelAppointment(appointmentId: id, reason: CancellationReasonText.byService, text: nil))?.code == .wrongState)
+        let history = try model.store.read { try $0.events(appointmentId: id) }
+        #expect(history.map(\.kind) == [.confirmed, .moved, .noShow])
+        #expect(history[1].previousSlotId == first)
+    }
+
+    @Test func cancelNeedsAnOfficialReason() throws {
+        let (model, first, _) = try prepared()
+        let id = try #require(try model.run(.bookAppointment(slotId: first, fnr: patientFnr, text: nil)).created.first?.id)
+        #expect(model.refusal(.cancelAppointment(appointmentId: id, reason: "fordi", text: nil))?.code == .invalidValue)
+        try model.run(.cancelAppointment(appointmentId: id, reason: CancellationReasonText.onBehalfOfRecipient, text: "Ringte og avbestilte"))
+        #expect(try model.appointment(id).state == .cancelled)
+        #expect(try model.slot(first).activeBookings == 0)
+    }
+}
