@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+import TimebokCore
+import TimebokXML
+@testable import Booking
+@testable import TimebokEngine
+@testable import TimebokSpool
+
+/// The engine on a temporary spool: command files in, results and archive/error out, exactly once.
+final class TemporarySpool {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let ownSchemas = packageRoot.appendingPathComponent("schemas").path
+
+    let root: String
+    var clock: Date
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("timebok-engine-\(UUID().uuidString)").path
+        clock = Oslo.instant(for: LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0))
+        try SpoolSetup.create(root: root, config: SpoolSetup.demoConfig(officialSchemas: nil, ownSchemas: Self.ownSchemas))
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    func engine() throws -> Engine { try Engine(spoolRoot: root, clock: { [clock] in clock }) }
+
+    func drop(_ text: String, as name: String, age: TimeInterval = 60) throws {
+        let path = root + "/commands/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: clock.addingTimeInterval(-age)], ofItemAtPath: path)
+    }
+
+    func files(_ folder: String) -> [String] {
+        let enumerator = FileManager.default.enumerator(atPath: root + "/" + folder)
+        var result: [String] = []
+        while let item = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: root + "/" + folder + "/" + item, isDirectory: &isDirectory), !isDirectory.boolValue { result.append(item) }
+        }
+        return result.sorted()
+    }
+
+    func read(_ path: String) -> String { (try? String(contentsOfFile: root + "/" + path, encoding: .utf8)) ?? "" }
+}
+
+func command(_ id: String, _ body: String) -> String {
+    #"<?xml version="1.0" encoding="UTF-8"?><Command xmlns="http://timebok.no/xmlstds/command/v1" id="\#(id)">\#(body)</Command>"#
+}
+
+let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><Category>Lab</Category><HerId>1234501</HerId><InformationText>Faste.</InformationText><SlotMinutes>15</SlotMinutes><Capacity>2</Capacity></CreateBook>"
+
+@Suite struct CommandFiles {
+    @Test func aCommandIsAppliedAnsweredAndArchived() throws {
+        let spool = try TemporarySpool()
+        try spool.drop(command("c-1", createLab), as: "create.xml")
+        let report = try spool.engine().processCommands()
+        #expect(report.outcomes.count == 1 && report.outcomes[0].ok)
+        #expect(spool.files("commands").isEmpty && spool.files("processing").isEmpty)
+        let results = spool.files("results")
+        #expect(results.count == 1 && results[0].hasSuffix("-c-1.xml"))
+        let result = spool.read("results/" + results[0])
+        #expect(result.contains("<Status>ok</Status>") && result.contains(#"<Ref kind="book" id="lab"/>"#))
+        let schema = try SchemaSet(file: TemporarySpool.ownSchemas + "/command-v1.xsd")
+        #expect(schema.validate(try HardenedXMLParser.parse(string: result)).isEmpty, "the result follows command-v1.xsd")
+        #expect(spool.files("archive") == ["2026-12-01/create.xml", "2026-12-01/create.xml.outputs/results-\(results[0])"])
+        #expect(try spool.engine().store.read { try $0.book(id: "lab") } != nil)
+    }
+
+    @Test func theSameCommandTwiceIsAppliedOnce() throws {
+        let spool = try TemporarySpool()
+        try spool.drop(command("c-1", createLab), as: "create.xml")
+        _ = try spool.engine().processCommands()
+        try spool.drop(command("c-1", createLab), as: "create-again.xml")
+        let again = try spool.engine().processCommands()
+        #expect(again.outcomes.first?.duplicate == true && again.outcomes.first?.ok == true, "not an error: the transport may deliver twice")
+        #expect(spool.files("results").count == 1, "the recorded result is republished, byte-identical, not a second one")
+        #expect(spool.files("archive").contains("2026-12-01/create-again.xml"))
+    }
+
+    @Test func aReusedIdWithOtherContentIsRefused() throws {
+        let spool = try TemporarySpool()
+        try spool.drop(command("c-1", createLab), as: "create.xml")
+        _ = try spool.engine().processCommands()
+        try spool.drop(command("c-1", "<SetBookingEnabled><Enabled>false</Enabled></SetBookingEnabled>"), as: "other.xml")
+        let report = try spool.engine().processCommands()
+        #expect(report.outcomes.first?.error?.code == .commandIdReused)
+        #expect(try spool.engine().store.read { try $0.bookingEnabled() }, "nothing changed")
+        #expect(spool.files("error") == ["2026-12-01/other.xml", "2026-12-01/other.xml.reason.txt"])
+        #expect(spool.read("error/2026-12-01/other.xml.reason.txt").contains("TB-0317"))
+    }
+
+    @Test func badFilesGetSpecificErrorsAndChangeNothing() throws {
+        let spool = try TemporarySpool()
+        try spool.drop(command("c-1", createLab), as: "a-create.xml")
+        _ = try spool.engine().processCommands()
+        let before = try spool.engine().store.read { (try $0.books(), try $0.slotCount(bookId: "lab"), try $0.patientCount()) }
+        let cases: [(String, String, String)] = [
+            ("b-unknown-book.xml", command("c-2", "<OpenSlot><BookId>nosuch</BookId><Start>2026-12-07T08:00:00</Start><End>2026-12-07T08:15:00</End></OpenSlot>"), "TB-0301"),
+            ("c-long-text.xml", command("c-3", "<UpdateBook><Id>lab</Id><InformationText>\(String(repeating: "x", count: 301))</InformationText></UpdateBook>"), "TB-0316"),
+            ("d-bad-fnr.xml", command("c-4", #"<ImportPatients mode="update"><Patient><Fnr>12345678901</Fnr><FamilyName>X</FamilyName><GivenName>Y</GivenName></Patient></ImportPatients>"#), "TB-0308"),
+            ("e-malformed.xml", "<Command xmlns=\"http://timebok.no/xmlstds/command/v1\" id=\"c-5\"><OpenSlot>", "TB-0315"),
+            ("f-invalid.xml", command("c-6", "<OpenSlot><BookId>lab</BookId></OpenSlot>"), "TB-0316"),
+            ("g-doctype.xml", "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><Command xmlns=\"http://timebok.no/xmlstds/command/v1\" id=\"c-7\">&e;</Command>", "TB-0315"),
+        ]
+        for (name, text, _) in cases { try spool.drop(text, as: name) }
+        // Slot overlap needs a slot first.
+        try spool.drop(command("c-8", "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T08:00:00</Start><End>2026-12-07T08:15:00</End></OpenSlot>"), as: "h-slot.xml")
+        try spool.drop(command("c-9", "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T08:05:00</Start><End>2026-12-07T08:20:00</End></OpenSlot>"), as: "i-overlap.xml")
+        let report = try spool.engine().processCommands()
+        let codes = report.outcomes.map { $0.error?.code.rawValue ?? "ok" }
+        #expect(codes == cases.map(\.2) + ["ok", "TB-0305"])
+        let errorFiles = spool.files("error")
+        for (name, _, code) in cases + [("i-overlap.xml", "", "TB-0305")] {
+            #expect(errorFiles.contains("2026-12-01/\(name)"))
+            #expect(spool.read("error/2026-12-01/\(name).reason.txt").contains(code), "\(name) has a reason naming \(code)")
+        }
+        #expect(spool.read("error/2026-12-01/c-long-text.xml.reason.txt").contains("InformationText"))
+        #expect(spool.files("results").count == 1 + cases.count + 2, "every file got a result")
+        let after = try spool.engine().store.read { (try $0.books(), try $0.slotCount(bookId: "lab"), try $0.patientCount()) }
+        #expect(after.0 == before.0 && after.1 == before.1 + 1 && after.2 == before.2, "only the good slot changed anything")
+    }
+
+    @Test func aYoungIncompleteFileWaitsAndALeftoverIsRecovered() throws {
+        let spool = try TemporarySpool()
+        try spool.drop("<Command xmlns=\"http://timebok.no/xmlstds/command/v1\" id=\"c-1\"><Create", as: "young.xml", age: 0.5)
+        let first = try spool.engine().processCommands()
+        #expect(first.waiting == ["young.xml"] && first.outcomes.isEmpty)
+        #expect(spool.files("commands") == ["young.xml"], "not rejected: still being written")
+        // A run interrupted after claiming: the file sits in processing/.
+        try command("c-2", createLab).write(toFile: spool.root + "/processing/left.xml", atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: spool.root + "/commands/young.xml")
+        let second = try spool.engine().processCommands()
+        #expect(second.outcomes.map(\.commandId) == ["c-2"] && second.outcomes[0].ok)
+        #expect(spool.files("processing").isEmpty && spool.files("archive").contains("2026-12-01/left.xml"))
+    }
+
+    @Test func recoveryAfterCommitButBeforePublishingRepublishesTheRecordedResult() throws {
+        let spool = try TemporarySpool()
+        try spool.drop(command("c-1", createLab), as: "create.xml")
+        _ = try spool.engine().processCommands()
+        let result = spool.files("results")[0]
+        let bytes = spool.read("results/" + result)
+        // Simulate a crash after the commit: the result was never published and the input is still in processing/.
+        try FileManager.default.removeItem(atPath: spool.root + "/results/" + result)
+        try FileManager.default.moveItem(atPath: spool.root + "/archive/2026-12-01/create.xml", toPath: spool.root + "/processing/create.xml")
+        let report = try spool.engine().processCommands()
+        #expect(report.outcomes.first?.duplicate == true)
+        #expect(spool.files("results") == [result] && spool.read("results/" + result) == bytes, "byte-identical, same name")
+        #expect(try spool.engine().store.read { try $0.books().count } == 1)
+    }
+
+    @Test func restartingKeepsEverything() throws {
+        let spool = try TemporarySpool()
+        do {
+            let engine = try spool.engine()
+            for envelope in SpoolSetup.demoCommands(today: LocalDate(year: 2026, month: 12, day: 1)) {
+                #expect(engine.execute(envelope).ok)
+            }
+        }
+        let reopened = try spool.engine()
+        let (books, slots, patients) = try reopened.store.read { (try $0.books().map(\.id), try $0.slotCount(bookId: "lab"), try $0.patientCount()) }
+        #expect(books == ["hanne-fjeld", "influensavaksine", "lab"])
+        #expect(slots == 20 * 12, "four weeks of weekdays, 08:00–11:00 in 15-minute slots")
+        #expect(patients == 4)
+    }
+}
+
+@Suite struct Configuration {
+    @Test func clearErrorsWithLineNumbers() {
+        let good = SpoolSetup.demoConfig(officialSchemas: "/a", ownSchemas: "/b").rendered()
+        #expect((try? TimebokConfig.parse(good)) != nil)
+        let cases: [(String, String)] = [
+            (good.replacingOccurrences(of: "office.her-id = 1234", with: "office.her-id = 12a4"), "line 6: office.her-id must be 1 to 9 digits"),
+            (good.replacingOccurrences(of: "987654325", with: "987654321"), "not a valid Norwegian organisation number"),
+            (good + "\nofice.name = typo\n", "unknown key \"ofice.name\""),
+            (good + "\nnot a setting\n", "expected `key = value`"),
+            (good.replacingOccurrences(of: "identity.allow-test-numbers = false", with: "identity.allow-test-numbers = maybe"), "must be true or false"),
+            (good.replacingOccurrences(of: "office.name = Fjordvik legesenter\n", with: ""), "office.name is required"),
+        ]
+        for (text, expected) in cases {
+            do {
+                _ = try TimebokConfig.parse(text)
+                Issue.record("accepted: \(expected)")
+            } catch {
+                #expect("\(error)".contains(expected), "\(error)")
+            }
+        }
+    }
+}
