@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+/// The office's side as an operator meets it: the built `timebok` on a temporary spool.
+@Suite(.serialized) struct OperatorStory {
+    @Test func initDemoThenWorkTheBooksByCommandLineAndByFile() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spool = directory.appendingPathComponent("spool").path
+
+        let created = try CLI.run(["init", spool, "--demo"])
+        #expect(created.status == 0, "\(created.output)")
+        #expect(created.output.contains("Opened 240 slots in \"Lab\""))
+        #expect(try CLI.run(["init", spool, "--demo"]).output.contains("already a timebok spool"), "init never overwrites")
+
+        // A new resource book, by command line: created unpublished, then published.
+        let create = try CLI.run(["books", "create", "koronatest", "--kind", "resource", "--name", "Koronatest", "--category", "Koronatest",
+                                  "--her-id", "1234503", "--slot-minutes", "10", "--capacity", "4", "--information-text", "Ha med munnbind.",
+                                  "--min-age", "18", "--confirmation", "automatic", "--spool", spool])
+        #expect(create.status == 0, "\(create.output)")
+        #expect(try CLI.run(["books", "publish", "koronatest", "--spool", spool]).status == 0)
+        let books = try CLI.run(["books", "--spool", spool]).output
+        #expect(books.contains("koronatest: Koronatest (resource, Koronatest), HER-id 1234503"))
+        #expect(books.contains("published on helsenorge, automatic confirmation, 10-minute slots, capacity 4, 0 slots"))
+        #expect(books.contains("access: list patients aged 18 or older"))
+
+        // Slots from opening hours, then one more by hand; an overlapping one is refused.
+        let hours = try CLI.run(["slots", "open-hours", "koronatest", "--from", "2027-01-04", "--to", "2027-01-08", "--hours", "mon-fri 08:00-09:00", "--closed", "2027-01-06", "--spool", spool])
+        #expect(hours.output.contains("ok: Opened 24 slots"), "\(hours.output)")
+        let overlap = try CLI.run(["slots", "open", "koronatest", "2027-01-04T08:05", "2027-01-04T08:15", "--spool", spool])
+        #expect(overlap.status == 1 && overlap.output.contains("error TB-0305"), "\(overlap.output)")
+        let listed = try CLI.run(["slots", "list", "koronatest", "--from", "2027-01-04", "--to", "2027-01-04", "--spool", spool]).output
+        #expect(listed.contains("6 slots in koronatest"))
+        let slotId = try #require(listed.split(separator: "\n").first.map { String($0.split(separator: " ")[0]) })
+
+        // Patients from a CSV file; a bad fødselsnummer is refused with nothing imported.
+        let csv = directory.appendingPathComponent("liste.csv")
+        try "fnr;family_name;given_name;groups\n14035623036;Åsmundsen;Ragnhild;risikogruppe\n22098641169;Solbakken;Eirik;\n".write(to: csv, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["patients", "import", csv.path, "--replace", "--spool", spool]).output.contains("Replaced the list with 2 patients in 1 group"))
+        let bad = directory.appendingPathComponent("bad.csv")
+        try "14035623036;Åsmundsen;Ragnhild;\n14035623037;Feil;Nummer;\n".write(to: bad, atomically: true, encoding: .utf8)
+        let refused = try CLI.run(["patients", "import", bad.path, "--spool", spool])
+        #expect(refused.status == 1 && refused.output.contains("error TB-0308") && refused.output.contains("140356*****"))
+        #expect(try CLI.run(["patients", "--spool", spool]).output.contains("2 patients."))
+
+        // The office books, moves and cancels.
+        let booked = try CLI.run(["appointments", "book", slotId, "22098641169", "--text", "Test før reise", "--spool", spool])
+        #expect(booked.status == 0, "\(booked.output)")
+        let appointmentId = try #require(booked.output.split(separator: "\n").first { $0.contains("created appointment") }.map { String($0.split(separator: " ").last!) })
+        #expect(try CLI.run(["appointments", "--patient", "22098641169", "--spool", spool]).output.contains("\(appointmentId)  confirmed  koronatest  2027-01-04T08:00:00"))
+        let cancelled = try CLI.run(["appointments", "cancel", appointmentId, "--reason", "Avlyst av tjeneste", "--spool", spool])
+        #expect(cancelled.status == 0, "\(cancelled.output)")
+        #expect(try CLI.run(["appointments", "cancel", appointmentId, "--spool", spool]).output.contains("error TB-0311"))
+
+        // An overlong information text by command line: the model's own check.
+        let long = try CLI.run(["books", "update", "lab", "--information-text", String(repeating: "x", count: 301), "--spool", spool])
+        #expect(long.status == 1 && long.output.contains("error TB-0303: The information text has 301 characters"))
+
+        // Commands by file: one good, one bad; results and archive/error as documented.
+        let commands = URL(fileURLWithPath: spool).appendingPathComponent("commands")
+        try #"<Command xmlns="http://timebok.no/xmlstds/command/v1" id="epj-1"><SetGpSettings><HerId>91095</HerId><Hpr>9144897</Hpr><FamilyName>Fjeld</FamilyName><GivenName>Hanne</GivenName><RessursoversiktEnabled>false</RessursoversiktEnabled><PersonalBookOpen>true</PersonalBookOpen></SetGpSettings></Command>"#
+            .write(to: commands.appendingPathComponent("gp.xml"), atomically: true, encoding: .utf8)
+        try #"<Command xmlns="http://timebok.no/xmlstds/command/v1" id="epj-2"><CloseSlot><SlotId>nosuch</SlotId></CloseSlot></Command>"#
+            .write(to: commands.appendingPathComponent("close.xml"), atomically: true, encoding: .utf8)
+        for name in ["gp.xml", "close.xml"] {
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-10)], ofItemAtPath: commands.appendingPathComponent(name).path)
+        }
+        let processed = try CLI.run(["process", spool])
+        #expect(processed.status == 1, "one command was rejected")
+        #expect(processed.output.contains("epj-1: ok: GP Hanne Fjeld (HPR 9144897): Ressursoversikt off"))
+        #expect(processed.output.contains("epj-2: error TB-0306: There is no slot with id \"nosuch\"."))
+        #expect(processed.output.contains("2 command files processed, 1 rejected."))
+        let results = try FileManager.default.contentsOfDirectory(atPath: spool + "/results").sorted()
+        #expect(results.count == 2 && results.allSatisfy { $0.hasSuffix("-epj-1.xml") || $0.hasSuffix("-epj-2.xml") })
+        let validated = try CLI.run(["validate"] + results.map { spool + "/results/" + $0 })
+        #expect(validated.status == 0, "results follow our schema: \(validated.output)")
+
+        // Every invocation is a restart: the GP setting from the file is there for the next process.
+        #expect(try CLI.run(["gps", "--spool", spool]).output.contains("Hanne Fjeld: HER-id 91095, HPR 9144897, Ressursoversikt off, personal book open"))
+    }
+
+    @Test func everyModelCommandExplainsItselfWithAnExample() throws {
+        for command in [["init"], ["process"], ["books"], ["slots"], ["patients"], ["requests"], ["appointments"], ["gps"], ["booking"]] {
+            let help = try CLI.run(command + ["--help"])
+            #expect(help.status == 0)
+            #expect(help.output.contains("timebok \(command[0])"), "\(command[0]) --help has an example")
+        }
+    }
+}
