@@ -4,13 +4,21 @@
 //   swift run -c release timebok-bench [rounds]          benchmark (default 200 rounds over samples/)
 //   swift run -c release timebok-bench rss [rounds]      resident memory while decoding, for leak checks
 //   scripts/leak-check.sh                                the same loop under valgrind
+//   swift run -c release timebok-bench model             free-slot query (1,000 vs 1,000,000 slots), opening 100,000 slots
+import Booking
 import Foundation
 import HelsenorgeMessages
+import TimebokCore
 import TimebokXML
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let mode = arguments.first.flatMap { Int($0) == nil ? $0 : nil } ?? "bench"
 let rounds = arguments.compactMap { Int($0) }.first ?? (mode == "bench" ? 200 : 2_000)
+
+if mode == "model" {
+    try modelBenchmark()
+    exit(0)
+}
 
 let root = FileManager.default.currentDirectoryPath
 let locations: SchemaLocations
@@ -158,4 +166,89 @@ default:
     print(row("xmllint --schema (parse + validate), same files", xmllintPerMessage))
     print(String(format: "ratio decode / xmllint parse+validate: %.2f   (target ≤ 1.5)", decode / xmllintPerMessage))
     print(String(format: "ratio decode + re-encode / xmllint:     %.2f", full / xmllintPerMessage))
+}
+
+
+/// The model's figures: a free-slot query over a 4-week window must not grow with the book's total
+/// size (index range scan), and opening 100,000 slots from opening hours must be quick.
+func modelBenchmark() throws {
+    let directory = NSTemporaryDirectory() + "timebok-bench-\(getpid())"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let store = try BookingStore(path: directory + "/timebok.sqlite") // WAL, synchronous=FULL, as in production
+    var counter = 0
+    let handler = CommandHandler(settings: ModelSettings(maxSlotsPerCommand: 1_000_000), newId: {
+        counter += 1
+        return "s\(counter)"
+    })
+    let start = LocalDate(year: 2027, month: 1, day: 4)
+    func book(_ id: String, _ her: String) -> Book {
+        Book(id: id, kind: .resource, name: id, category: .lab, herId: her, published: true, slotMinutes: 10, capacity: 2)
+    }
+    // Same density in both books: 36 ten-minute slots a day (08:00–14:00), every day.
+    func fill(_ bookId: String, total: Int) throws -> Duration {
+        let perDay = 36
+        let days = (total + perDay - 1) / perDay
+        let began = ContinuousClock.now
+        var day = 0
+        while day < days {
+            let chunk = min(700, days - day)
+            try store.write { writer in
+                let decision = try handler.decide(CommandEnvelope(id: "fill", command: .openSlotsFromHours(
+                    bookId: bookId, from: start.adding(days: day), to: start.adding(days: day + chunk - 1),
+                    hours: (1...7).map { WeeklyHours(weekday: $0, startMinute: 480, endMinute: 840) }, slotMinutes: nil, closedDays: [])),
+                    model: writer.reader, now: 0)
+                try writer.apply(decision)
+            }
+            day += chunk
+        }
+        return ContinuousClock.now - began
+    }
+    try store.write { writer in
+        try writer.apply(Decision(changes: [.insertBook(book("small", "1")), .insertBook(book("large", "2")), .insertBook(book("open", "3"))], summary: ""))
+    }
+    let smallFill = try fill("small", total: 1_000)
+    let largeFill = try fill("large", total: 1_000_000)
+    let (smallCount, largeCount) = try store.read { (try $0.slotCount(bookId: "small"), try $0.slotCount(bookId: "large")) }
+
+    // The 4-week window: the small book's whole span; for the large book a window in the middle of its decades.
+    func window(_ first: LocalDate) -> (Int, Int) {
+        (Oslo.secondsSinceEpoch(for: LocalDateTime(date: first, hour: 0, minute: 0)), Oslo.secondsSinceEpoch(for: LocalDateTime(date: first.adding(days: 28), hour: 0, minute: 0)))
+    }
+    let smallWindow = window(start)
+    let largeWindow = window(start.adding(days: 14_000))
+    func query(_ bookId: String, _ window: (Int, Int), rounds: Int) throws -> (Double, Int) {
+        var best = Double.infinity
+        var rows = 0
+        for _ in 0..<5 {
+            let began = ContinuousClock.now
+            for _ in 0..<rounds {
+                rows = try store.read { try $0.freeSlots(bookId: bookId, fromSeconds: window.0, toSeconds: window.1).count }
+            }
+            best = min(best, microseconds(ContinuousClock.now - began) / Double(rounds))
+        }
+        return (best, rows)
+    }
+    _ = try query("small", smallWindow, rounds: 20) // warm the cache
+    _ = try query("large", largeWindow, rounds: 20)
+    let (smallQuery, smallRows) = try query("small", smallWindow, rounds: 200)
+    let (largeQuery, largeRows) = try query("large", largeWindow, rounds: 200)
+
+    // Opening 100,000 slots from opening hours in one command (decide, overlap check, one transaction).
+    let began = ContinuousClock.now
+    try store.write { writer in
+        let decision = try handler.decide(CommandEnvelope(id: "open", command: .openSlotsFromHours(
+            bookId: "open", from: start, to: start.adding(days: 694),
+            hours: (1...7).map { WeeklyHours(weekday: $0, startMinute: 0, endMinute: 1_440) }, slotMinutes: 10, closedDays: [])),
+            model: writer.reader, now: 0)
+        try writer.apply(decision)
+    }
+    let openTime = ContinuousClock.now - began
+    let opened = try store.read { try $0.slotCount(bookId: "open") }
+
+    print("timebok-bench model: SQLite on disk (WAL, synchronous=FULL), 36 slots a day in both books")
+    print("book with \(smallCount) slots: 4-week free-slot query \(String(format: "%.1f", smallQuery)) µs (\(smallRows) rows); filled in \(smallFill)")
+    print("book with \(largeCount) slots: 4-week free-slot query \(String(format: "%.1f", largeQuery)) µs (\(largeRows) rows); filled in \(largeFill)")
+    print(String(format: "ratio large / small: %.2f   (target < 3)", largeQuery / smallQuery))
+    print("opened \(opened) slots from opening hours in one command: \(openTime)")
 }
