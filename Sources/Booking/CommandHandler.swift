@@ -45,7 +45,7 @@ public struct CommandHandler {
             let book = try requireBook(bookId, model)
             let slot = try makeSlot(book: book, start: start, end: end, capacity: capacity)
             try checkOverlaps([slot], book: book, model: model)
-            return Decision(changes: [.insertSlots([slot])], created: [.init(kind: "slot", id: slot.id)], summary: "Opened slot \(slot.start)–\(slot.end.hour):\(pad2(slot.end.minute)) in \"\(book.name)\".")
+            return Decision(changes: [.insertSlots([slot])], created: [.init(kind: "slot", id: slot.id)], summary: "Opened slot \(slot.start)–\(pad2(slot.end.hour)):\(pad2(slot.end.minute)) in \"\(book.name)\".")
 
         case .openSlotsFromHours(let bookId, let from, let to, let hours, let slotMinutes, let closedDays):
             let book = try requireBook(bookId, model)

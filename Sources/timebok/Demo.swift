@@ -1,0 +1,78 @@
+import ArgumentParser
+import Booking
+import Foundation
+import HelsenorgeMessages
+import TimebokCore
+import TimebokEngine
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the demo: a demo office in a fresh spool, commands by file and by command line, a tour.",
+        discussion: """
+        Creates a spool with the demo office (as `timebok init DIR --demo`), applies two command files the \
+        way an EPJ would drop them (one good, one with an error), books an appointment from the command \
+        line, and prints what happened and where to look.
+
+        Example:
+          timebok demo                 # in a new folder under /tmp
+          timebok demo ./my-demo
+        """)
+
+    @Argument(help: ArgumentHelp("The spool folder to create (default: a new folder under the temporary folder).", valueName: "dir"))
+    var directory: String?
+
+    func run() throws {
+        let root = directory ?? (NSTemporaryDirectory() + "timebok-demo-" + UTCStamp.compact(Date()).replacingOccurrences(of: ".", with: "-"))
+        let initialize = try Init.parse([root, "--demo"])
+        try initialize.run()
+        let engine = try Engine(spoolRoot: root)
+
+        print("\n== Command files, as an EPJ drops them in \(root)/commands/")
+        let today = Oslo.today()
+        let day = today.adding(days: 2)
+        let files = [
+            ("open-early-slot.xml", """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <Command xmlns="http://timebok.no/xmlstds/command/v1" id="demo-file-1" issuedBy="EPJ">
+              <OpenSlot><BookId>lab</BookId><Start>\(day)T07:30:00</Start><End>\(day)T07:45:00</End><Capacity>3</Capacity></OpenSlot>
+            </Command>
+            """),
+            ("overlapping-slot.xml", """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <Command xmlns="http://timebok.no/xmlstds/command/v1" id="demo-file-2" issuedBy="EPJ">
+              <OpenSlot><BookId>lab</BookId><Start>\(day)T07:40:00</Start><End>\(day)T07:55:00</End></OpenSlot>
+            </Command>
+            """),
+        ]
+        for (name, text) in files {
+            let path = engine.spool.path(.commands) + "/" + name
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            // Written in place just now: mark them complete (a young file that is not well-formed would wait).
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-5)], ofItemAtPath: path)
+        }
+        let process = try ProcessCommand.parse([root])
+        do { try process.run() } catch let exit as ExitCode where exit.rawValue == 1 {} // one file is meant to fail
+
+        print("\n== The office books from the command line")
+        let slot = try engine.store.read { reader in
+            try reader.freeSlots(bookId: "hanne-fjeld", fromSeconds: Oslo.secondsSinceEpoch(for: LocalDateTime(date: day, hour: 0, minute: 0)),
+                                 toSeconds: Oslo.secondsSinceEpoch(for: LocalDateTime(date: day.adding(days: 1), hour: 0, minute: 0))).first
+        }
+        if let slot {
+            printOutcome(engine.execute(CommandEnvelope(id: "demo-cli-1", issuedBy: "demo", command: .bookAppointment(slotId: slot.id, fnr: "14035623036", text: "Kontroll av blodtrykk"))), prefix: "  ")
+        }
+
+        print("""
+
+        == Look around
+          \(root)/timebok.conf              the configuration (documented)
+          \(root)/results/                  one result per command file
+          \(root)/archive/\(today)/         applied command files with copies of their results
+          \(root)/error/\(today)/           refused files, each with NAME.reason.txt
+          timebok books --spool \(root)
+          timebok slots list lab --spool \(root) --from \(day) --to \(day)
+          timebok appointments --spool \(root)
+          timebok validate samples/*.xml            every sample message of the protocol, checked
+        """)
+    }
+}
