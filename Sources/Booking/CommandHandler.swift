@@ -180,6 +180,16 @@ public struct CommandHandler {
         }
     }
 
+    /// Requests nobody answered within their book's hold time: expired, their places released.
+    /// (The conversations answer each with 26 in the same transaction.)
+    public func expireHolds(model: some ModelReader, now: Int) throws -> Decision {
+        let expired = try model.expiredHolds(now: now)
+        return Decision(
+            changes: expired.map { .setAppointmentState(appointmentId: $0.id, state: .expired, cancellationReason: nil) },
+            events: expired.map { AppointmentEvent(appointmentId: $0.id, kind: .expired, at: now, actor: .system, text: "Ingen svar innen fristen.") },
+            summary: "\(expired.count) request\(expired.count == 1 ? "" : "s") expired unanswered.")
+    }
+
     // MARK: Checks
 
     private func validate(_ book: Book, model: some ModelReader) throws {

@@ -13,6 +13,8 @@ public protocol ModelReader {
     func patient(fnr: String) throws -> ListPatient?
     func patientCount() throws -> Int
     func appointment(id: String) throws -> Appointment?
+    /// Requests still waiting whose hold ran out at or before `now`.
+    func expiredHolds(now: Int) throws -> [Appointment]
     /// Every booking ever made in a slot, oldest first.
     func appointments(inSlot slotId: String) throws -> [Appointment]
     /// Requested or confirmed bookings of a patient in a book whose slot starts after `afterSeconds`.

@@ -197,6 +197,10 @@ public struct StoreReader: ModelReader {
         try Row.fetchOne(db, sql: "SELECT * FROM appointment WHERE id = ?", arguments: [id]).map(appointment)
     }
 
+    public func expiredHolds(now: Int) throws -> [Appointment] {
+        try Row.fetchAll(db, sql: "SELECT * FROM appointment WHERE state = 'requested' AND hold_until <= ? ORDER BY hold_until, id", arguments: [now]).map(appointment)
+    }
+
     public func appointments(inSlot slotId: String) throws -> [Appointment] {
         try Row.fetchAll(db, sql: "SELECT * FROM appointment WHERE slot_id = ? ORDER BY created_at, id", arguments: [slotId]).map(appointment)
     }

@@ -21,7 +21,7 @@ struct Books: ParsableCommand {
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the books and their settings.")
+        static let configuration = CommandConfiguration(abstract: "List the books and their settings.", discussion: "Example:\n  timebok books list --spool /srv/timebok")
         @OptionGroup var spool: SpoolOption
 
         func run() throws {
@@ -100,7 +100,7 @@ struct Books: ParsableCommand {
     }
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a book (not published unless --published).")
+        static let configuration = CommandConfiguration(abstract: "Create a book (not published unless --published).", discussion: "Example:\n  timebok books create lab --kind resource --name Lab --category Lab --her-id 1234501 --slot-minutes 15 --min-age 65 --confirmation manual")
         @Argument(help: "The book's id (letters, digits, dashes).") var id: String
         @OptionGroup var settings: Settings
         @OptionGroup var spool: SpoolOption
@@ -115,7 +115,7 @@ struct Books: ParsableCommand {
     }
 
     struct Update: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a book's settings (only those given).")
+        static let configuration = CommandConfiguration(abstract: "Change a book's settings (only those given).", discussion: "Example:\n  timebok books update lab --capacity 3 --information-text \"Ta med legitimasjon.\"")
         @Argument(help: "The book's id.") var id: String
         @OptionGroup var settings: Settings
         @OptionGroup var spool: SpoolOption
@@ -124,7 +124,7 @@ struct Books: ParsableCommand {
     }
 
     struct Publish: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a book on helsenorge.")
+        static let configuration = CommandConfiguration(abstract: "Show a book on helsenorge.", discussion: "Example:\n  timebok books publish lab")
         @Argument(help: "The book's id.") var id: String
         @OptionGroup var spool: SpoolOption
 
@@ -136,7 +136,7 @@ struct Books: ParsableCommand {
     }
 
     struct Unpublish: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Hide a book from helsenorge.")
+        static let configuration = CommandConfiguration(abstract: "Hide a book from helsenorge.", discussion: "Example:\n  timebok books unpublish lab")
         @Argument(help: "The book's id.") var id: String
         @OptionGroup var spool: SpoolOption
 
@@ -167,7 +167,7 @@ struct Slots: ParsableCommand {
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a book's slots (default: the next 7 days).")
+        static let configuration = CommandConfiguration(abstract: "List a book's slots (default: the next 7 days).", discussion: "Example:\n  timebok slots list lab --from 2026-12-07 --to 2026-12-11")
         @Argument(help: "The book's id.") var book: String
         @Option(help: "First date (default: today).") var from: String?
         @Option(help: "Last date (default: 7 days on).") var to: String?
@@ -188,7 +188,7 @@ struct Slots: ParsableCommand {
     }
 
     struct Open: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Open one slot.")
+        static let configuration = CommandConfiguration(abstract: "Open one slot.", discussion: "Example:\n  timebok slots open lab 2026-12-07T07:30 2026-12-07T07:45 --capacity 3")
         @Argument(help: "The book's id.") var book: String
         @Argument(help: "Start, e.g. 2026-12-07T08:00.") var start: String
         @Argument(help: "End, e.g. 2026-12-07T08:15.") var end: String
@@ -201,7 +201,7 @@ struct Slots: ParsableCommand {
     }
 
     struct OpenHours: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "open-hours", abstract: "Open slots from weekly opening hours for a date range.")
+        static let configuration = CommandConfiguration(commandName: "open-hours", abstract: "Open slots from weekly opening hours for a date range.", discussion: "Example:\n  timebok slots open-hours lab --from 2026-12-07 --to 2026-12-31 --hours \"mon-fri 08:00-11:00\" --hours \"sat 10:00-12:00\" --closed 2026-12-24")
         @Argument(help: "The book's id.") var book: String
         @Option(help: "First date.") var from: String
         @Option(help: "Last date.") var to: String
@@ -218,7 +218,7 @@ struct Slots: ParsableCommand {
     }
 
     struct Close: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Close a slot; with --force its bookings are cancelled and the patients told.")
+        static let configuration = CommandConfiguration(abstract: "Close a slot; with --force its bookings are cancelled and the patients told.", discussion: "Example:\n  timebok slots close 6f1c2a… --force --reason \"Sykdom\"")
         @Argument(help: "The slot's id.") var slot: String
         @Flag(help: "Close even if the slot has bookings (they are cancelled).") var force = false
         @Option(help: "Why (told to the patients).") var reason: String?
@@ -245,7 +245,7 @@ struct Patients: ParsableCommand {
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the patients.")
+        static let configuration = CommandConfiguration(abstract: "List the patients.", discussion: "Example:\n  timebok patients list")
         @OptionGroup var spool: SpoolOption
 
         func run() throws {
@@ -259,7 +259,7 @@ struct Patients: ParsableCommand {
     }
 
     struct Import: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Import patients from a CSV file.")
+        static let configuration = CommandConfiguration(abstract: "Import patients from a CSV file.", discussion: "Example:\n  timebok patients import liste.csv --replace")
         @Argument(help: "The CSV file.") var file: String
         @Flag(help: "The file is the whole list.") var replace = false
         @OptionGroup var spool: SpoolOption
@@ -294,13 +294,13 @@ struct Requests: ParsableCommand {
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List requests waiting for an answer.")
+        static let configuration = CommandConfiguration(abstract: "List requests waiting for an answer.", discussion: "Example:\n  timebok requests list")
         @OptionGroup var spool: SpoolOption
         func run() throws { try listAppointments(spool: spool, states: [.requested], fnr: nil) }
     }
 
     struct Confirm: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Confirm a request (the citizen gets 05).")
+        static let configuration = CommandConfiguration(abstract: "Confirm a request (the citizen gets 05).", discussion: "Example:\n  timebok requests confirm 3b0c… --by \"Sigrid Nes\" --hpr 9231476 --text \"Velkommen.\"")
         @Argument(help: "The request's id.") var id: String
         @Option(help: "Who confirms, \"Given Family\".") var by: String
         @Option(help: "Their HPR number.") var hpr: String?
@@ -315,7 +315,7 @@ struct Requests: ParsableCommand {
     }
 
     struct Reject: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Reject a request (the citizen gets 26, or 06 with --answer-code 06).")
+        static let configuration = CommandConfiguration(abstract: "Reject a request (the citizen gets 26, or 06 with --answer-code 06).", discussion: "Example:\n  timebok requests reject 3b0c… --reason \"Ingen ledig kapasitet denne dagen.\"")
         @Argument(help: "The request's id.") var id: String
         @Option(help: "Why, for the citizen.") var reason: String
         @Option(help: "26 (default) or 06.") var answerCode: String?
@@ -340,7 +340,7 @@ struct Appointments: ParsableCommand {
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List requests and appointments.")
+        static let configuration = CommandConfiguration(abstract: "List requests and appointments.", discussion: "Example:\n  timebok appointments list --patient 14035623036 --all")
         @Option(help: "Only this patient's.") var patient: String?
         @Flag(help: "Also cancelled, rejected, expired and finished ones.") var all = false
         @OptionGroup var spool: SpoolOption
@@ -348,7 +348,7 @@ struct Appointments: ParsableCommand {
     }
 
     struct BookOne: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "book", abstract: "Book a slot for a list patient (confirmed at once).")
+        static let configuration = CommandConfiguration(commandName: "book", abstract: "Book a slot for a list patient (confirmed at once).", discussion: "Example:\n  timebok appointments book 2e19… 14035623036 --text \"Kontroll\"")
         @Argument(help: "The slot's id.") var slot: String
         @Argument(help: "The patient's fødselsnummer.") var fnr: String
         @Option(help: "A note.") var text: String?
@@ -357,7 +357,7 @@ struct Appointments: ParsableCommand {
     }
 
     struct Move: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Move an appointment to another slot (the id stays).")
+        static let configuration = CommandConfiguration(abstract: "Move an appointment to another slot (the id stays).", discussion: "Example:\n  timebok appointments move a68b… 2e19…")
         @Argument(help: "The appointment's id.") var id: String
         @Argument(help: "The new slot's id.") var slot: String
         @OptionGroup var spool: SpoolOption
@@ -365,7 +365,7 @@ struct Appointments: ParsableCommand {
     }
 
     struct Cancel: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel an appointment.")
+        static let configuration = CommandConfiguration(abstract: "Cancel an appointment.", discussion: "Example:\n  timebok appointments cancel a68b… --reason \"Avlyst av tjeneste\" --text \"Legen er syk.\"")
         @Argument(help: "The appointment's id.") var id: String
         @Option(help: "One of: \(CancellationReasonText.all.joined(separator: "; ")).") var reason: String = CancellationReasonText.byService
         @Option(help: "A text for the patient.") var text: String?
@@ -374,14 +374,14 @@ struct Appointments: ParsableCommand {
     }
 
     struct NoShow: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "no-show", abstract: "Record that the patient did not come.")
+        static let configuration = CommandConfiguration(commandName: "no-show", abstract: "Record that the patient did not come.", discussion: "Example:\n  timebok appointments no-show a68b…")
         @Argument(help: "The appointment's id.") var id: String
         @OptionGroup var spool: SpoolOption
         func run() throws { try submit(.recordNoShow(appointmentId: id), spool: spool) }
     }
 
     struct Complete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record a completed visit.")
+        static let configuration = CommandConfiguration(abstract: "Record a completed visit.", discussion: "Example:\n  timebok appointments complete a68b…")
         @Argument(help: "The appointment's id.") var id: String
         @OptionGroup var spool: SpoolOption
         func run() throws { try submit(.completeAppointment(appointmentId: id), spool: spool) }
@@ -413,7 +413,7 @@ struct GPs: ParsableCommand {
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the GPs.")
+        static let configuration = CommandConfiguration(abstract: "List the GPs.", discussion: "Example:\n  timebok gps list")
         @OptionGroup var spool: SpoolOption
         func run() throws {
             let engine = try spool.openEngine()
@@ -424,7 +424,7 @@ struct GPs: ParsableCommand {
     }
 
     struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Register a GP or change his settings.")
+        static let configuration = CommandConfiguration(abstract: "Register a GP or change his settings.", discussion: "Example:\n  timebok gps set --her-id 91095 --hpr 9144897 --family-name Fjeld --given-name Hanne --ressursoversikt off")
         @Option(name: .customLong("her-id")) var herId: String
         @Option var hpr: String
         @Option var familyName: String

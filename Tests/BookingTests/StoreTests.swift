@@ -192,6 +192,24 @@ let otherFnr = fnr(born: LocalDate(year: 1960, month: 4, day: 5))
         #expect(model.refusal(.rejectRequest(requestId: "nosuch", reason: "x", answerCode: nil))?.code == .unknownAppointment)
     }
 
+    @Test func unansweredRequestsExpireAtTheirHoldTime() throws {
+        let (model, first, second) = try prepared()
+        for (id, slot, hold) in [("r1", first, model.now + 3_600), ("r2", second, model.now + 7_200)] {
+            let request = Appointment(id: id, bookId: "lab", slotId: slot, fnr: patientFnr, state: .requested, createdAt: model.now, holdUntil: hold)
+            try model.store.write { try $0.apply(Decision(changes: [.insertAppointment(request)], summary: "")) }
+        }
+        let early = try model.store.read { try model.handler.expireHolds(model: $0, now: model.now + 3_599) }
+        #expect(early.changes.isEmpty)
+        let due = try model.store.write { writer in
+            let decision = try model.handler.expireHolds(model: writer.reader, now: model.now + 3_600)
+            try writer.apply(decision)
+            return decision
+        }
+        #expect(due.events.map(\.appointmentId) == ["r1"] && due.events[0].kind == .expired && due.events[0].actor == .system)
+        #expect(try model.appointment("r1").state == .expired && model.slot(first).activeBookings == 0, "the place is released")
+        #expect(try model.appointment("r2").state == .requested && model.slot(second).activeBookings == 1)
+    }
+
     @Test func bookMoveCancelNoShowComplete() throws {
         let (model, first, second) = try prepared()
         let booked = try model.run(.bookAppointment(slotId: first, fnr: patientFnr, text: "Kontroll"))
