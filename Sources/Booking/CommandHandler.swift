@@ -61,9 +61,18 @@ public struct CommandHandler {
             guard planned.count <= settings.maxSlotsPerCommand else {
                 throw ModelError(.tooManySlots, "That would open \(planned.count) slots; one command may open at most \(settings.maxSlotsPerCommand).")
             }
-            let slots = planned.map { Slot(id: newId(), bookId: book.id, start: $0.start, end: $0.end, capacity: book.capacity) }
+            // Slots already open with the same start and end are skipped: sending the command again extends a range.
+            var existing = Set<String>()
+            if let first = planned.first, let last = planned.last {
+                for slot in try model.slots(bookId: book.id, overlappingFrom: Oslo.secondsSinceEpoch(for: first.start), to: Oslo.secondsSinceEpoch(for: last.end)) where slot.status == .open {
+                    existing.insert("\(slot.start)|\(slot.end)")
+                }
+            }
+            let fresh = planned.filter { !existing.contains("\($0.start)|\($0.end)") }
+            let slots = fresh.map { Slot(id: newId(), bookId: book.id, start: $0.start, end: $0.end, capacity: book.capacity) }
             try checkOverlaps(slots, book: book, model: model)
-            return Decision(changes: slots.isEmpty ? [] : [.insertSlots(slots)], summary: "Opened \(slots.count) slots in \"\(book.name)\" from \(from) to \(to).")
+            let skipped = planned.count - fresh.count
+            return Decision(changes: slots.isEmpty ? [] : [.insertSlots(slots)], summary: "Opened \(slots.count) slots in \"\(book.name)\" from \(from) to \(to)" + (skipped > 0 ? " (\(skipped) already open)." : "."))
 
         case .closeSlot(let slotId, let force, let reason):
             guard let slot = try model.slot(id: slotId) else { throw ModelError(.unknownSlot, "There is no slot with id \"\(slotId)\".") }
@@ -103,6 +112,9 @@ public struct CommandHandler {
             guard appointment.state == .requested else {
                 throw ModelError(.wrongState, "Request \(requestId) is \(appointment.state.rawValue), not waiting for confirmation.")
             }
+            if let holdUntil = appointment.holdUntil, holdUntil <= now {
+                throw ModelError(.wrongState, "Request \(requestId) was held until \(Oslo.xsDateTime(Date(timeIntervalSince1970: Double(holdUntil)))) and has expired; the citizen is told it was not answered.")
+            }
             return Decision(
                 changes: [.setAppointmentState(appointmentId: requestId, state: .confirmed, cancellationReason: nil)],
                 events: [AppointmentEvent(appointmentId: requestId, kind: .confirmed, at: now, actor: .office(name: staff.fullName, hpr: staff.hpr), text: text)],
@@ -118,8 +130,8 @@ public struct CommandHandler {
             }
             return Decision(
                 changes: [.setAppointmentState(appointmentId: requestId, state: .rejected, cancellationReason: nil)],
-                events: [AppointmentEvent(appointmentId: requestId, kind: .rejected, at: now, actor: actor, text: reason)],
-                summary: "Rejected request \(requestId).")
+                events: [AppointmentEvent(appointmentId: requestId, kind: .rejected, at: now, actor: actor, text: reason, answerCode: answerCode ?? "26")],
+                summary: "Rejected request \(requestId) (answer \(answerCode ?? "26")).")
 
         case .bookAppointment(let slotId, let fnr, let text):
             guard let slot = try model.slot(id: slotId) else { throw ModelError(.unknownSlot, "There is no slot with id \"\(slotId)\".") }
@@ -129,6 +141,7 @@ public struct CommandHandler {
             guard slot.status == .open else { throw ModelError(.slotNotBookable, "Slot \(slot.start) is closed.") }
             guard slot.freeCapacity > 0 else { throw ModelError(.slotFull, "Slot \(slot.start) is full (\(slot.capacity) of \(slot.capacity) taken).") }
             guard slot.startSeconds > now else { throw ModelError(.slotNotBookable, "Slot \(slot.start) is in the past.") }
+            try refuseSecondBooking(of: fnr, in: slot, model: model)
             let id = newId()
             let appointment = Appointment(id: id, bookId: slot.bookId, slotId: slotId, fnr: fnr, state: .confirmed, text: text, createdAt: now)
             return Decision(
@@ -143,8 +156,12 @@ public struct CommandHandler {
             }
             guard newSlotId != appointment.slotId else { throw ModelError(.invalidValue, "The appointment is already in slot \(newSlotId).") }
             guard let slot = try model.slot(id: newSlotId) else { throw ModelError(.unknownSlot, "There is no slot with id \"\(newSlotId)\".") }
+            guard slot.bookId == appointment.bookId else {
+                throw ModelError(.invalidValue, "Slot \(newSlotId) belongs to book \"\(slot.bookId)\"; an appointment moves within its own book (\"\(appointment.bookId)\"). Cancel it and book the other instead.")
+            }
             guard slot.status == .open, slot.startSeconds > now else { throw ModelError(.slotNotBookable, "Slot \(slot.start) is closed or in the past.") }
             guard slot.freeCapacity > 0 else { throw ModelError(.slotFull, "Slot \(slot.start) is full.") }
+            try refuseSecondBooking(of: appointment.fnr, in: slot, model: model)
             return Decision(
                 changes: [.moveAppointment(appointmentId: appointmentId, toSlotId: newSlotId)],
                 events: [AppointmentEvent(appointmentId: appointmentId, kind: .moved, at: now, actor: actor, previousSlotId: appointment.slotId)],
@@ -196,19 +213,31 @@ public struct CommandHandler {
         guard !book.id.isEmpty, book.id.count <= 64, !book.id.contains(where: \.isWhitespace) else {
             throw ModelError(.invalidBookSettings, "A book id is 1 to 64 characters without spaces, not \"\(book.id)\".")
         }
-        guard !book.name.isEmpty, book.name.count <= 100 else { throw ModelError(.invalidBookSettings, "A book name is 1 to 100 characters.") }
-        guard book.informationText.count <= Book.maxInformationText else {
-            throw ModelError(.informationTextTooLong, "The information text has \(book.informationText.count) characters; helsenorge shows at most \(Book.maxInformationText).")
+        // The same limits as schemas/command-v1.xsd, counted the same way (characters = Unicode code points),
+        // so a command from the command line and one from a file are judged alike.
+        guard (1...100).contains(book.name.unicodeScalars.count) else { throw ModelError(.invalidBookSettings, "A book name is 1 to 100 characters.") }
+        let informationLength = book.informationText.unicodeScalars.count
+        guard informationLength <= Book.maxInformationText else {
+            throw ModelError(.informationTextTooLong, "The information text has \(informationLength) characters; helsenorge shows at most \(Book.maxInformationText).")
+        }
+        if let location = book.location, !(1...200).contains(location.unicodeScalars.count) {
+            throw ModelError(.invalidBookSettings, "The location is 1 to 200 characters (it has \(location.unicodeScalars.count)).")
         }
         guard (1...1_440).contains(book.slotMinutes) else { throw ModelError(.invalidBookSettings, "Slot length must be 1 to 1440 minutes, not \(book.slotMinutes).") }
-        guard (1...100).contains(book.capacity) else { throw ModelError(.invalidBookSettings, "Capacity must be 1 to 100 patients per slot, not \(book.capacity).") }
-        guard book.bookingCutoffMinutes >= 0, book.cancellationCutoffMinutes >= 0, book.holdMinutes > 0 else {
-            throw ModelError(.invalidBookSettings, "Cut-offs must be zero or more minutes and the hold time positive.")
+        guard (1...Self.maxCapacity).contains(book.capacity) else { throw ModelError(.invalidBookSettings, "Capacity must be 1 to \(Self.maxCapacity) patients per slot, not \(book.capacity).") }
+        guard (0...525_600).contains(book.bookingCutoffMinutes), (0...525_600).contains(book.cancellationCutoffMinutes), (1...525_600).contains(book.holdMinutes) else {
+            throw ModelError(.invalidBookSettings, "Cut-offs must be 0 to 525600 minutes and the hold time 1 to 525600 minutes.")
         }
-        if let horizon = book.bookingHorizonDays, horizon < 0 { throw ModelError(.invalidBookSettings, "The booking horizon cannot be negative.") }
-        if let limit = book.maxActiveBookingsPerPatient, limit < 1 { throw ModelError(.invalidBookSettings, "The limit on active bookings must be at least 1.") }
+        if let horizon = book.bookingHorizonDays, !(1...3_660).contains(horizon) { throw ModelError(.invalidBookSettings, "The booking horizon is 1 to 3660 days, not \(horizon).") }
+        if let limit = book.maxActiveBookingsPerPatient, !(1...1_000).contains(limit) { throw ModelError(.invalidBookSettings, "The limit on active bookings is 1 to 1000, not \(limit).") }
+        for age in [book.access.minAge, book.access.maxAge].compactMap({ $0 }) where !(0...150).contains(age) {
+            throw ModelError(.invalidBookSettings, "An age limit is 0 to 150, not \(age).")
+        }
         if let min = book.access.minAge, let max = book.access.maxAge, min > max {
             throw ModelError(.invalidBookSettings, "The age range \(min)–\(max) is empty.")
+        }
+        for group in book.access.groups where !(1...50).contains(group.unicodeScalars.count) || group.first?.isWhitespace == true || group.last?.isWhitespace == true {
+            throw ModelError(.invalidBookSettings, "A group name is 1 to 50 characters without leading or trailing spaces, not \"\(group)\".")
         }
         switch book.kind {
         case .resource:
@@ -218,7 +247,13 @@ public struct CommandHandler {
             if let other = try model.book(herId: herId), other.id != book.id {
                 throw ModelError(.herIdInUse, "HER-id \(herId) already belongs to book \"\(other.id)\".")
             }
+            if let gp = try model.gp(herId: herId) {
+                throw ModelError(.herIdInUse, "HER-id \(herId) is GP \(gp.givenName) \(gp.familyName)'s; a resource book needs its own.")
+            }
         case .personal:
+            guard book.herId == nil else {
+                throw ModelError(.invalidBookSettings, "A personal book is addressed by its GP's HER-id; give the book no HER-id of its own.")
+            }
             guard let hpr = book.gpHpr else { throw ModelError(.invalidBookSettings, "A personal book needs the GP's HPR number (GpHpr).") }
             guard try model.gp(hpr: hpr) != nil else { throw ModelError(.unknownGP, "There is no GP with HPR \(hpr); register him with SetGpSettings first.") }
         }
@@ -242,11 +277,14 @@ public struct CommandHandler {
 
     private func makeSlot(book: Book, start: LocalDateTime, end: LocalDateTime, capacity: Int?) throws -> Slot {
         guard start < end else { throw ModelError(.invalidTime, "A slot must end after it starts (\(start) – \(end)).") }
+        guard end.secondsSinceEpochAsWallClock - start.secondsSinceEpochAsWallClock <= 86_400 else {
+            throw ModelError(.invalidTime, "A slot is at most one day long (\(start) – \(end)).")
+        }
         guard !Oslo.isInGap(start), !Oslo.isInGap(end) else {
             throw ModelError(.invalidTime, "\(Oslo.isInGap(start) ? start : end) does not exist in Norway (the clocks skip that hour on the day summer time starts).")
         }
         let capacity = capacity ?? book.capacity
-        guard (1...100).contains(capacity) else { throw ModelError(.invalidValue, "Capacity must be 1 to 100, not \(capacity).") }
+        guard (1...Self.maxCapacity).contains(capacity) else { throw ModelError(.invalidValue, "Capacity must be 1 to \(Self.maxCapacity), not \(capacity).") }
         return Slot(id: newId(), bookId: book.id, start: start, end: end, capacity: capacity)
     }
 
@@ -272,6 +310,16 @@ public struct CommandHandler {
             }
         }
     }
+
+    /// Capacity is per slot: parallel staff, not the same patient twice.
+    private func refuseSecondBooking(of fnr: String, in slot: Slot, model: some ModelReader) throws {
+        if try model.appointments(inSlot: slot.id).contains(where: { $0.fnr == fnr && $0.state.holdsPlace }) {
+            throw ModelError(.invalidValue, "Patient \(fnr.prefix(6))***** already has a booking in slot \(slot.start).")
+        }
+    }
+
+    /// The most patients one slot can take.
+    public static let maxCapacity = 1_000
 
     private func bookings(inSlot slot: Slot, model: some ModelReader) throws -> [Appointment] {
         try model.appointments(inSlot: slot.id).filter { $0.state.holdsPlace }

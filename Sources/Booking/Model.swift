@@ -266,14 +266,17 @@ public struct AppointmentEvent: Sendable, Hashable, Codable {
     public var text: String?
     /// For moves: the slot before.
     public var previousSlotId: String?
+    /// The answer code the citizen gets for this event, where the office chose it (06 or 26 on a rejection).
+    public var answerCode: String?
 
-    public init(appointmentId: String, kind: Kind, at: Int, actor: Actor, text: String? = nil, previousSlotId: String? = nil) {
+    public init(appointmentId: String, kind: Kind, at: Int, actor: Actor, text: String? = nil, previousSlotId: String? = nil, answerCode: String? = nil) {
         self.appointmentId = appointmentId
         self.kind = kind
         self.at = at
         self.actor = actor
         self.text = text
         self.previousSlotId = previousSlotId
+        self.answerCode = answerCode
     }
 }
 

@@ -52,9 +52,10 @@ public enum BookingRules {
 
     /// Checks a citizen's request for `slot` in `book`, in the order the protocol answers them:
     /// access (30), then rule breaks (26), then availability (06).
-    public static func checkCitizenRequest(book: Book, slot: Slot, patient: ListPatient?, bookingEnabled: Bool, now: Int, activeBookings: Int, prerequisitesAccepted: Bool, subject: String?, text: String, allowTestNumbers: Bool = true) -> RequestRefusal? {
+    /// `personalBookOpen` is the GP's setting for a personal book (ignored for resource books).
+    public static func checkCitizenRequest(book: Book, slot: Slot, patient: ListPatient?, bookingEnabled: Bool, now: Int, activeBookings: Int, prerequisitesAccepted: Bool, subject: String?, text: String, personalBookOpen: Bool = true, allowTestNumbers: Bool = true) -> RequestRefusal? {
         let today = Oslo.localDateTime(at: .init(timeIntervalSince1970: Double(now))).date
-        guard book.kind == .personal || book.published else { return .noAccess }
+        guard book.published, book.kind == .resource || personalBookOpen else { return .noAccess }
         guard book.access.permits(patient, today: today, allowTestNumbers: allowTestNumbers) else { return .noAccess }
         if book.kind == .resource && !bookingEnabled {
             return .rejected("Legekontoret tar ikke imot timebestillinger på nett for denne tjenesten nå.")

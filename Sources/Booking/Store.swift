@@ -73,6 +73,12 @@ public final class BookingStore: Sendable {
                     folder TEXT NOT NULL, name TEXT NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (ledger_id, seq));
                 """)
         }
+        migrator.registerMigration("v2: answer codes on events, published outputs") { db in
+            try db.execute(sql: """
+                ALTER TABLE appointment_event ADD COLUMN answer_code TEXT;
+                ALTER TABLE ledger_output ADD COLUMN published INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }
@@ -84,11 +90,15 @@ public struct LedgerEntry: Sendable, Hashable {
         public var folder: String
         public var name: String
         public var bytes: [UInt8]
+        /// Set once the file was published; a published output is never published again (its reader
+        /// may already have consumed and removed it).
+        public var published: Bool
 
-        public init(folder: String, name: String, bytes: [UInt8]) {
+        public init(folder: String, name: String, bytes: [UInt8], published: Bool = false) {
             self.folder = folder
             self.name = name
             self.bytes = bytes
+            self.published = published
         }
     }
 
@@ -150,11 +160,12 @@ public struct StoreReader: ModelReader {
     }
 
     public func slots(bookId: String, overlappingFrom fromSeconds: Int, to toSeconds: Int) throws -> [Slot] {
-        // Slots are at most a day long, so the index range on start_utc can begin a day early.
+        // Slots are at most a wall-clock day long (25 real hours on the autumn change day), so the
+        // index range on start_utc can begin 25 hours early.
         try Row.fetchAll(db, sql: """
             SELECT * FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? AND end_utc > ?
             ORDER BY start_utc
-            """, arguments: [bookId, fromSeconds - 86_400, toSeconds, fromSeconds]).map(slot)
+            """, arguments: [bookId, fromSeconds - 90_000, toSeconds, fromSeconds]).map(slot)
     }
 
     /// Open slots with free capacity that start in [fromSeconds, toSeconds), by start (an index range scan).
@@ -234,7 +245,7 @@ public struct StoreReader: ModelReader {
             AppointmentEvent(
                 appointmentId: row["appointment_id"], kind: AppointmentEvent.Kind(rawValue: row["kind"]) ?? .requested, at: row["at"],
                 actor: (try? JSONDecoder().decode(Actor.self, from: Data((row["actor"] as String).utf8))) ?? .system,
-                text: row["text"], previousSlotId: row["previous_slot_id"])
+                text: row["text"], previousSlotId: row["previous_slot_id"], answerCode: row["answer_code"])
         }
     }
 
@@ -242,8 +253,8 @@ public struct StoreReader: ModelReader {
     public func ledger(key: String) throws -> LedgerEntry? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM ledger WHERE key = ?", arguments: [key]) else { return nil }
         let id: Int64 = row["id"]
-        let outputs = try Row.fetchAll(db, sql: "SELECT folder, name, bytes FROM ledger_output WHERE ledger_id = ? ORDER BY seq", arguments: [id]).map {
-            LedgerEntry.Output(folder: $0["folder"], name: $0["name"], bytes: [UInt8]($0["bytes"] as Data))
+        let outputs = try Row.fetchAll(db, sql: "SELECT folder, name, bytes, published FROM ledger_output WHERE ledger_id = ? ORDER BY seq", arguments: [id]).map {
+            LedgerEntry.Output(folder: $0["folder"], name: $0["name"], bytes: [UInt8]($0["bytes"] as Data), published: $0["published"])
         }
         return LedgerEntry(key: row["key"], source: row["source"], contentSHA256: row["content_sha256"], appliedAt: row["applied_at"], outcome: row["outcome"], summary: row["summary"], outputs: outputs)
     }
@@ -287,8 +298,8 @@ public struct StoreWriter {
         }
         let encoder = JSONEncoder()
         for event in decision.events {
-            try db.execute(sql: "INSERT INTO appointment_event (appointment_id, kind, at, actor, text, previous_slot_id) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [event.appointmentId, event.kind.rawValue, event.at, String(decoding: try encoder.encode(event.actor), as: UTF8.self), event.text, event.previousSlotId])
+            try db.execute(sql: "INSERT INTO appointment_event (appointment_id, kind, at, actor, text, previous_slot_id, answer_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [event.appointmentId, event.kind.rawValue, event.at, String(decoding: try encoder.encode(event.actor), as: UTF8.self), event.text, event.previousSlotId, event.answerCode])
         }
     }
 
@@ -356,6 +367,11 @@ public struct StoreWriter {
             try db.execute(sql: "DELETE FROM patient_group WHERE fnr = ?", arguments: [patient.fnr])
             for group in Set(patient.groups) { try groupStatement.execute(arguments: [patient.fnr, group]) }
         }
+    }
+
+    /// Marks a ledger entry's outputs as published (after the files exist).
+    public func markPublished(key: String) throws {
+        try db.execute(sql: "UPDATE ledger_output SET published = 1 WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)", arguments: [key])
     }
 
     /// Records a processed input and the bytes of every output it causes, before any output file exists.

@@ -112,6 +112,9 @@ public struct LocalDateTime: Sendable, Hashable, Comparable, Codable, CustomStri
         self = Oslo.localDateTime(forSecondsSinceEpoch: instant)
     }
 
+    /// Wall-clock seconds since 1970-01-01T00:00 (no time zone): for wall-clock arithmetic.
+    public var secondsSinceEpochAsWallClock: Int { secondsSinceEpochAsUTC }
+
     /// Seconds since the epoch if this wall-clock time were UTC (arithmetic helper).
     var secondsSinceEpochAsUTC: Int {
         date.daysSinceEpoch * 86_400 + hour * 3_600 + minute * 60 + second

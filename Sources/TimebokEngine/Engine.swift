@@ -70,14 +70,27 @@ public final class Engine {
         public var outcomes: [CommandOutcome] = []
         /// Young files not yet complete (left for the next pass).
         public var waiting: [String] = []
+        /// Files that could not be finished now (storage or file-system trouble); they stay in
+        /// `processing/` and are retried on the next pass.
+        public var retrying: [(name: String, problem: String)] = []
     }
 
-    /// Drains `commands/` once: files left in `processing/` by an earlier run first, then every
-    /// waiting command file, oldest name first.
+    /// Drains `commands/` once, holding the spool's lock: files left in `processing/` by an earlier
+    /// run first, then every waiting command file, oldest name first. A file that cannot be finished
+    /// now stays in `processing/` for the next pass; the others go on.
     public func processCommands() throws -> Report {
+        let lock = try spool.lock()
+        defer { withExtendedLifetime(lock) {} }
         var report = Report()
-        for claimed in spool.leftInProcessing() {
-            report.outcomes.append(try handle(claimed))
+        func attempt(_ claimed: Spool.Claimed) {
+            do {
+                report.outcomes.append(try handle(claimed))
+            } catch {
+                report.retrying.append((claimed.name, "\(error)"))
+            }
+        }
+        for claimed in spool.leftInProcessing() where claimed.origin == .commands {
+            attempt(claimed)
         }
         for file in spool.waiting(in: .commands) {
             // A file written in place may be incomplete: a young file that is not yet well-formed waits.
@@ -88,7 +101,7 @@ public final class Engine {
                 continue
             }
             guard let claimed = try spool.claim(file.name, from: .commands) else { continue }
-            report.outcomes.append(try handle(claimed))
+            attempt(claimed)
         }
         return report
     }
@@ -109,27 +122,53 @@ public final class Engine {
         switch commit(envelope, source: claimed.name, content: bytes, resultName: resultName(for: envelope.id)) {
         case .success(let committed):
             var outcome = committed.outcome
-            for output in committed.outputs {
-                try spool.publish(output.bytes, to: Spool.Folder(rawValue: output.folder) ?? .results, name: output.name)
-            }
+            try publish(committed.outputs, key: "command:\(envelope.id)")
             outcome.resultFile = committed.outputs.first.map { "\($0.folder)/\($0.name)" }
             outcome.inputMovedTo = try spool.archive(claimed, day: day, outputs: committed.outputs.map { ($0.folder, $0.name, $0.bytes) })
             return outcome
+        case .failure(let error) where error.code == .storage:
+            // Not the command's fault: leave it in processing/ and try again on the next pass.
+            throw error
         case .failure(let error):
             return try reject(claimed, commandId: envelope.id, error: error, details: [], day: day)
         }
     }
 
-    /// Writes an error result and moves the input to `error/` with a reason a person can read.
+    /// Publishes outputs not yet published, then marks them so (a reader may already have consumed
+    /// and removed a published file: it is never published twice).
+    private func publish(_ outputs: [LedgerEntry.Output], key: String) throws {
+        var any = false
+        for output in outputs where !output.published {
+            guard try spool.publish(output.bytes, to: Spool.Folder(rawValue: output.folder) ?? .results, name: output.name) else {
+                throw Spool.Failure(description: "\(output.folder)/\(output.name) already exists with other content; it was not overwritten.")
+            }
+            any = true
+        }
+        if any { try store.write { try $0.markPublished(key: key) } }
+    }
+
+    /// Writes an error result and moves the input to `error/` with a reason a person can read. The
+    /// rejection is recorded in the ledger first (key: file name and content hash), so recovery
+    /// after a crash answers it once, with the same result.
     private func reject(_ claimed: Spool.Claimed, commandId: String?, error: ModelError, details: [String], day: String) throws -> CommandOutcome {
-        let name = resultName(for: commandId ?? (claimed.name as NSString).deletingPathExtension)
-        let result = CommandFile.result(commandId: commandId, error: error, message: nil, created: [], processedAt: Oslo.xsDateTime(clock()))
-        try spool.publish(result, to: .results, name: name)
+        let bytes = FileManager.default.contents(atPath: claimed.path).map { Array($0) } ?? []
+        let key = "rejected:\(claimed.origin.rawValue)/\(claimed.name):\(SHA256.hex(bytes))"
+        let entry = try store.write { writer -> LedgerEntry in
+            if let recorded = try writer.reader.ledger(key: key) { return recorded }
+            let name = resultName(for: commandId ?? (claimed.name as NSString).deletingPathExtension)
+            let result = CommandFile.result(commandId: commandId, error: error, message: nil, created: [], processedAt: Oslo.xsDateTime(clock()))
+            let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: nowSeconds, outcome: "rejected", summary: "\(error.code.rawValue): \(error.message)",
+                                    outputs: [LedgerEntry.Output(folder: Spool.Folder.results.rawValue, name: name, bytes: result)])
+            try writer.record(entry)
+            return entry
+        }
+        try publish(entry.outputs, key: key)
+        let resultFile = "results/\(entry.outputs[0].name)"
         var reason = "\(claimed.origin.rawValue)/\(claimed.name) was not applied; nothing in the model changed.\n\(error.code.rawValue): \(error.message)\n"
         if !details.isEmpty { reason += "Details:\n" + details.map { "  \($0)\n" }.joined() }
-        reason += "Result: results/\(name)\nTime: \(Oslo.xsDateTime(clock()))\n"
+        reason += "Result: \(resultFile)\nTime: \(Oslo.xsDateTime(clock()))\n"
         let moved = try spool.quarantine(claimed, day: day, reason: reason)
-        return CommandOutcome(commandId: commandId, error: error, summary: error.message, created: [], duplicate: false, resultFile: "results/\(name)", inputMovedTo: moved)
+        return CommandOutcome(commandId: commandId, error: error, summary: error.message, created: [], duplicate: false, resultFile: resultFile, inputMovedTo: moved)
     }
 
     struct FileFailure: Error {
@@ -197,8 +236,16 @@ public final class Engine {
     }
 
     /// Result names sort by time and are unique: `20261201T091500.123Z-<command id>.xml`.
+    /// Two results in the same millisecond for the same id (a reused id) get `-2`, `-3` ….
     func resultName(for id: String) -> String {
         let safe = String(id.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" }.prefix(80))
-        return "\(UTCStamp.compact(clock()))-\(safe).xml"
+        let base = "\(UTCStamp.compact(clock()))-\(safe)"
+        var name = base + ".xml"
+        var counter = 2
+        while FileManager.default.fileExists(atPath: spool.path(.results) + "/" + name) {
+            name = "\(base)-\(counter).xml"
+            counter += 1
+        }
+        return name
     }
 }

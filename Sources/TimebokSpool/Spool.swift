@@ -23,7 +23,12 @@ public struct Spool: Sendable {
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public var description: String
-        public init(description: String) { self.description = description }
+        /// The `errno` behind it, when there is one.
+        public var errorNumber: Int32?
+        public init(description: String, errorNumber: Int32? = nil) {
+            self.description = description
+            self.errorNumber = errorNumber
+        }
     }
 
     /// A file claimed for processing (moved into `processing/`).
@@ -71,28 +76,42 @@ public struct Spool: Sendable {
         return result
     }
 
-    /// Claims a waiting file by renaming it into `processing/` (atomic: two claimers never both win).
+    /// Claims a waiting file by renaming it into `processing/` as `ORIGIN~NAME` (atomic: two claimers
+    /// never both win; the prefix tells recovery where it came from).
     public func claim(_ name: String, from folder: Folder) throws -> Claimed? {
-        let target = uniqueName(name, in: path(.processing))
-        guard rename(path(folder) + "/" + name, path(.processing) + "/" + target) == 0 else {
-            if errno == ENOENT { return nil } // someone else took it
-            throw Failure(description: "Could not claim \(folder.rawValue)/\(name): \(String(cString: strerror(errno))).")
+        let target = uniqueName(folder.rawValue + "~" + name, in: path(.processing))
+        do {
+            try moveNoReplace(path(folder) + "/" + name, to: path(.processing) + "/" + target)
+        } catch let failure as Failure where failure.errorNumber == ENOENT {
+            return nil // someone else took it
         }
         try syncDirectory(path(.processing))
-        return Claimed(origin: folder, name: target, path: path(.processing) + "/" + target)
+        return Claimed(origin: folder, name: name, path: path(.processing) + "/" + target)
     }
 
-    /// Files left in `processing/` by a previous run (recovery at start). Their origin is read from
-    /// the name prefix timebok gives them; commands are the default.
+    /// Files left in `processing/` by a previous run (recovery at start), with their origin from the
+    /// `ORIGIN~` prefix (a file without one is taken as a command).
     public func leftInProcessing() -> [Claimed] {
-        waiting(in: .processing).map { Claimed(origin: .commands, name: $0.name, path: path(.processing) + "/" + $0.name) }
+        waiting(in: .processing).map { file in
+            let parts = file.name.split(separator: "~", maxSplits: 1)
+            if parts.count == 2, let origin = Folder(rawValue: String(parts[0])) {
+                return Claimed(origin: origin, name: String(parts[1]), path: path(.processing) + "/" + file.name)
+            }
+            return Claimed(origin: .commands, name: file.name, path: path(.processing) + "/" + file.name)
+        }
     }
 
-    /// Puts a claimed file back where it came from (a young, incomplete file: try again later).
-    public func unclaim(_ claimed: Claimed) throws {
-        guard rename(claimed.path, path(claimed.origin) + "/" + claimed.name) == 0 else {
-            throw Failure(description: "Could not return \(claimed.name) to \(claimed.origin.rawValue)/: \(String(cString: strerror(errno))).")
+    /// An exclusive lock on the spool (`state/timebok.lock`), held while inputs are processed so two
+    /// runs never take the same files. Released when the returned value is dropped.
+    public func lock() throws -> SpoolLock {
+        let lockPath = path(.state) + "/timebok.lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Failure(description: "Could not open \(lockPath): \(String(cString: strerror(errno))).") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw Failure(description: "Another timebok is processing \(root) (\(lockPath) is locked); try again when it has finished.")
         }
+        return SpoolLock(fd: fd)
     }
 
     /// Writes a file durably into a folder without ever overwriting: `.NAME.tmp`, fsync, link to
@@ -149,11 +168,11 @@ public struct Spool: Sendable {
     /// (`NAME.outputs/`), so operators see what each input caused.
     public func archive(_ claimed: Claimed, day: String, outputs: [(folder: String, name: String, bytes: [UInt8])]) throws -> String {
         let directory = path(.archive) + "/" + day
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try createDurably(directory)
         let name = uniqueName(claimed.name, in: directory)
         if !outputs.isEmpty {
             let copies = directory + "/" + name + ".outputs"
-            try FileManager.default.createDirectory(atPath: copies, withIntermediateDirectories: true)
+            try createDurably(copies)
             for output in outputs {
                 _ = try publish(output.bytes, toDirectory: copies, name: output.folder + "-" + output.name)
             }
@@ -165,7 +184,7 @@ public struct Spool: Sendable {
     /// Moves an input that could not be processed into `error/YYYY-MM-DD/` with `NAME.reason.txt`.
     public func quarantine(_ claimed: Claimed, day: String, reason: String) throws -> String {
         let directory = path(.error) + "/" + day
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try createDurably(directory)
         let name = uniqueName(claimed.name, in: directory)
         _ = try publish(Array((reason.hasSuffix("\n") ? reason : reason + "\n").utf8), toDirectory: directory, name: name + ".reason.txt")
         try move(claimed.path, to: directory + "/" + name)
@@ -173,22 +192,49 @@ public struct Spool: Sendable {
     }
 
     private func move(_ from: String, to target: String) throws {
-        guard rename(from, target) == 0 else {
-            throw Failure(description: "Could not move \(from) to \(target): \(String(cString: strerror(errno))).")
-        }
+        try moveNoReplace(from, to: target)
         try syncDirectory((target as NSString).deletingLastPathComponent)
         try syncDirectory((from as NSString).deletingLastPathComponent)
     }
 
+    /// rename(2) that never replaces an existing file: link the new name (fails with EEXIST), then
+    /// unlink the old one. Both names are in the spool, on one file system.
+    func moveNoReplace(_ from: String, to target: String) throws {
+        guard link(from, target) == 0 else {
+            let error = errno
+            throw Failure(description: "Could not move \(from) to \(target): \(String(cString: strerror(error))).", errorNumber: error)
+        }
+        guard unlink(from) == 0 else {
+            let error = errno
+            throw Failure(description: "Could not remove \(from) after linking it to \(target): \(String(cString: strerror(error))).", errorNumber: error)
+        }
+    }
+
+    /// Creates a folder (and its parents) and fsyncs each parent, so a new day folder survives a power loss.
+    func createDurably(_ directory: String) throws {
+        guard !FileManager.default.fileExists(atPath: directory) else { return }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var parent = (directory as NSString).deletingLastPathComponent
+        while parent.count >= root.count {
+            try syncDirectory(parent)
+            if parent == root { break }
+            parent = (parent as NSString).deletingLastPathComponent
+        }
+    }
+
     /// A name not yet used in `directory`: NAME, else NAME-2, NAME-3 … before the extension.
     func uniqueName(_ name: String, in directory: String) -> String {
-        guard FileManager.default.fileExists(atPath: directory + "/" + name) || FileManager.default.fileExists(atPath: directory + "/" + name + ".reason.txt") else { return name }
+        func taken(_ candidate: String) -> Bool {
+            FileManager.default.fileExists(atPath: directory + "/" + candidate) || FileManager.default.fileExists(atPath: directory + "/" + candidate + ".reason.txt")
+                || FileManager.default.fileExists(atPath: directory + "/" + candidate + ".outputs")
+        }
+        guard taken(name) else { return name }
         let base = (name as NSString).deletingPathExtension
         let ext = (name as NSString).pathExtension
         var counter = 2
         while true {
             let candidate = ext.isEmpty ? "\(base)-\(counter)" : "\(base)-\(counter).\(ext)"
-            if !FileManager.default.fileExists(atPath: directory + "/" + candidate) { return candidate }
+            if !taken(candidate) { return candidate }
             counter += 1
         }
     }
@@ -199,4 +245,11 @@ public struct Spool: Sendable {
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw Failure(description: "Could not fsync folder \(directory): \(String(cString: strerror(errno))).") }
     }
+}
+
+/// Holds the spool's lock until it is dropped.
+public final class SpoolLock: @unchecked Sendable {
+    private let fd: Int32
+    init(fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
 }

@@ -25,10 +25,19 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// `--id` and `--issued-by` for commands that change the model.
+struct Submission: ParsableArguments {
+    @Option(help: ArgumentHelp("The command's id (default: a new one). Give the same id to retry safely: a command id is applied once.", valueName: "id"))
+    var id: String?
+
+    @Option(help: ArgumentHelp("Who issues the command (default: $USER).", valueName: "name"))
+    var issuedBy: String?
+}
+
 /// Submits a command through the engine (the same path as a command file) and prints the result.
-func submit(_ command: Command, spool: SpoolOption, issuedBy: String? = nil) throws {
+func submit(_ command: Command, spool: SpoolOption, submission: Submission) throws {
     let engine = try spool.openEngine()
-    let envelope = CommandEnvelope(id: "cli-" + UUID().uuidString.lowercased(), issuedBy: issuedBy ?? ProcessInfo.processInfo.environment["USER"], command: command)
+    let envelope = CommandEnvelope(id: submission.id ?? "cli-" + UUID().uuidString.lowercased(), issuedBy: submission.issuedBy ?? ProcessInfo.processInfo.environment["USER"], command: command)
     let outcome = engine.execute(envelope)
     printOutcome(outcome)
     if !outcome.ok { throw ExitCode(1) }
@@ -51,7 +60,9 @@ enum Parse {
     }
 
     static func dateTime(_ text: String, _ what: String) throws -> LocalDateTime {
-        guard let value = LocalDateTime(text.count == 16 ? text + ":00" : text) else {
+        // Slot times are Norwegian wall-clock times: an offset would be ambiguous in the autumn's repeated hour.
+        let time = text.split(separator: "T").last ?? ""
+        guard !text.hasSuffix("Z"), !time.contains("+"), !time.contains("-"), let value = LocalDateTime(text.count == 16 ? text + ":00" : text) else {
             throw ValidationError("\(what) must be a local date-time like 2026-12-07T08:00, not \"\(text)\".")
         }
         return value

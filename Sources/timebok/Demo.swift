@@ -29,7 +29,9 @@ struct Demo: ParsableCommand {
 
         print("\n== Command files, as an EPJ drops them in \(root)/commands/")
         let today = Oslo.today()
-        let day = today.adding(days: 2)
+        // The next weekday at least two days on (the demo books are open on weekdays).
+        var day = today.adding(days: 2)
+        while day.weekday > 5 { day = day.adding(days: 1) }
         let files = [
             ("open-early-slot.xml", """
             <?xml version="1.0" encoding="UTF-8"?>
@@ -45,10 +47,10 @@ struct Demo: ParsableCommand {
             """),
         ]
         for (name, text) in files {
-            let path = engine.spool.path(.commands) + "/" + name
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            // Written in place just now: mark them complete (a young file that is not well-formed would wait).
-            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-5)], ofItemAtPath: path)
+            // As producers should: write a temporary name, then rename it in.
+            let temporary = engine.spool.path(.commands) + "/." + name + ".tmp"
+            try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+            try FileManager.default.moveItem(atPath: temporary, toPath: engine.spool.path(.commands) + "/" + name)
         }
         let process = try ProcessCommand.parse([root])
         do { try process.run() } catch let exit as ExitCode where exit.rawValue == 1 {} // one file is meant to fail

@@ -104,13 +104,14 @@ struct Books: ParsableCommand {
         @Argument(help: "The book's id (letters, digits, dashes).") var id: String
         @OptionGroup var settings: Settings
         @OptionGroup var spool: SpoolOption
+        @OptionGroup var submission: Submission
 
         func run() throws {
             let update = try settings.update(id: id)
             guard let kind = update.kind, let name = update.name, let minutes = update.slotMinutes else {
                 throw ValidationError("A new book needs --kind, --name and --slot-minutes.")
             }
-            try submit(.createBook(update.applied(to: Book(id: id, kind: kind, name: name, slotMinutes: minutes))), spool: spool)
+            try submit(.createBook(update.applied(to: Book(id: id, kind: kind, name: name, slotMinutes: minutes))), spool: spool, submission: submission)
         }
     }
 
@@ -119,19 +120,21 @@ struct Books: ParsableCommand {
         @Argument(help: "The book's id.") var id: String
         @OptionGroup var settings: Settings
         @OptionGroup var spool: SpoolOption
+        @OptionGroup var submission: Submission
 
-        func run() throws { try submit(.updateBook(try settings.update(id: id)), spool: spool) }
+        func run() throws { try submit(.updateBook(try settings.update(id: id)), spool: spool, submission: submission) }
     }
 
     struct Publish: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a book on helsenorge.", discussion: "Example:\n  timebok books publish lab")
         @Argument(help: "The book's id.") var id: String
         @OptionGroup var spool: SpoolOption
+        @OptionGroup var submission: Submission
 
         func run() throws {
             var update = BookUpdate(id: id)
             update.published = true
-            try submit(.updateBook(update), spool: spool)
+            try submit(.updateBook(update), spool: spool, submission: submission)
         }
     }
 
@@ -139,11 +142,12 @@ struct Books: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Hide a book from helsenorge.", discussion: "Example:\n  timebok books unpublish lab")
         @Argument(help: "The book's id.") var id: String
         @OptionGroup var spool: SpoolOption
+        @OptionGroup var submission: Submission
 
         func run() throws {
             var update = BookUpdate(id: id)
             update.published = false
-            try submit(.updateBook(update), spool: spool)
+            try submit(.updateBook(update), spool: spool, submission: submission)
         }
     }
 }
@@ -194,9 +198,10 @@ struct Slots: ParsableCommand {
         @Argument(help: "End, e.g. 2026-12-07T08:15.") var end: String
         @Option(help: "Patients in this slot (default: the book's capacity).") var capacity: Int?
         @OptionGroup var spool: SpoolOption
+        @OptionGroup var submission: Submission
 
         func run() throws {
-            try submit(.openSlot(bookId: book, start: try Parse.dateTime(start, "START"), end: try Parse.dateTime(end, "END"), capacity: capacity), spool: spool)
+            try submit(.openSlot(bookId: book, start: try Parse.dateTime(start, "START"), end: try Parse.dateTime(end, "END"), capacity: capacity), spool: spool, submission: submission)
         }
     }
 
@@ -209,11 +214,12 @@ struct Slots: ParsableCommand {
         @Option(help: "Minutes per slot (default: the book's).") var slotMinutes: Int?
         @Option(help: "A closed day (repeat for several).") var closed: [String] = []
         @OptionGroup var spool: SpoolOption
+        @OptionGroup var submission: Submission
 
         func run() throws {
             try submit(.openSlotsFromHours(bookId: book, from: try Parse.date(from, "--from"), to: try Parse.date(to, "--to"),
                                            hours: try hours.flatMap(Parse.hours), slotMinutes: slotMinutes,
-                                           closedDays: try closed.map { try Parse.date($0, "--closed") }), spool: spool)
+                                           closedDays: try closed.map { try Parse.date($0, "--closed") }), spool: spool, submission: submission)
         }
     }
 
@@ -223,8 +229,9 @@ struct Slots: ParsableCommand {
         @Flag(help: "Close even if the slot has bookings (they are cancelled).") var force = false
         @Option(help: "Why (told to the patients).") var reason: String?
         @OptionGroup var spool: SpoolOption
+        @OptionGroup var submission: Submission
 
-        func run() throws { try submit(.closeSlot(slotId: slot, force: force, reason: reason), spool: spool) }
+        func run() throws { try submit(.closeSlot(slotId: slot, force: force, reason: reason), spool: spool, submission: submission) }
     }
 }
 
@@ -263,6 +270,7 @@ struct Patients: ParsableCommand {
         @Argument(help: "The CSV file.") var file: String
         @Flag(help: "The file is the whole list.") var replace = false
         @OptionGroup var spool: SpoolOption
+        @OptionGroup var submission: Submission
 
         func run() throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("Cannot read \(file).") }
@@ -274,7 +282,7 @@ struct Patients: ParsableCommand {
                 let groups = fields.count > 3 ? fields[3].split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } : []
                 patients.append(ListPatient(fnr: fields[0], familyName: fields[1], givenName: fields[2], groups: groups))
             }
-            try submit(.importPatients(mode: replace ? .replace : .update, patients: patients), spool: spool)
+            try submit(.importPatients(mode: replace ? .replace : .update, patients: patients), spool: spool, submission: submission)
         }
     }
 }
@@ -306,11 +314,12 @@ struct Requests: ParsableCommand {
         @Option(help: "Their HPR number.") var hpr: String?
         @Option(help: "A text for the citizen.") var text: String?
         @OptionGroup var spool: SpoolOption
+        @OptionGroup var submission: Submission
 
         func run() throws {
             let names = by.split(separator: " ")
             guard names.count >= 2 else { throw ValidationError("--by is \"Given Family\".") }
-            try submit(.confirmRequest(requestId: id, by: Staff(familyName: String(names.last!), givenName: names.dropLast().joined(separator: " "), hpr: hpr), text: text), spool: spool)
+            try submit(.confirmRequest(requestId: id, by: Staff(familyName: String(names.last!), givenName: names.dropLast().joined(separator: " "), hpr: hpr), text: text), spool: spool, submission: submission)
         }
     }
 
@@ -320,8 +329,9 @@ struct Requests: ParsableCommand {
         @Option(help: "Why, for the citizen.") var reason: String
         @Option(help: "26 (default) or 06.") var answerCode: String?
         @OptionGroup var spool: SpoolOption
+        @OptionGroup var submission: Submission
 
-        func run() throws { try submit(.rejectRequest(requestId: id, reason: reason, answerCode: answerCode), spool: spool) }
+        func run() throws { try submit(.rejectRequest(requestId: id, reason: reason, answerCode: answerCode), spool: spool, submission: submission) }
     }
 }
 
@@ -353,7 +363,8 @@ struct Appointments: ParsableCommand {
         @Argument(help: "The patient's fødselsnummer.") var fnr: String
         @Option(help: "A note.") var text: String?
         @OptionGroup var spool: SpoolOption
-        func run() throws { try submit(.bookAppointment(slotId: slot, fnr: fnr, text: text), spool: spool) }
+        @OptionGroup var submission: Submission
+        func run() throws { try submit(.bookAppointment(slotId: slot, fnr: fnr, text: text), spool: spool, submission: submission) }
     }
 
     struct Move: ParsableCommand {
@@ -361,7 +372,8 @@ struct Appointments: ParsableCommand {
         @Argument(help: "The appointment's id.") var id: String
         @Argument(help: "The new slot's id.") var slot: String
         @OptionGroup var spool: SpoolOption
-        func run() throws { try submit(.moveAppointment(appointmentId: id, newSlotId: slot), spool: spool) }
+        @OptionGroup var submission: Submission
+        func run() throws { try submit(.moveAppointment(appointmentId: id, newSlotId: slot), spool: spool, submission: submission) }
     }
 
     struct Cancel: ParsableCommand {
@@ -370,21 +382,24 @@ struct Appointments: ParsableCommand {
         @Option(help: "One of: \(CancellationReasonText.all.joined(separator: "; ")).") var reason: String = CancellationReasonText.byService
         @Option(help: "A text for the patient.") var text: String?
         @OptionGroup var spool: SpoolOption
-        func run() throws { try submit(.cancelAppointment(appointmentId: id, reason: reason, text: text), spool: spool) }
+        @OptionGroup var submission: Submission
+        func run() throws { try submit(.cancelAppointment(appointmentId: id, reason: reason, text: text), spool: spool, submission: submission) }
     }
 
     struct NoShow: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "no-show", abstract: "Record that the patient did not come.", discussion: "Example:\n  timebok appointments no-show a68b…")
         @Argument(help: "The appointment's id.") var id: String
         @OptionGroup var spool: SpoolOption
-        func run() throws { try submit(.recordNoShow(appointmentId: id), spool: spool) }
+        @OptionGroup var submission: Submission
+        func run() throws { try submit(.recordNoShow(appointmentId: id), spool: spool, submission: submission) }
     }
 
     struct Complete: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record a completed visit.", discussion: "Example:\n  timebok appointments complete a68b…")
         @Argument(help: "The appointment's id.") var id: String
         @OptionGroup var spool: SpoolOption
-        func run() throws { try submit(.completeAppointment(appointmentId: id), spool: spool) }
+        @OptionGroup var submission: Submission
+        func run() throws { try submit(.completeAppointment(appointmentId: id), spool: spool, submission: submission) }
     }
 }
 
@@ -429,14 +444,15 @@ struct GPs: ParsableCommand {
         @Option var hpr: String
         @Option var familyName: String
         @Option var givenName: String
-        @Option(help: "on or off: helsenorge may fetch the office's resource books through him.") var ressursoversikt = "on"
-        @Option(help: "open or closed.") var personalBook = "open"
+        @Option(help: "on or off: helsenorge may fetch the office's resource books through him.") var ressursoversikt: String
+        @Option(help: "open or closed: his personal book on helsenorge.") var personalBook: String
         @OptionGroup var spool: SpoolOption
+        @OptionGroup var submission: Submission
 
         func run() throws {
             try submit(.setGP(GP(herId: herId, hpr: hpr, familyName: familyName, givenName: givenName,
                                  ressursoversiktEnabled: try Parse.onOff(ressursoversikt, "--ressursoversikt"),
-                                 personalBookOpen: try Parse.onOff(personalBook, "--personal-book"))), spool: spool)
+                                 personalBookOpen: try Parse.onOff(personalBook, "--personal-book"))), spool: spool, submission: submission)
         }
     }
 }
@@ -449,6 +465,7 @@ struct BookingSwitch: ParsableCommand {
 
     @Argument(help: "on or off.") var state: String
     @OptionGroup var spool: SpoolOption
+        @OptionGroup var submission: Submission
 
-    func run() throws { try submit(.setBookingEnabled(try Parse.onOff(state, "STATE")), spool: spool) }
+    func run() throws { try submit(.setBookingEnabled(try Parse.onOff(state, "STATE")), spool: spool, submission: submission) }
 }

@@ -104,11 +104,16 @@ let otherFnr = fnr(born: LocalDate(year: 1960, month: 4, day: 5))
         let overlap = model.refusal(.openSlot(bookId: "lab", start: LocalDateTime(date: monday, hour: 8, minute: 10), end: LocalDateTime(date: monday, hour: 8, minute: 20), capacity: nil))
         #expect(overlap?.code == .slotOverlap)
         #expect(overlap?.message.contains("2026-12-07T08:00:00") == true)
-        #expect(model.refusal(.openSlotsFromHours(bookId: "lab", from: monday, to: monday, hours: [WeeklyHours(weekday: 1, startMinute: 525, endMinute: 600)], slotMinutes: nil, closedDays: []))?.code == .slotOverlap,
+        #expect(model.refusal(.openSlotsFromHours(bookId: "lab", from: monday, to: monday, hours: [WeeklyHours(weekday: 1, startMinute: 530, endMinute: 600)], slotMinutes: nil, closedDays: []))?.code == .slotOverlap,
                 "a batch overlapping at its first slot is refused whole")
         #expect(try model.store.read { try $0.slotCount(bookId: "lab") } == 20, "nothing opened")
+        // Sending the same hours again over a longer range extends it: identical open slots are skipped.
+        let extended = try model.run(.openSlotsFromHours(bookId: "lab", from: monday, to: monday.adding(days: 7), hours: (1...5).map { WeeklyHours(weekday: $0, startMinute: 480, endMinute: 540) }, slotMinutes: nil, closedDays: []))
+        #expect(extended.summary.contains("Opened 4 slots") && extended.summary.contains("(20 already open)"), "\(extended.summary)")
+        #expect(try model.store.read { try $0.slotCount(bookId: "lab") } == 24)
         // Back to back is not an overlap.
         try model.run(.openSlot(bookId: "lab", start: LocalDateTime(date: monday, hour: 9, minute: 0), end: LocalDateTime(date: monday, hour: 9, minute: 15), capacity: 3))
+        #expect(model.refusal(.openSlot(bookId: "lab", start: LocalDateTime(date: monday, hour: 20, minute: 0), end: LocalDateTime(date: monday.adding(days: 1), hour: 21, minute: 0), capacity: nil))?.code == .invalidTime, "longer than a day")
         #expect(model.refusal(.openSlot(bookId: "lab", start: LocalDateTime(date: monday, hour: 10, minute: 0), end: LocalDateTime(date: monday, hour: 9, minute: 0), capacity: nil))?.code == .invalidTime)
         #expect(model.refusal(.openSlot(bookId: "lab", start: LocalDateTime(year: 2027, month: 3, day: 28, hour: 2, minute: 15), end: LocalDateTime(year: 2027, month: 3, day: 28, hour: 2, minute: 30), capacity: nil))?.code == .invalidTime,
                 "02:15 does not exist on the spring-forward day")
@@ -228,6 +233,36 @@ let otherFnr = fnr(born: LocalDate(year: 1960, month: 4, day: 5))
         let history = try model.store.read { try $0.events(appointmentId: id) }
         #expect(history.map(\.kind) == [.confirmed, .moved, .noShow])
         #expect(history[1].previousSlotId == first)
+    }
+
+    @Test func refusalsAroundMovingConfirmingAndDoubleBooking() throws {
+        let (model, first, second) = try prepared()
+        let id = try #require(try model.run(.bookAppointment(slotId: first, fnr: patientFnr, text: nil)).created.first?.id)
+        #expect(model.refusal(.bookAppointment(slotId: first, fnr: patientFnr, text: nil))?.message.contains("already has a booking") == true, "capacity is for parallel staff, not the same patient twice")
+        // Another book's slot is not a move target.
+        var vaccine = TestModel.lab
+        vaccine.id = "vaksine"
+        vaccine.herId = "1234502"
+        try model.run(.createBook(vaccine))
+        let other = try #require(try model.run(.openSlot(bookId: "vaksine", start: LocalDateTime(year: 2026, month: 12, day: 8, hour: 8, minute: 0), end: LocalDateTime(year: 2026, month: 12, day: 8, hour: 8, minute: 15), capacity: nil)).created.first?.id)
+        #expect(model.refusal(.moveAppointment(appointmentId: id, newSlotId: other))?.message.contains("moves within its own book") == true)
+        // A request past its hold time cannot be confirmed.
+        let request = Appointment(id: "r9", bookId: "lab", slotId: second, fnr: otherFnr, state: .requested, createdAt: model.now, holdUntil: model.now - 1)
+        try model.store.write { try $0.apply(Decision(changes: [.insertAppointment(request)], summary: "")) }
+        #expect(model.refusal(.confirmRequest(requestId: "r9", by: Staff(familyName: "Nes", givenName: "Sigrid"), text: nil))?.message.contains("has expired") == true)
+        try model.run(.rejectRequest(requestId: "r9", reason: "Fullt", answerCode: "06"))
+        #expect(try model.store.read { try $0.events(appointmentId: "r9") }.last?.answerCode == "06", "the office's chosen answer is kept")
+    }
+
+    @Test func herIdsAreNotShared() throws {
+        let model = try TestModel().withLab()
+        try model.run(.setGP(GP(herId: "91095", hpr: "123", familyName: "Fjeld", givenName: "Hanne", ressursoversiktEnabled: true, personalBookOpen: true)))
+        var clash = TestModel.lab
+        clash.id = "x"
+        clash.herId = "91095"
+        #expect(model.refusal(.createBook(clash))?.code == .herIdInUse)
+        let personal = Book(id: "gp", kind: .personal, name: "GP", herId: "555", gpHpr: "123", slotMinutes: 20)
+        #expect(model.refusal(.createBook(personal))?.code == .invalidBookSettings)
     }
 
     @Test func cancelNeedsAnOfficialReason() throws {

@@ -48,6 +48,13 @@ import Testing
         #expect(booked.status == 0, "\(booked.output)")
         let appointmentId = try #require(booked.output.split(separator: "\n").first { $0.contains("created appointment") }.map { String($0.split(separator: " ").last!) })
         #expect(try CLI.run(["appointments", "--patient", "22098641169", "--spool", spool]).output.contains("\(appointmentId)  confirmed  koronatest  2027-01-04T08:00:00"))
+        // Retrying with the same --id is safe: applied once.
+        let retried = try CLI.run(["appointments", "book", slotId, "14035623036", "--id", "retry-1", "--spool", spool])
+        let retriedAgain = try CLI.run(["appointments", "book", slotId, "14035623036", "--id", "retry-1", "--spool", spool])
+        #expect(retried.output.contains("ok: Booked") && retriedAgain.output.contains("ok: Already applied: Booked"), "\(retriedAgain.output)")
+        #expect(try CLI.run(["slots", "open", "koronatest", "2027-01-11T08:00+01:00", "2027-01-11T08:10", "--spool", spool]).output.contains("must be a local date-time"))
+        #expect(try CLI.run(["gps", "set", "--her-id", "91095", "--hpr", "9144897", "--family-name", "Fjeld", "--given-name", "Hanne", "--spool", spool]).status != 0,
+                "the GP's switches must be said, never defaulted")
         let cancelled = try CLI.run(["appointments", "cancel", appointmentId, "--reason", "Avlyst av tjeneste", "--spool", spool])
         #expect(cancelled.status == 0, "\(cancelled.output)")
         #expect(try CLI.run(["appointments", "cancel", appointmentId, "--spool", spool]).output.contains("error TB-0311"))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TimebokCore
+import GRDB
 import TimebokXML
 @testable import Booking
 @testable import TimebokEngine
@@ -64,6 +65,26 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         #expect(schema.validate(try HardenedXMLParser.parse(string: result)).isEmpty, "the result follows command-v1.xsd")
         #expect(spool.files("archive") == ["2026-12-01/create.xml", "2026-12-01/create.xml.outputs/results-\(results[0])"])
         #expect(try spool.engine().store.read { try $0.book(id: "lab") } != nil)
+    }
+
+    @Test func aPublishedResultIsNotPublishedAgain() throws {
+        let spool = try TemporarySpool()
+        try spool.drop(command("c-1", createLab), as: "create.xml")
+        _ = try spool.engine().processCommands()
+        // The EPJ reads and removes its result; the transport delivers the same command again.
+        for name in spool.files("results") { try FileManager.default.removeItem(atPath: spool.root + "/results/" + name) }
+        try spool.drop(command("c-1", createLab), as: "again.xml")
+        let report = try spool.engine().processCommands()
+        #expect(report.outcomes.first?.duplicate == true)
+        #expect(spool.files("results").isEmpty, "a consumed result does not come back")
+    }
+
+    @Test func aSecondRunWaitsForTheFirstOnesLock() throws {
+        let spool = try TemporarySpool()
+        let engine = try spool.engine()
+        let held = try engine.spool.lock()
+        #expect(throws: (any Error).self) { _ = try spool.engine().processCommands() }
+        withExtendedLifetime(held) {}
     }
 
     @Test func theSameCommandTwiceIsAppliedOnce() throws {
@@ -142,7 +163,8 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         let bytes = spool.read("results/" + result)
         // Simulate a crash after the commit: the result was never published and the input is still in processing/.
         try FileManager.default.removeItem(atPath: spool.root + "/results/" + result)
-        try FileManager.default.moveItem(atPath: spool.root + "/archive/2026-12-01/create.xml", toPath: spool.root + "/processing/create.xml")
+        try spool.engine().store.write { try $0.db.execute(sql: "UPDATE ledger_output SET published = 0") }
+        try FileManager.default.moveItem(atPath: spool.root + "/archive/2026-12-01/create.xml", toPath: spool.root + "/processing/commands~create.xml")
         let report = try spool.engine().processCommands()
         #expect(report.outcomes.first?.duplicate == true)
         #expect(spool.files("results") == [result] && spool.read("results/" + result) == bytes, "byte-identical, same name")
