@@ -1,3 +1,4 @@
+import TimebokCore
 import TimebokXML
 
 /// A unit of an AppRec party: `Inst`, `Dept`, `HCPerson` or `HCProf` (name, id, id type).
@@ -33,7 +34,7 @@ public struct AppRecParty: Sendable, Hashable {
 
     /// The party's communication HER-id: its department's or person's, else the institution's.
     public var communicationPartyHerId: String? {
-        (departments.first ?? persons.first ?? institution ?? professional)?.id?.trimmedIdentifier
+        (departments.first ?? persons.first ?? institution ?? professional)?.id?.trimmedWhitespace
     }
 
     /// The AppRec form of a MsgHead organisation: the enterprise as `Inst`, a nested service as `Dept`,
@@ -129,13 +130,13 @@ enum AppRecCodec {
         let ns = version.namespace
         let original = try root.required(ns, "OriginalMsgId")
         var appRec = AppRec(
-            version: version, genDate: try root.requiredText(ns, "GenDate"), id: try root.requiredText(ns, "Id").trimmedIdentifier,
+            version: version, genDate: try root.requiredText(ns, "GenDate"), id: try root.requiredText(ns, "Id").trimmedWhitespace,
             sender: try party(try root.required(ns, "Sender"), ns), receiver: try party(try root.required(ns, "Receiver"), ns),
             status: .ok,
             errors: root.children(ns, "Error").map(\.code),
             original: OriginalMsgId(
                 msgType: try original.requiredCode(ns, "MsgType"), issueDate: try original.requiredText(ns, "IssueDate"),
-                id: try original.requiredText(ns, "Id").trimmedIdentifier))
+                id: try original.requiredText(ns, "Id").trimmedWhitespace))
         appRec.migVersion = try root.requiredText(ns, "MIGversion")
         appRec.softwareName = root.optionalText(ns, "SoftwareName")
         appRec.softwareVersion = root.optionalText(ns, "SoftwareVersion")

@@ -181,7 +181,7 @@ public struct MessageCodec: Sendable {
         } catch {
             throw MessageError(.patientIdInvalid, .patientIdInvalid, "The patient's identity number \(masked(number)) is not valid: \(error).", envelope: info)
         }
-        let declared = patient.idents.first { $0.id.trimmedIdentifier == number }?.type.value
+        let declared = patient.idents.first { $0.id.trimmedWhitespace == number }?.type.value
         if declared != identity.kind.rawValue {
             throw MessageError(.patientIdInvalid, .patientIdInvalid, "The patient's identity number \(masked(number)) is a \(identity.kind == .dNummer ? "D-nummer" : "fødselsnummer") but is sent as \(declared ?? "?").", envelope: info)
         }

@@ -1,3 +1,4 @@
+import TimebokCore
 import TimebokXML
 
 /// An identifier with its type (`Ident`: `Id` + `TypeId`).
@@ -23,22 +24,10 @@ public struct Ident: Sendable, Hashable {
 extension [Ident] {
     /// The first identifier whose `TypeId V` is `type`.
     public func first(ofType type: String) -> String? {
-        first { $0.type.value == type }?.id.trimmedIdentifier
+        first { $0.type.value == type }?.id.trimmedWhitespace
     }
 }
 
-extension String {
-    /// Identifiers arrive with stray whitespace (an official example has `"91095 "`).
-    var trimmedIdentifier: String {
-        let scalars = unicodeScalars
-        guard let first = scalars.first, let last = scalars.last else { return self }
-        if !first.properties.isWhitespace && !last.properties.isWhitespace { return self }
-        var slice = Substring(self)
-        while let c = slice.first, c.isWhitespace { slice = slice.dropFirst() }
-        while let c = slice.last, c.isWhitespace { slice = slice.dropLast() }
-        return String(slice)
-    }
-}
 
 /// A health professional (`HealthcareProfessional` in MsgHead and Dialogmelding).
 public struct HealthcareProfessional: Sendable, Hashable {
@@ -215,8 +204,8 @@ enum MsgHeadReader {
         let conversation: ConversationRef?
         if let ref = element.child(mh, "ConversationRef") {
             conversation = ConversationRef(
-                refToParent: try ref.requiredText(mh, "RefToParent").trimmedIdentifier,
-                refToConversation: try ref.requiredText(mh, "RefToConversation").trimmedIdentifier)
+                refToParent: try ref.requiredText(mh, "RefToParent").trimmedWhitespace,
+                refToConversation: try ref.requiredText(mh, "RefToConversation").trimmedWhitespace)
         } else {
             conversation = nil
         }
@@ -224,7 +213,7 @@ enum MsgHeadReader {
             type: try element.requiredCode(mh, "Type"),
             migVersion: try element.requiredText(mh, "MIGversion"),
             genDate: try element.requiredText(mh, "GenDate"),
-            msgId: try element.requiredText(mh, "MsgId").trimmedIdentifier,
+            msgId: try element.requiredText(mh, "MsgId").trimmedWhitespace,
             ack: ackElement?.code,
             conversationRef: conversation,
             sender: try organisation(try element.required(mh, "Sender").required(mh, "Organisation")),
@@ -266,7 +255,7 @@ enum MsgHeadReader {
     static func idents(_ element: XElement, namespace: String, identNamespace: String) throws(MessageError) -> [Ident] {
         var result: [Ident] = []
         for ident in element.children(namespace, "Ident") {
-            result.append(Ident(id: try ident.requiredText(identNamespace, "Id").trimmedIdentifier, type: try ident.requiredCode(identNamespace, "TypeId")))
+            result.append(Ident(id: try ident.requiredText(identNamespace, "Id").trimmedWhitespace, type: try ident.requiredCode(identNamespace, "TypeId")))
         }
         return result
     }

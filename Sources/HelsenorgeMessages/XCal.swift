@@ -96,10 +96,10 @@ enum XCalCodec {
             start: try required(try dateTime(properties, "dtstart"), "dtstart"),
             end: try required(try dateTime(properties, "dtend"), "dtend"),
             uid: try required(try text(properties, "uid"), "uid"),
-            contact: try required(try text(properties, "contact"), "contact").trimmedIdentifier)
+            contact: try required(try text(properties, "contact"), "contact").trimmedWhitespace)
         // related-to holds a uri, uid or text value, possibly after parameters (reltype).
         if let relatedTo = properties.child(xcal, "related-to") {
-            event.relatedTo = (relatedTo.child(xcal, "uri") ?? relatedTo.child(xcal, "uid") ?? relatedTo.child(xcal, "text"))?.text.trimmedIdentifier
+            event.relatedTo = (relatedTo.child(xcal, "uri") ?? relatedTo.child(xcal, "uid") ?? relatedTo.child(xcal, "text"))?.text.trimmedWhitespace
         }
         event.status = try text(properties, "status")
         event.summary = try text(properties, "summary")

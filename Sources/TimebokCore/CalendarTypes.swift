@@ -203,3 +203,17 @@ struct LexicalScanner {
         return sign * (hours * 3_600 + minutes * 60)
     }
 }
+
+extension String {
+    /// The string without leading and trailing white space (identifiers arrive with stray spaces:
+    /// an official example has `"91095 "`). Returns `self` unchanged, without copying, when there is none.
+    public var trimmedWhitespace: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.first, let last = scalars.last else { return self }
+        if !first.properties.isWhitespace && !last.properties.isWhitespace { return self }
+        var slice = Substring(self)
+        while let c = slice.first, c.isWhitespace { slice = slice.dropFirst() }
+        while let c = slice.last, c.isWhitespace { slice = slice.dropLast() }
+        return String(slice)
+    }
+}

@@ -14,7 +14,7 @@ public enum CommandFile {
         }
         guard let id = root.attribute("id"), !id.isEmpty else { throw ModelError(.invalidCommand, "The command has no id attribute.") }
         guard let operation = root.children.first else { throw ModelError(.invalidCommand, "Command \(id) names no operation.") }
-        return CommandEnvelope(id: id.trimmed, issuedBy: root.attribute("issuedBy"), command: try command(operation))
+        return CommandEnvelope(id: id.trimmedWhitespace, issuedBy: root.attribute("issuedBy"), command: try command(operation))
     }
 
     static func command(_ e: XElement) throws -> Command {
@@ -52,7 +52,7 @@ public enum CommandFile {
             let mode = ImportMode(rawValue: e.attribute("mode") ?? "") ?? .update
             var patients: [ListPatient] = []
             for p in e.children(ns, "Patient") {
-                let groups = p.child(ns, "Groups")?.children(ns, "Group").map { $0.text.trimmed } ?? []
+                let groups = p.child(ns, "Groups")?.children(ns, "Group").map { $0.text.trimmedWhitespace } ?? []
                 patients.append(ListPatient(fnr: try text(p, "Fnr"), familyName: try text(p, "FamilyName"), givenName: try text(p, "GivenName"), groups: groups))
             }
             return .importPatients(mode: mode, patients: patients)
@@ -106,7 +106,7 @@ public enum CommandFile {
         update.holdMinutes = try optionalInt(e, "HoldMinutes")
         update.prerequisitesMustBeAccepted = try optionalBool(e, "PrerequisitesMustBeAccepted")
         if let access = e.child(ns, "Access") {
-            var rule = AccessRule(groups: access.children(ns, "Group").map { $0.text.trimmed })
+            var rule = AccessRule(groups: access.children(ns, "Group").map { $0.text.trimmedWhitespace })
             if let range = access.child(ns, "AgeRange") {
                 rule.minAge = try range.attribute("MinAge").map { try int($0, "MinAge") }
                 rule.maxAge = try range.attribute("MaxAge").map { try int($0, "MaxAge") }
@@ -124,13 +124,13 @@ public enum CommandFile {
     }
 
     static func text(_ e: XElement, _ name: String) throws -> String {
-        let value = try required(e, name).text.trimmed
+        let value = try required(e, name).text.trimmedWhitespace
         guard !value.isEmpty else { throw ModelError(.invalidCommand, "\(e.name)/\(name) is empty (line \(e.line)).") }
         return value
     }
 
     static func int(_ text: String, _ name: String) throws -> Int {
-        guard let value = Int(text.trimmed) else { throw ModelError(.invalidCommand, "\(name) must be a whole number, not \"\(text)\".") }
+        guard let value = Int(text.trimmedWhitespace) else { throw ModelError(.invalidCommand, "\(name) must be a whole number, not \"\(text)\".") }
         return value
     }
 
@@ -199,7 +199,7 @@ public enum CommandFile {
 
 /// "07:30", "07:30:00" → minutes after midnight; "24:00" is the end of the day.
 public func parseTimeOfDay(_ text: String) -> Int? {
-    let parts = text.trimmed.split(separator: ":")
+    let parts = text.trimmedWhitespace.split(separator: ":")
     guard parts.count == 2 || parts.count == 3, let hour = Int(parts[0]), let minute = Int(parts[1]), (0...59).contains(minute) else { return nil }
     if parts.count == 3 { guard let second = Int(parts[2]), second == 0 else { return nil } }
     guard (0...23).contains(hour) || (hour == 24 && minute == 0) else { return nil }
@@ -208,16 +208,7 @@ public func parseTimeOfDay(_ text: String) -> Int? {
 
 extension XElement {
     func optionalChildText(_ namespace: String, _ name: String) -> String? {
-        guard let text = child(namespace, name)?.text.trimmed, !text.isEmpty else { return nil }
+        guard let text = child(namespace, name)?.text.trimmedWhitespace, !text.isEmpty else { return nil }
         return text
-    }
-}
-
-extension String {
-    var trimmed: String {
-        var slice = Substring(self)
-        while let c = slice.first, c.isWhitespace { slice = slice.dropFirst() }
-        while let c = slice.last, c.isWhitespace { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -51,10 +51,10 @@ public struct TimebokConfig: Sendable, Hashable {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             guard !line.allSatisfy(\.isWhitespace) else { continue }
             guard let equals = line.firstIndex(of: "=") else {
-                throw Invalid(description: "\(name) line \(index + 1): expected `key = value`, found \"\(line.trimmed)\".")
+                throw Invalid(description: "\(name) line \(index + 1): expected `key = value`, found \"\(line.trimmedWhitespace)\".")
             }
-            let key = String(line[..<equals]).trimmed
-            let value = String(line[line.index(after: equals)...]).trimmed
+            let key = String(line[..<equals]).trimmedWhitespace
+            let value = String(line[line.index(after: equals)...]).trimmedWhitespace
             guard knownKeys.contains(key) else {
                 throw Invalid(description: "\(name) line \(index + 1): unknown key \"\(key)\". Known keys: \(knownKeys.sorted().joined(separator: ", ")).")
             }

@@ -184,7 +184,7 @@ public final class Engine {
             document = try HardenedXMLParser.parse(bytes, name: name, limits: ParseLimits(maxBytes: config.maxInputBytes))
         } catch {
             let where_ = error.line.map { " (line \($0))" } ?? ""
-            throw FileFailure(commandId: nil, error: ModelError(.malformedCommand, "The command file is not readable XML\(where_): \(error.summary) \(error.issues.first?.message ?? "")".trimmed), details: error.issues.map(\.description))
+            throw FileFailure(commandId: nil, error: ModelError(.malformedCommand, "The command file is not readable XML\(where_): \(error.summary) \(error.issues.first?.message ?? "")".trimmedWhitespace), details: error.issues.map(\.description))
         }
         let commandId = document.root?.attribute("id")
         let issues = commandSchema.validate(document)

@@ -131,11 +131,7 @@ struct Books: ParsableCommand {
         @OptionGroup var spool: SpoolOption
         @OptionGroup var submission: Submission
 
-        func run() throws {
-            var update = BookUpdate(id: id)
-            update.published = true
-            try submit(.updateBook(update), spool: spool, submission: submission)
-        }
+        func run() throws { try setPublished(id, true, spool: spool, submission: submission) }
     }
 
     struct Unpublish: ParsableCommand {
@@ -144,12 +140,14 @@ struct Books: ParsableCommand {
         @OptionGroup var spool: SpoolOption
         @OptionGroup var submission: Submission
 
-        func run() throws {
-            var update = BookUpdate(id: id)
-            update.published = false
-            try submit(.updateBook(update), spool: spool, submission: submission)
-        }
+        func run() throws { try setPublished(id, false, spool: spool, submission: submission) }
     }
+}
+
+func setPublished(_ id: String, _ published: Bool, spool: SpoolOption, submission: Submission) throws {
+    var update = BookUpdate(id: id)
+    update.published = published
+    try submit(.updateBook(update), spool: spool, submission: submission)
 }
 
 // MARK: slots
