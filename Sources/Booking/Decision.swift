@@ -13,6 +13,12 @@ public struct Decision: Sendable, Hashable {
         case insertAppointment(Appointment)
         case setAppointmentState(appointmentId: String, state: Appointment.State, cancellationReason: String?)
         case moveAppointment(appointmentId: String, toSlotId: String)
+        /// A message sent to helsenorge that expects an AppRec back.
+        case recordSentMessage(SentMessage)
+        /// helsenorge's AppRec for a sent message.
+        case setSentMessageStatus(msgId: String, status: SentMessage.Status, errors: String?)
+        /// helsenorge answered E35: the patient is not a digitally active user.
+        case setPatientDigitallyInactive(fnr: String)
     }
 
     /// What a command created, for the result (`Created/Ref`).

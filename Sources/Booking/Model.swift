@@ -288,3 +288,30 @@ public enum CancellationReasonText {
     public static let onBehalfOfRecipient = "Avlyst på vegne av tjenestemottaker"
     public static let all = [byService, notAtHome, byRecipient, onBehalfOfRecipient]
 }
+
+/// A message timebok sent to helsenorge that is answered with an AppRec (SvarTimeReservasjon, Avtale).
+public struct SentMessage: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable {
+        case sent, delivered, failed
+    }
+
+    public var msgId: String
+    /// What it was, e.g. `SvarTimeReservasjon 05`, `Avtale 07`.
+    public var kind: String
+    public var appointmentId: String?
+    public var fnr: String?
+    public var sentAt: Int
+    public var status: Status
+    /// The AppRec's error codes and texts, when it failed.
+    public var errors: String?
+
+    public init(msgId: String, kind: String, appointmentId: String?, fnr: String?, sentAt: Int, status: Status = .sent, errors: String? = nil) {
+        self.msgId = msgId
+        self.kind = kind
+        self.appointmentId = appointmentId
+        self.fnr = fnr
+        self.sentAt = sentAt
+        self.status = status
+        self.errors = errors
+    }
+}

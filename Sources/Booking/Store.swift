@@ -79,6 +79,13 @@ public final class BookingStore: Sendable {
                 ALTER TABLE ledger_output ADD COLUMN published INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        migrator.registerMigration("v3: sent messages and their receipts") { db in
+            try db.execute(sql: """
+                CREATE TABLE sent_message (
+                    msg_id TEXT PRIMARY KEY, kind TEXT NOT NULL, appointment_id TEXT, fnr TEXT,
+                    sent_at INTEGER NOT NULL, status TEXT NOT NULL, errors TEXT);
+                """)
+        }
         return migrator
     }
 }
@@ -233,6 +240,21 @@ public struct StoreReader: ModelReader {
                                 arguments: StatementArguments(arguments)).map(appointment)
     }
 
+    public func sentMessage(msgId: String) throws -> SentMessage? {
+        try Row.fetchOne(db, sql: "SELECT * FROM sent_message WHERE msg_id = ?", arguments: [msgId]).map {
+            SentMessage(msgId: $0["msg_id"], kind: $0["kind"], appointmentId: $0["appointment_id"], fnr: $0["fnr"], sentAt: $0["sent_at"],
+                        status: SentMessage.Status(rawValue: $0["status"]) ?? .sent, errors: $0["errors"])
+        }
+    }
+
+    /// The patient's requested and confirmed bookings whose slot starts after `afterSeconds`, by start.
+    public func upcomingBookings(fnr: String, afterSeconds: Int) throws -> [Appointment] {
+        try Row.fetchAll(db, sql: """
+            SELECT a.* FROM appointment a JOIN slot s ON s.id = a.slot_id
+            WHERE a.fnr = ? AND a.state IN ('requested', 'confirmed') AND s.start_utc > ? ORDER BY s.start_utc, a.id
+            """, arguments: [fnr, afterSeconds]).map(appointment)
+    }
+
     public func activeBookings(fnr: String, bookId: String, afterSeconds: Int) throws -> Int {
         try Int.fetchOne(db, sql: """
             SELECT COUNT(*) FROM appointment a JOIN slot s ON s.id = a.slot_id
@@ -346,6 +368,13 @@ public struct StoreWriter {
             if delta != 0 {
                 try db.execute(sql: "UPDATE slot SET active = active + ? WHERE id = ?", arguments: [delta, current.slotId])
             }
+        case .recordSentMessage(let message):
+            try db.execute(sql: "INSERT INTO sent_message (msg_id, kind, appointment_id, fnr, sent_at, status, errors) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [message.msgId, message.kind, message.appointmentId, message.fnr, message.sentAt, message.status.rawValue, message.errors])
+        case .setSentMessageStatus(let msgId, let status, let errors):
+            try db.execute(sql: "UPDATE sent_message SET status = ?, errors = ? WHERE msg_id = ?", arguments: [status.rawValue, errors, msgId])
+        case .setPatientDigitallyInactive(let fnr):
+            try db.execute(sql: "UPDATE patient SET digitally_inactive = 1 WHERE fnr = ?", arguments: [fnr])
         case .moveAppointment(let id, let slotId):
             guard let current = try StoreReader(db: db).appointment(id: id) else { throw ModelError(.unknownAppointment, "No appointment \(id).") }
             try db.execute(sql: "UPDATE appointment SET slot_id = ? WHERE id = ?", arguments: [slotId, id])

@@ -17,6 +17,16 @@ public struct TimebokConfig: Sendable, Hashable {
     public var maxInputBytes: Int
     public var maxSlotsPerCommand: Int
     public var allowTestNumbers: Bool
+    /// helsenorge's names as MsgHead carries them.
+    public var helsenorgeName = "DIREKTORATET FOR E-HELSE"
+    public var helsenorgeServiceName = "Digitale innbyggertjenester"
+    /// The process of the office's own pushes (Avtale): TIMERESERVASJON or AVTALEUTSENDING.
+    public var pushProcess: PushProcess = .timereservasjon
+
+    public enum PushProcess: String, Sendable, Hashable {
+        case timereservasjon
+        case avtaleutsending
+    }
 
     public static let fileName = "timebok.conf"
 
@@ -94,7 +104,7 @@ public struct TimebokConfig: Sendable, Hashable {
         if organisationNumber.count != 9 || !isValidOrganisationNumber(organisationNumber) {
             throw Invalid(description: "\(name) line \(values["office.organisation-number"]!.line): office.organisation-number \(organisationNumber) is not a valid Norwegian organisation number (9 digits, mod-11 check digit).")
         }
-        return TimebokConfig(
+        return try TimebokConfig(
             officeName: try required("office.name").0,
             organisationNumber: organisationNumber,
             officeHerId: try digits("office.her-id", max: 9),
@@ -105,11 +115,26 @@ public struct TimebokConfig: Sendable, Hashable {
             maxInputBytes: try integer("limits.max-input-bytes", default: 8 * 1024 * 1024, range: 1_024...(256 * 1024 * 1024)),
             maxSlotsPerCommand: try integer("limits.max-slots-per-command", default: 200_000, range: 1...10_000_000),
             allowTestNumbers: try boolean("identity.allow-test-numbers"))
+            .with { config in
+                if let entry = values["pushes.process"] {
+                    guard let process = PushProcess(rawValue: entry.value) else {
+                        throw Invalid(description: "\(name) line \(entry.line): pushes.process must be timereservasjon or avtaleutsending, not \"\(entry.value)\".")
+                    }
+                    config.pushProcess = process
+                }
+            }
+    }
+
+    private func with(_ change: (inout TimebokConfig) throws -> Void) rethrows -> TimebokConfig {
+        var copy = self
+        try change(&copy)
+        return copy
     }
 
     static let knownKeys: Set<String> = [
         "office.name", "office.organisation-number", "office.her-id", "helsenorge.her-id", "helsenorge.service-her-id",
         "schemas.official", "schemas.own", "limits.max-input-bytes", "limits.max-slots-per-command", "identity.allow-test-numbers",
+        "pushes.process",
     ]
 
     /// The file `timebok init` writes: every key, documented.
@@ -137,6 +162,10 @@ public struct TimebokConfig: Sendable, Hashable {
 
         # Accept test fødselsnumre (month + 40 or + 80). Only in test environments.
         identity.allow-test-numbers = \(allowTestNumbers)
+
+        # The process of the office's own appointment messages (Avtale 05/07/08/11/MOA):
+        # timereservasjon (DIALOG_INNBYGGER_TIMERESERVASJON) or avtaleutsending (DIALOG_INNBYGGER_AVTALEUTSENDING).
+        pushes.process = \(pushProcess.rawValue)
 
         """
     }

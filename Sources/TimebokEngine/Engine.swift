@@ -13,6 +13,8 @@ public final class Engine {
     public let config: TimebokConfig
     public let store: BookingStore
     let commandSchema: SchemaSet
+    /// The official schemas with ours, for helsenorge messages (nil when schemas.official is not set).
+    let messageSchemas: SchemaSet?
     let handler: CommandHandler
     let clock: () -> Date
 
@@ -46,6 +48,11 @@ public final class Engine {
             throw TimebokConfig.Invalid(description: "\(TimebokConfig.fileName): schemas.own must name the folder with command-v1.xsd (the project's schemas/); it is \(config.ownSchemas.map { "\"\($0)\"" } ?? "not set").")
         }
         commandSchema = try SchemaSet(file: own + "/command-v1.xsd")
+        if let official = config.officialSchemas {
+            messageSchemas = try SchemaLocations(official: official, own: own).compile()
+        } else {
+            messageSchemas = nil
+        }
         handler = CommandHandler(settings: ModelSettings(allowTestNumbers: config.allowTestNumbers, maxSlotsPerCommand: config.maxSlotsPerCommand))
         self.clock = clock
     }
@@ -58,7 +65,14 @@ public final class Engine {
     public func execute(_ envelope: CommandEnvelope, source: String = "cli") -> CommandOutcome {
         let content = Array("\(source)\n\(envelope)".utf8)
         switch commit(envelope, source: source, content: content, resultName: nil) {
-        case .success(let committed): return committed.outcome
+        case .success(let committed):
+            var outcome = committed.outcome
+            do {
+                try publish(committed.outputs, key: "command:\(envelope.id)")
+            } catch {
+                outcome.summary += " (Its messages are recorded but could not be published yet: \(error). `timebok process` publishes them.)"
+            }
+            return outcome
         case .failure(let error): return CommandOutcome(commandId: envelope.id, error: error, summary: error.message, created: [], duplicate: false)
         }
     }
@@ -73,37 +87,50 @@ public final class Engine {
         /// Files that could not be finished now (storage or file-system trouble); they stay in
         /// `processing/` and are retried on the next pass.
         public var retrying: [(name: String, problem: String)] = []
+        /// Requests that expired unanswered in this pass (each answered 26).
+        public var expired = 0
     }
 
-    /// Drains `commands/` once, holding the spool's lock: files left in `processing/` by an earlier
-    /// run first, then every waiting command file, oldest name first. A file that cannot be finished
-    /// now stays in `processing/` for the next pass; the others go on.
-    public func processCommands() throws -> Report {
+    /// One pass over the spool, holding its lock: files left in `processing/` by an earlier run
+    /// first, then every waiting command file and every message in `inbox/`, oldest name first, then
+    /// requests whose hold time ran out. A file that cannot be finished now stays in `processing/`
+    /// for the next pass; the others go on.
+    public func process() throws -> Report {
         let lock = try spool.lock()
         defer { withExtendedLifetime(lock) {} }
         var report = Report()
         func attempt(_ claimed: Spool.Claimed) {
             do {
-                report.outcomes.append(try handle(claimed))
+                report.outcomes.append(claimed.origin == .inbox ? try handleMessage(claimed) : try handle(claimed))
             } catch {
                 report.retrying.append((claimed.name, "\(error)"))
             }
         }
-        for claimed in spool.leftInProcessing() where claimed.origin == .commands {
+        for claimed in spool.leftInProcessing() {
             attempt(claimed)
         }
-        for file in spool.waiting(in: .commands) {
+        var waiting: [String] = []
+        try claimWaiting(in: .commands, waiting: &waiting, attempt)
+        try claimWaiting(in: .inbox, waiting: &waiting, attempt)
+        report.waiting = waiting
+        report.expired = try expireHolds()
+        return report
+    }
+
+    /// Claims each complete file waiting in a folder (an inbox message with its `.meta`) and handles it.
+    private func claimWaiting(in folder: Spool.Folder, waiting: inout [String], _ attempt: (Spool.Claimed) -> Void) throws {
+        for file in spool.waiting(in: folder) {
             // A file written in place may be incomplete: a young file that is not yet well-formed waits.
             if clock().timeIntervalSince(file.modified) < 2, file.size <= config.maxInputBytes,
-               let data = FileManager.default.contents(atPath: spool.path(.commands) + "/" + file.name),
+               let data = FileManager.default.contents(atPath: spool.path(folder) + "/" + file.name),
                (try? HardenedXMLParser.parse(Array(data), limits: ParseLimits(maxBytes: config.maxInputBytes))) == nil {
-                report.waiting.append(file.name)
+                waiting.append(file.name)
                 continue
             }
-            guard let claimed = try spool.claim(file.name, from: .commands) else { continue }
+            guard let claimed = try spool.claim(file.name, from: folder) else { continue }
+            if folder == .inbox { try spool.claimCompanion(of: claimed, suffix: ".meta") }
             attempt(claimed)
         }
-        return report
     }
 
     private func handle(_ claimed: Spool.Claimed) throws -> CommandOutcome {
@@ -136,7 +163,7 @@ public final class Engine {
 
     /// Publishes outputs not yet published, then marks them so (a reader may already have consumed
     /// and removed a published file: it is never published twice).
-    private func publish(_ outputs: [LedgerEntry.Output], key: String) throws {
+    func publish(_ outputs: [LedgerEntry.Output], key: String) throws {
         var any = false
         for output in outputs where !output.published {
             guard try spool.publish(output.bytes, to: Spool.Folder(rawValue: output.folder) ?? .results, name: output.name) else {
@@ -220,11 +247,15 @@ public final class Engine {
                 }
                 let decision = try handler.decide(envelope, model: writer.reader, now: now)
                 try writer.apply(decision)
+                // The office's events become answers, pushes and journal entries in the same transaction.
+                let conversation = try conversations(now: now).render(events: decision.events, model: writer.reader)
+                try writer.apply(conversation.decision)
                 var outputs: [LedgerEntry.Output] = []
                 if let resultName {
                     outputs.append(LedgerEntry.Output(folder: Spool.Folder.results.rawValue, name: resultName,
                                                       bytes: CommandFile.result(commandId: envelope.id, error: nil, message: decision.summary, created: decision.created, processedAt: Oslo.xsDateTime(Date(timeIntervalSince1970: Double(now))))))
                 }
+                outputs += outputFiles(conversation)
                 try writer.record(LedgerEntry(key: key, source: source, contentSHA256: hash, appliedAt: now, outcome: "ok", summary: decision.summary, outputs: outputs))
                 return Committed(outcome: CommandOutcome(commandId: envelope.id, error: nil, summary: decision.summary, created: decision.created, duplicate: false), outputs: outputs)
             })

@@ -181,6 +181,20 @@ public struct Spool: Sendable {
         return directory + "/" + name
     }
 
+    /// Takes an input's companion (`NAME.meta` beside `NAME.xml`) into `processing/` with it, when there is one.
+    public func claimCompanion(of claimed: Claimed, suffix: String) throws {
+        let source = path(claimed.origin) + "/" + (claimed.name as NSString).deletingPathExtension + suffix
+        guard FileManager.default.fileExists(atPath: source) else { return }
+        try moveNoReplace(source, to: (claimed.path as NSString).deletingPathExtension + suffix)
+    }
+
+    /// Moves a companion file (an input's `.meta`) next to where its input was archived.
+    public func archiveCompanion(_ path: String, besides archived: String) throws -> String {
+        let target = (archived as NSString).deletingPathExtension + ".meta"
+        try move(path, to: target)
+        return target
+    }
+
     /// Moves an input that could not be processed into `error/YYYY-MM-DD/` with `NAME.reason.txt`.
     public func quarantine(_ claimed: Claimed, day: String, reason: String) throws -> String {
         let directory = path(.error) + "/" + day

@@ -75,14 +75,16 @@ struct Init: ParsableCommand {
 struct ProcessCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "process",
-        abstract: "Apply every command file waiting in DIR/commands/ once, then stop.",
+        abstract: "Apply every command file in DIR/commands/ and every message in DIR/inbox/ once, then stop.",
         discussion: """
         Each command file (schemas/command-v1.xsd, samples in samples/commands/) is checked, applied in one \
         transaction and answered by a result file in results/; the file is archived in archive/YYYY-MM-DD/ \
         with a copy of its result. A file that cannot be applied gets an error result and goes to \
         error/YYYY-MM-DD/ with NAME.reason.txt; nothing in the model changes. A command id already applied \
         with the same content is not applied again. Files left in processing/ by an interrupted run are \
-        finished first. Exit status 1 when any command was rejected.
+        finished first. Messages from helsenorge in inbox/ (with NAME.meta from the transport when there is \
+        one) are answered in outbox/ (each NAME.xml with its NAME.meta) and journalled in journal/; requests \
+        held past their hold time are answered 26. Exit status 1 when any input was refused.
 
         Example:
           cp samples/commands/open-slot.xml /tmp/demo/commands/ && timebok process /tmp/demo
@@ -94,7 +96,7 @@ struct ProcessCommand: ParsableCommand {
     func run() throws {
         let engine: Engine
         do { engine = try Engine(spoolRoot: directory) } catch { throw CLIError("\(error)") }
-        let report = try engine.processCommands()
+        let report = try engine.process()
         var rejected = 0
         for outcome in report.outcomes {
             let id = outcome.commandId ?? "(no id)"
@@ -108,7 +110,9 @@ struct ProcessCommand: ParsableCommand {
             if let moved = outcome.inputMovedTo { print("  input  \(moved.replacingOccurrences(of: engine.spool.root + "/", with: ""))") }
         }
         for name in report.waiting { print("\(name): not complete yet (young and not well-formed); left for the next run") }
-        print("\(report.outcomes.count) command file\(report.outcomes.count == 1 ? "" : "s") processed, \(rejected) rejected.")
+        for (name, problem) in report.retrying { print("\(name): left in processing/ for the next run: \(problem)") }
+        if report.expired > 0 { print("\(report.expired) request\(report.expired == 1 ? "" : "s") expired unanswered (answered 26).") }
+        print("\(report.outcomes.count) file\(report.outcomes.count == 1 ? "" : "s") processed, \(rejected) refused.")
         if rejected > 0 { throw ExitCode(1) }
     }
 }

@@ -54,7 +54,7 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
     @Test func aCommandIsAppliedAnsweredAndArchived() throws {
         let spool = try TemporarySpool()
         try spool.drop(command("c-1", createLab), as: "create.xml")
-        let report = try spool.engine().processCommands()
+        let report = try spool.engine().process()
         #expect(report.outcomes.count == 1 && report.outcomes[0].ok)
         #expect(spool.files("commands").isEmpty && spool.files("processing").isEmpty)
         let results = spool.files("results")
@@ -70,11 +70,11 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
     @Test func aPublishedResultIsNotPublishedAgain() throws {
         let spool = try TemporarySpool()
         try spool.drop(command("c-1", createLab), as: "create.xml")
-        _ = try spool.engine().processCommands()
+        _ = try spool.engine().process()
         // The EPJ reads and removes its result; the transport delivers the same command again.
         for name in spool.files("results") { try FileManager.default.removeItem(atPath: spool.root + "/results/" + name) }
         try spool.drop(command("c-1", createLab), as: "again.xml")
-        let report = try spool.engine().processCommands()
+        let report = try spool.engine().process()
         #expect(report.outcomes.first?.duplicate == true)
         #expect(spool.files("results").isEmpty, "a consumed result does not come back")
     }
@@ -83,16 +83,16 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         let spool = try TemporarySpool()
         let engine = try spool.engine()
         let held = try engine.spool.lock()
-        #expect(throws: (any Error).self) { _ = try spool.engine().processCommands() }
+        #expect(throws: (any Error).self) { _ = try spool.engine().process() }
         withExtendedLifetime(held) {}
     }
 
     @Test func theSameCommandTwiceIsAppliedOnce() throws {
         let spool = try TemporarySpool()
         try spool.drop(command("c-1", createLab), as: "create.xml")
-        _ = try spool.engine().processCommands()
+        _ = try spool.engine().process()
         try spool.drop(command("c-1", createLab), as: "create-again.xml")
-        let again = try spool.engine().processCommands()
+        let again = try spool.engine().process()
         #expect(again.outcomes.first?.duplicate == true && again.outcomes.first?.ok == true, "not an error: the transport may deliver twice")
         #expect(spool.files("results").count == 1, "the recorded result is republished, byte-identical, not a second one")
         #expect(spool.files("archive").contains("2026-12-01/create-again.xml"))
@@ -101,9 +101,9 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
     @Test func aReusedIdWithOtherContentIsRefused() throws {
         let spool = try TemporarySpool()
         try spool.drop(command("c-1", createLab), as: "create.xml")
-        _ = try spool.engine().processCommands()
+        _ = try spool.engine().process()
         try spool.drop(command("c-1", "<SetBookingEnabled><Enabled>false</Enabled></SetBookingEnabled>"), as: "other.xml")
-        let report = try spool.engine().processCommands()
+        let report = try spool.engine().process()
         #expect(report.outcomes.first?.error?.code == .commandIdReused)
         #expect(try spool.engine().store.read { try $0.bookingEnabled() }, "nothing changed")
         #expect(spool.files("error") == ["2026-12-01/other.xml", "2026-12-01/other.xml.reason.txt"])
@@ -113,7 +113,7 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
     @Test func badFilesGetSpecificErrorsAndChangeNothing() throws {
         let spool = try TemporarySpool()
         try spool.drop(command("c-1", createLab), as: "a-create.xml")
-        _ = try spool.engine().processCommands()
+        _ = try spool.engine().process()
         let before = try spool.engine().store.read { (try $0.books(), try $0.slotCount(bookId: "lab"), try $0.patientCount()) }
         let cases: [(String, String, String)] = [
             ("b-unknown-book.xml", command("c-2", "<OpenSlot><BookId>nosuch</BookId><Start>2026-12-07T08:00:00</Start><End>2026-12-07T08:15:00</End></OpenSlot>"), "TB-0301"),
@@ -127,7 +127,7 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         // Slot overlap needs a slot first.
         try spool.drop(command("c-8", "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T08:00:00</Start><End>2026-12-07T08:15:00</End></OpenSlot>"), as: "h-slot.xml")
         try spool.drop(command("c-9", "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T08:05:00</Start><End>2026-12-07T08:20:00</End></OpenSlot>"), as: "i-overlap.xml")
-        let report = try spool.engine().processCommands()
+        let report = try spool.engine().process()
         let codes = report.outcomes.map { $0.error?.code.rawValue ?? "ok" }
         #expect(codes == cases.map(\.2) + ["ok", "TB-0305"])
         let errorFiles = spool.files("error")
@@ -144,13 +144,13 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
     @Test func aYoungIncompleteFileWaitsAndALeftoverIsRecovered() throws {
         let spool = try TemporarySpool()
         try spool.drop("<Command xmlns=\"http://timebok.no/xmlstds/command/v1\" id=\"c-1\"><Create", as: "young.xml", age: 0.5)
-        let first = try spool.engine().processCommands()
+        let first = try spool.engine().process()
         #expect(first.waiting == ["young.xml"] && first.outcomes.isEmpty)
         #expect(spool.files("commands") == ["young.xml"], "not rejected: still being written")
         // A run interrupted after claiming: the file sits in processing/.
         try command("c-2", createLab).write(toFile: spool.root + "/processing/left.xml", atomically: true, encoding: .utf8)
         try FileManager.default.removeItem(atPath: spool.root + "/commands/young.xml")
-        let second = try spool.engine().processCommands()
+        let second = try spool.engine().process()
         #expect(second.outcomes.map(\.commandId) == ["c-2"] && second.outcomes[0].ok)
         #expect(spool.files("processing").isEmpty && spool.files("archive").contains("2026-12-01/left.xml"))
     }
@@ -158,14 +158,14 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
     @Test func recoveryAfterCommitButBeforePublishingRepublishesTheRecordedResult() throws {
         let spool = try TemporarySpool()
         try spool.drop(command("c-1", createLab), as: "create.xml")
-        _ = try spool.engine().processCommands()
+        _ = try spool.engine().process()
         let result = spool.files("results")[0]
         let bytes = spool.read("results/" + result)
         // Simulate a crash after the commit: the result was never published and the input is still in processing/.
         try FileManager.default.removeItem(atPath: spool.root + "/results/" + result)
         try spool.engine().store.write { try $0.db.execute(sql: "UPDATE ledger_output SET published = 0") }
         try FileManager.default.moveItem(atPath: spool.root + "/archive/2026-12-01/create.xml", toPath: spool.root + "/processing/commands~create.xml")
-        let report = try spool.engine().processCommands()
+        let report = try spool.engine().process()
         #expect(report.outcomes.first?.duplicate == true)
         #expect(spool.files("results") == [result] && spool.read("results/" + result) == bytes, "byte-identical, same name")
         #expect(try spool.engine().store.read { try $0.books().count } == 1)

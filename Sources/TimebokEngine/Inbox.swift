@@ -1,0 +1,180 @@
+import Booking
+import Foundation
+import HelsenorgeMessages
+import TimebokCore
+import TimebokSpool
+import TimebokXML
+
+extension Engine {
+    func conversations(now: Int) -> Conversations {
+        Conversations(config: config, now: now)
+    }
+
+    /// The files an input causes: each message as `NAME.meta` then `NAME.xml` in `outbox/` (the
+    /// metadata exists before the message appears), and journal entries in `journal/`.
+    func outputFiles(_ result: ConversationResult) -> [LedgerEntry.Output] {
+        var outputs: [LedgerEntry.Output] = []
+        let stamp = UTCStamp.compact(clock())
+        for message in result.messages {
+            let base = "\(stamp)-\(message.label)-\(message.msgId)"
+            outputs.append(LedgerEntry.Output(folder: Spool.Folder.outbox.rawValue, name: base + ".meta", bytes: message.meta.rendered()))
+            outputs.append(LedgerEntry.Output(folder: Spool.Folder.outbox.rawValue, name: base + ".xml", bytes: message.bytes))
+        }
+        for record in result.journal {
+            let id = UUID().uuidString.lowercased()
+            outputs.append(LedgerEntry.Output(folder: Spool.Folder.journal.rawValue, name: "\(stamp)-\(record.event.rawValue)-\(record.appointmentId ?? id).xml", bytes: record.render(id: id)))
+        }
+        return outputs
+    }
+
+    /// Requests nobody answered within the hold time: expired, answered 26, journalled (one transaction).
+    func expireHolds() throws -> Int {
+        let now = nowSeconds
+        let key = "expiry:\(now):\(UUID().uuidString.lowercased())"
+        let (count, outputs) = try store.write { writer -> (Int, [LedgerEntry.Output]) in
+            let decision = try handler.expireHolds(model: writer.reader, now: now)
+            guard !decision.changes.isEmpty else { return (0, []) }
+            try writer.apply(decision)
+            let conversation = try conversations(now: now).render(events: decision.events, model: writer.reader)
+            try writer.apply(conversation.decision)
+            let outputs = outputFiles(conversation)
+            try writer.record(LedgerEntry(key: key, source: "hold expiry", contentSHA256: "", appliedAt: now, outcome: "ok", summary: decision.summary, outputs: outputs))
+            return (decision.events.count, outputs)
+        }
+        if count > 0 { try publish(outputs, key: key) }
+        return count
+    }
+
+    /// One message from `inbox/` (with its `.meta`, when the transport wrote one).
+    func handleMessage(_ claimed: Spool.Claimed) throws -> CommandOutcome {
+        let now = nowSeconds
+        let day = Oslo.today(at: clock()).description
+        guard let data = FileManager.default.contents(atPath: claimed.path) else { throw Spool.Failure(description: "Could not read \(claimed.path).") }
+        let bytes = Array(data)
+        let metaPath = (claimed.path as NSString).deletingPathExtension + ".meta"
+        var meta: TransportMeta?
+        if let metaData = FileManager.default.contents(atPath: metaPath) {
+            do {
+                meta = try TransportMeta.parse(String(decoding: metaData, as: UTF8.self))
+            } catch {
+                return try refuseMessage(claimed, reason: "Its transport metadata (.meta) is unreadable: \(error)", day: day)
+            }
+        }
+        guard let schemas = messageSchemas else {
+            throw Spool.Failure(description: "schemas.official is not set in \(TimebokConfig.fileName); helsenorge messages cannot be checked, so \(claimed.name) waits in processing/.")
+        }
+        let codec = MessageCodec(schemas: schemas, options: DecodingOptions(allowTestIdentityNumbers: config.allowTestNumbers), limits: ParseLimits(maxBytes: config.maxInputBytes))
+        let decoded: DecodedMessage
+        do {
+            decoded = try codec.decode(bytes, name: claimed.name)
+        } catch {
+            return try answerUndecodable(claimed, error: error, meta: meta, bytes: bytes, day: day)
+        }
+        switch decoded {
+        case .appRec(let appRec):
+            return try receive(appRec, claimed: claimed, bytes: bytes, day: day)
+        case .dialog(let message, let function):
+            // The transport's HER-ids must match the MsgHead (a mismatch is a spoofing attempt).
+            if let from = meta?["from-her-id"], from != message.info.sender.communicationPartyHerId, from != message.info.sender.herId {
+                return try refuseMessage(claimed, reason: "The transport says the message came from HER-id \(from), but its MsgHead names \(message.info.sender.communicationPartyHerId ?? "?"); refused unanswered as a possible spoofing attempt. Nothing changed.", day: day)
+            }
+            let key = "message:\(message.info.sender.communicationPartyHerId ?? "?"):\(message.info.msgId)"
+            let hash = SHA256.hex(bytes)
+            let (entry, duplicate, refusal) = try store.write { writer -> (LedgerEntry, Bool, String?) in
+                if let previous = try writer.reader.ledger(key: key) {
+                    if previous.contentSHA256 == hash { return (previous, true, nil) }
+                    // The same MsgId with other content: E10 for an async message; nothing changes.
+                    let conversations = conversations(now: now)
+                    var result = ConversationResult()
+                    let reason = "MsgId \(message.info.msgId) was already received (\(previous.source)) with other content."
+                    if function.expectsAppRec {
+                        result.messages.append(conversations.appRec(message.info, meta: meta, errors: [(.invalidMessageId, reason)]))
+                    }
+                    let entry = LedgerEntry(key: "\(key):\(hash)", source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected", summary: "E10: \(reason)", outputs: outputFiles(result))
+                    if let recorded = try writer.reader.ledger(key: entry.key) { return (recorded, false, reason) }
+                    try writer.record(entry)
+                    return (entry, false, reason)
+                }
+                let result = try conversations(now: now).handle(message, function, meta: meta, model: writer.reader)
+                try writer.apply(result.decision)
+                let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: result.refusal == nil ? "ok" : "rejected",
+                                        summary: result.refusal ?? "\(function.rawValue): \(result.decision.summary)", outputs: outputFiles(result))
+                try writer.record(entry)
+                return (entry, false, result.refusal)
+            }
+            try publish(entry.outputs, key: entry.key)
+            let outputs = entry.outputs.map { ($0.folder, $0.name, $0.bytes) }
+            if let refusal {
+                let moved = try spool.quarantine(claimed, day: day, reason: "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was refused: \(refusal)\nAnswered with: \(entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }.joined(separator: ", "))\n")
+                try? FileManager.default.removeItem(atPath: metaPath)
+                return CommandOutcome(commandId: message.info.msgId, error: ModelError(.invalidValue, refusal), summary: refusal, created: [], duplicate: false, inputMovedTo: moved)
+            }
+            let moved = try spool.archive(claimed, day: day, outputs: outputs)
+            if FileManager.default.fileExists(atPath: metaPath) { _ = try? spool.archiveCompanion(metaPath, besides: moved) }
+            return CommandOutcome(commandId: message.info.msgId, error: nil, summary: duplicate ? "Already received: \(entry.summary)" : entry.summary, created: [], duplicate: duplicate, inputMovedTo: moved)
+        }
+    }
+
+    /// A message that cannot be decoded: an AppRec error for an asynchronous one, 26 for a
+    /// synchronous one (when its envelope could be read), and the input to `error/`.
+    private func answerUndecodable(_ claimed: Spool.Claimed, error: MessageError, meta: TransportMeta?, bytes: [UInt8], day: String) throws -> CommandOutcome {
+        let now = nowSeconds
+        var result = ConversationResult()
+        let conversations = conversations(now: now)
+        if let envelope = error.envelope {
+            let function = try? DialogMessage(info: envelope, documents: []).function()
+            let synchronous = function.map { $0.isSynchronous && $0.isFromHelsenorge } ?? !envelope.acknowledgementRequested
+            if synchronous, DialogProcess(rawValue: envelope.type.value) != nil {
+                let request = DialogMessage(info: envelope, documents: [])
+                result.messages += conversations.answer(request, meta: meta, code: AnswerCode.foresporselAvvist.code, label: "Svar-26", text: "Forespørselen kunne ikke behandles (\(error.appRecError.rawValue) \(error.appRecError.displayName)).").messages
+            } else if !synchronous {
+                result.messages.append(conversations.appRec(envelope, meta: meta, errors: [(error.appRecError, String(error.summary.prefix(500)))]))
+            }
+        }
+        let key = "undecodable:\(claimed.name):\(SHA256.hex(bytes))"
+        let entry = try store.write { writer -> LedgerEntry in
+            if let recorded = try writer.reader.ledger(key: key) { return recorded }
+            let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: now, outcome: "rejected", summary: error.description, outputs: outputFiles(result))
+            try writer.record(entry)
+            return entry
+        }
+        try publish(entry.outputs, key: key)
+        let answered = entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }
+        let reason = "inbox/\(claimed.name) could not be processed; nothing in the model changed.\n\(error.description)\n" + (answered.isEmpty ? "No answer could be addressed.\n" : "Answered with: \(answered.joined(separator: ", "))\n")
+        let moved = try spool.quarantine(claimed, day: day, reason: reason)
+        return CommandOutcome(commandId: error.envelope?.msgId, error: ModelError(.invalidValue, error.summary), summary: error.description, created: [], duplicate: false, inputMovedTo: moved)
+    }
+
+    /// An AppRec from helsenorge: matched to the message it answers; E35 marks the patient as not digitally active.
+    private func receive(_ appRec: AppRec, claimed: Spool.Claimed, bytes: [UInt8], day: String) throws -> CommandOutcome {
+        let now = nowSeconds
+        let key = "apprec:\(appRec.sender.communicationPartyHerId ?? "?"):\(appRec.id)"
+        let outcome = try store.write { writer -> String? in
+            if try writer.reader.ledger(key: key) != nil { return "duplicate" }
+            guard let sent = try writer.reader.sentMessage(msgId: appRec.original.id) else { return nil }
+            var changes: [Decision.Change] = []
+            let status = appRec.appRecStatus ?? .rejected
+            let errors = appRec.errors.map { "\($0.value)\($0.originalText.map { " \($0)" } ?? "")" }.joined(separator: "; ")
+            changes.append(.setSentMessageStatus(msgId: sent.msgId, status: status == .ok ? .delivered : .failed, errors: errors.isEmpty ? nil : errors))
+            if appRec.errorCodes.contains(.patientNotFound), let fnr = sent.fnr {
+                changes.append(.setPatientDigitallyInactive(fnr: fnr))
+            }
+            let summary = "AppRec \(status.displayName) for \(sent.kind) \(sent.msgId)" + (errors.isEmpty ? "" : ": \(errors)")
+            try writer.apply(Decision(changes: changes, summary: summary))
+            try writer.record(LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: now, outcome: "ok", summary: summary, outputs: []))
+            return summary
+        }
+        guard let outcome else {
+            let reason = "inbox/\(claimed.name) is an AppRec for message \(appRec.original.id), which timebok did not send (or no longer knows). Nothing changed."
+            let moved = try spool.quarantine(claimed, day: day, reason: reason)
+            return CommandOutcome(commandId: appRec.id, error: ModelError(.invalidValue, reason), summary: reason, created: [], duplicate: false, inputMovedTo: moved)
+        }
+        let moved = try spool.archive(claimed, day: day, outputs: [])
+        return CommandOutcome(commandId: appRec.id, error: nil, summary: outcome == "duplicate" ? "Already received." : outcome, created: [], duplicate: outcome == "duplicate", inputMovedTo: moved)
+    }
+
+    private func refuseMessage(_ claimed: Spool.Claimed, reason: String, day: String) throws -> CommandOutcome {
+        let moved = try spool.quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused: \(reason)\n")
+        return CommandOutcome(commandId: nil, error: ModelError(.invalidValue, reason), summary: reason, created: [], duplicate: false, inputMovedTo: moved)
+    }
+}
