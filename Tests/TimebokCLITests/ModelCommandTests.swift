@@ -76,7 +76,7 @@ import Testing
         #expect(processed.status == 1, "one command was rejected")
         #expect(processed.output.contains("epj-1: ok: GP Hanne Fjeld (HPR 9144897): Ressursoversikt off"))
         #expect(processed.output.contains("epj-2: error TB-0306: There is no slot with id \"nosuch\"."))
-        #expect(processed.output.contains("2 command files processed, 1 rejected."))
+        #expect(processed.output.contains("2 files processed, 1 refused."))
         let results = try FileManager.default.contentsOfDirectory(atPath: spool + "/results").sorted()
         #expect(results.count == 2 && results.allSatisfy { $0.hasSuffix("-epj-1.xml") || $0.hasSuffix("-epj-2.xml") })
         let validated = try CLI.run(["validate"] + results.map { spool + "/results/" + $0 })
