@@ -11,6 +11,8 @@ import TimebokXML
 final class TemporarySpool {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let ownSchemas = packageRoot.appendingPathComponent("schemas").path
+    static let reference: String = ProcessInfo.processInfo.environment["TIMEBOK_REFERENCE"] ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference").path
+    static let officialSchemas = reference + "/schemas"
 
     let root: String
     var clock: Date
@@ -18,7 +20,7 @@ final class TemporarySpool {
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("timebok-engine-\(UUID().uuidString)").path
         clock = Oslo.instant(for: LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0))
-        try SpoolSetup.create(root: root, config: SpoolSetup.demoConfig(officialSchemas: nil, ownSchemas: Self.ownSchemas))
+        try SpoolSetup.create(root: root, config: SpoolSetup.demoConfig(officialSchemas: Self.officialSchemas, ownSchemas: Self.ownSchemas))
     }
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
