@@ -271,6 +271,12 @@ public struct StoreReader: ModelReader {
         }
     }
 
+    /// The id the next ledger entry gets (inside a write transaction): a sequence that orders output
+    /// names within the same millisecond, across processes.
+    public func nextLedgerSequence() throws -> Int {
+        (try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) + 1 FROM ledger") ?? 1)
+    }
+
     /// The ledger entry for a key (`command:<id>`, …), with its recorded outputs.
     public func ledger(key: String) throws -> LedgerEntry? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM ledger WHERE key = ?", arguments: [key]) else { return nil }

@@ -255,7 +255,7 @@ public final class Engine {
                     outputs.append(LedgerEntry.Output(folder: Spool.Folder.results.rawValue, name: resultName,
                                                       bytes: CommandFile.result(commandId: envelope.id, error: nil, message: decision.summary, created: decision.created, processedAt: Oslo.xsDateTime(Date(timeIntervalSince1970: Double(now))))))
                 }
-                outputs += outputFiles(conversation)
+                outputs += try outputFiles(conversation, model: writer.reader)
                 try writer.record(LedgerEntry(key: key, source: source, contentSHA256: hash, appliedAt: now, outcome: "ok", summary: decision.summary, outputs: outputs))
                 return Committed(outcome: CommandOutcome(commandId: envelope.id, error: nil, summary: decision.summary, created: decision.created, duplicate: false), outputs: outputs)
             })

@@ -12,17 +12,24 @@ extension Engine {
 
     /// The files an input causes: each message as `NAME.meta` then `NAME.xml` in `outbox/` (the
     /// metadata exists before the message appears), and journal entries in `journal/`.
-    func outputFiles(_ result: ConversationResult) -> [LedgerEntry.Output] {
+    /// Names are `<UTC time>-<ledger sequence><index>-<what>-<id>`: they sort by time, also within
+    /// one millisecond, and are unique.
+    func outputFiles(_ result: ConversationResult, model: StoreReader) throws -> [LedgerEntry.Output] {
         var outputs: [LedgerEntry.Output] = []
-        let stamp = UTCStamp.compact(clock())
+        let sequence = try model.nextLedgerSequence()
+        var index = 0
+        func prefix() -> String {
+            index += 1
+            return "\(UTCStamp.compact(clock()))-\(String(format: "%08d%03d", sequence, index))"
+        }
         for message in result.messages {
-            let base = "\(stamp)-\(message.label)-\(message.msgId)"
+            let base = "\(prefix())-\(message.label)-\(message.msgId)"
             outputs.append(LedgerEntry.Output(folder: Spool.Folder.outbox.rawValue, name: base + ".meta", bytes: message.meta.rendered()))
             outputs.append(LedgerEntry.Output(folder: Spool.Folder.outbox.rawValue, name: base + ".xml", bytes: message.bytes))
         }
         for record in result.journal {
             let id = UUID().uuidString.lowercased()
-            outputs.append(LedgerEntry.Output(folder: Spool.Folder.journal.rawValue, name: "\(stamp)-\(record.event.rawValue)-\(record.appointmentId ?? id).xml", bytes: record.render(id: id)))
+            outputs.append(LedgerEntry.Output(folder: Spool.Folder.journal.rawValue, name: "\(prefix())-\(record.event.rawValue)-\(record.appointmentId ?? id).xml", bytes: record.render(id: id)))
         }
         return outputs
     }
@@ -37,7 +44,7 @@ extension Engine {
             try writer.apply(decision)
             let conversation = try conversations(now: now).render(events: decision.events, model: writer.reader)
             try writer.apply(conversation.decision)
-            let outputs = outputFiles(conversation)
+            let outputs = try outputFiles(conversation, model: writer.reader)
             try writer.record(LedgerEntry(key: key, source: "hold expiry", contentSHA256: "", appliedAt: now, outcome: "ok", summary: decision.summary, outputs: outputs))
             return (decision.events.count, outputs)
         }
@@ -90,7 +97,7 @@ extension Engine {
                     if function.expectsAppRec {
                         result.messages.append(conversations.appRec(message.info, meta: meta, errors: [(.invalidMessageId, reason)]))
                     }
-                    let entry = LedgerEntry(key: "\(key):\(hash)", source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected", summary: "E10: \(reason)", outputs: outputFiles(result))
+                    let entry = LedgerEntry(key: "\(key):\(hash)", source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected", summary: "E10: \(reason)", outputs: try outputFiles(result, model: writer.reader))
                     if let recorded = try writer.reader.ledger(key: entry.key) { return (recorded, false, reason) }
                     try writer.record(entry)
                     return (entry, false, reason)
@@ -98,7 +105,7 @@ extension Engine {
                 let result = try conversations(now: now).handle(message, function, meta: meta, model: writer.reader)
                 try writer.apply(result.decision)
                 let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: result.refusal == nil ? "ok" : "rejected",
-                                        summary: result.refusal ?? "\(function.rawValue): \(result.decision.summary)", outputs: outputFiles(result))
+                                        summary: result.refusal ?? "\(function.rawValue): \(result.decision.summary)", outputs: try outputFiles(result, model: writer.reader))
                 try writer.record(entry)
                 return (entry, false, result.refusal)
             }
@@ -134,7 +141,7 @@ extension Engine {
         let key = "undecodable:\(claimed.name):\(SHA256.hex(bytes))"
         let entry = try store.write { writer -> LedgerEntry in
             if let recorded = try writer.reader.ledger(key: key) { return recorded }
-            let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: now, outcome: "rejected", summary: error.description, outputs: outputFiles(result))
+            let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: now, outcome: "rejected", summary: error.description, outputs: try outputFiles(result, model: writer.reader))
             try writer.record(entry)
             return entry
         }
