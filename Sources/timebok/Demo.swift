@@ -55,6 +55,23 @@ struct Demo: ParsableCommand {
         let process = try ProcessCommand.parse([root])
         do { try process.run() } catch let exit as ExitCode where exit.rawValue == 1 {} // one file is meant to fail
 
+        print("\n== helsenorge asks for free Lab slots for Ragnhild Åsmundsen (70), as the transport drops it in \(root)/inbox/")
+        let helsenorge = Organisation(name: engine.config.helsenorgeName, idents: [.organisationHerId(engine.config.helsenorgeHerId)],
+                                      unit: .organisation(Organisation(name: engine.config.helsenorgeServiceName, idents: [.organisationHerId(engine.config.helsenorgeServiceHerId)])))
+        let lab = Organisation(name: engine.config.officeName, idents: [.organisationHerId(engine.config.officeHerId)],
+                               unit: .organisation(Organisation(name: "Lab", idents: [.organisationHerId("1234501")])))
+        let request = DialogMessage(
+            info: MsgInfo(process: .timereservasjon, genDate: Oslo.xsDateTime(Date()), msgId: UUID().uuidString.lowercased(), acknowledgementRequested: false,
+                          sender: helsenorge, receiver: lab, patient: Patient(familyName: "Åsmundsen", givenName: "Ragnhild", identityNumber: "14035623036")),
+            dialogmelding: Dialogmelding(foresporsel: [Foresporsel(typeForesp: RequestType.hentLedigeTimer.code, fraDato: day, tilDato: day.adding(days: 6))]))
+        let temporary = engine.spool.path(.inbox) + "/.hent-ledige-timer.xml.tmp"
+        try Data(MessageCodec.encode(request)).write(to: URL(fileURLWithPath: temporary))
+        try FileManager.default.moveItem(atPath: temporary, toPath: engine.spool.path(.inbox) + "/hent-ledige-timer.xml")
+        let answered = try engine.process()
+        for outcome in answered.outcomes { printOutcome(outcome, prefix: "  ") }
+        let outbox = (try? FileManager.default.contentsOfDirectory(atPath: engine.spool.path(.outbox)))?.filter { $0.hasSuffix(".xml") }.sorted() ?? []
+        for name in outbox { print("  answer: outbox/\(name) (with its .meta for the transport)") }
+
         print("\n== The office books from the command line")
         let slot = try engine.store.read { reader in
             try reader.freeSlots(bookId: "hanne-fjeld", fromSeconds: Oslo.secondsSinceEpoch(for: LocalDateTime(date: day, hour: 0, minute: 0)),
@@ -71,6 +88,8 @@ struct Demo: ParsableCommand {
           \(root)/results/                  one result per command file
           \(root)/archive/\(today)/         applied command files with copies of their results
           \(root)/error/\(today)/           refused files, each with NAME.reason.txt
+          \(root)/outbox/                   answers and pushes to helsenorge, each with NAME.meta
+          \(root)/journal/                  a journal entry for every booking event
           timebok books --spool \(root)
           timebok slots list lab --spool \(root) --from \(day) --to \(day)
           timebok appointments --spool \(root)
