@@ -151,8 +151,10 @@ public struct CommandHandler {
 
         case .moveAppointment(let appointmentId, let newSlotId):
             let appointment = try requireAppointment(appointmentId, model)
-            guard appointment.state == .confirmed || appointment.state == .requested else {
-                throw ModelError(.wrongState, "Appointment \(appointmentId) is \(appointment.state.rawValue) and cannot be moved.")
+            guard appointment.state == .confirmed else {
+                throw ModelError(.wrongState, appointment.state == .requested
+                    ? "\(appointmentId) is a request waiting for confirmation; confirm or reject it first (the citizen has not been told it is booked)."
+                    : "Appointment \(appointmentId) is \(appointment.state.rawValue) and cannot be moved.")
             }
             guard newSlotId != appointment.slotId else { throw ModelError(.invalidValue, "The appointment is already in slot \(newSlotId).") }
             guard let slot = try model.slot(id: newSlotId) else { throw ModelError(.unknownSlot, "There is no slot with id \"\(newSlotId)\".") }
@@ -174,6 +176,13 @@ public struct CommandHandler {
             }
             guard CancellationReasonText.all.contains(reason) else {
                 throw ModelError(.invalidValue, "The reason must be one of: \(CancellationReasonText.all.joined(separator: "; ")).")
+            }
+            if appointment.state == .requested {
+                // A held request was never confirmed: it is rejected (answered 26 in its conversation), not cancelled.
+                return Decision(
+                    changes: [.setAppointmentState(appointmentId: appointmentId, state: .rejected, cancellationReason: nil)],
+                    events: [AppointmentEvent(appointmentId: appointmentId, kind: .rejected, at: now, actor: actor, text: text ?? "Legekontoret kan ikke gi deg denne timen.", answerCode: "26")],
+                    summary: "Rejected the waiting request \(appointmentId) (it was never confirmed).")
             }
             return Decision(
                 changes: [.setAppointmentState(appointmentId: appointmentId, state: .cancelled, cancellationReason: reason)],

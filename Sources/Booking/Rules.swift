@@ -55,7 +55,9 @@ public enum BookingRules {
     /// `personalBookOpen` is the GP's setting for a personal book (ignored for resource books).
     public static func checkCitizenRequest(book: Book, slot: Slot, patient: ListPatient?, bookingEnabled: Bool, now: Int, activeBookings: Int, prerequisitesAccepted: Bool, subject: String?, text: String, personalBookOpen: Bool = true, allowTestNumbers: Bool = true) -> RequestRefusal? {
         let today = Oslo.localDateTime(at: .init(timeIntervalSince1970: Double(now))).date
-        guard book.published, book.kind == .resource || personalBookOpen else { return .noAccess }
+        guard book.published, book.kind == .resource || personalBookOpen else {
+            return .rejected("Denne timeboken er ikke åpen for bestilling på nett.")
+        }
         guard book.access.permits(patient, today: today, allowTestNumbers: allowTestNumbers) else { return .noAccess }
         if book.kind == .resource && !bookingEnabled {
             return .rejected("Legekontoret tar ikke imot timebestillinger på nett for denne tjenesten nå.")

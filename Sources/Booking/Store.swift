@@ -271,6 +271,11 @@ public struct StoreReader: ModelReader {
         }
     }
 
+    /// Ledger keys with outputs recorded but not yet published (a crash or a full disk came between).
+    public func keysWithUnpublishedOutputs() throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT DISTINCT l.key FROM ledger l JOIN ledger_output o ON o.ledger_id = l.id WHERE o.published = 0 ORDER BY l.id")
+    }
+
     /// The id the next ledger entry gets (inside a write transaction): a sequence that orders output
     /// names within the same millisecond, across processes.
     public func nextLedgerSequence() throws -> Int {

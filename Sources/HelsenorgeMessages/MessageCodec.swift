@@ -103,6 +103,7 @@ public struct MessageCodec: Sendable {
                 var error = MessageError(.schemaInvalid, .schemaInvalid, "The message does not validate against the official schemas: \(issues[0].message)", line: issues[0].line, details: issues.map(\.description))
                 if case .msgHead = kind, let info = root.child(Namespace.msgHead, "MsgInfo") {
                     error.envelope = try? MsgHeadReader.msgInfo(info)
+                    error.function = try? Self.decodeMsgHead(root).function()
                 }
                 throw error
             }
@@ -111,8 +112,10 @@ public struct MessageCodec: Sendable {
             return .appRec(try AppRecCodec.decode(root, version: version))
         }
         let message = try Self.decodeMsgHead(root)
+        var recognised: MessageFunction?
         do throws(MessageError) {
             let function = try message.function()
+            recognised = function
             if options.checkInboundRules {
                 try checkPatient(message.info)
                 if function.isFromHelsenorge { try checkInboundRules(message, function) }
@@ -121,6 +124,7 @@ public struct MessageCodec: Sendable {
         } catch {
             var error = error
             error.envelope = error.envelope ?? message.info
+            error.function = recognised
             throw error
         }
     }

@@ -47,6 +47,8 @@ public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
     public var details: [String]
     /// The envelope, when it could be read: what an AppRec answering this message needs.
     public var envelope: MsgInfo?
+    /// The function, when it could be recognised (decides between an AppRec and a 26 answer).
+    public var function: MessageFunction?
 
     public init(_ code: Code, _ appRecError: AppRecErrorCode, _ summary: String, line: Int? = nil, details: [String] = [], envelope: MsgInfo? = nil) {
         self.code = code.rawValue

@@ -152,7 +152,18 @@ struct Conversations {
         return try model.gp(hpr: hpr)
     }
 
+    /// 26 Forespørsel avvist, or 31 Generell feil where the process allows only 20/21/30/31.
+    static func rejectionCode(for process: DialogProcess?) -> Code {
+        switch process {
+        case .behandleroversikt?, .ressursoversikt?: return AnswerCode.generellFeil.code
+        default: return AnswerCode.foresporselAvvist.code
+        }
+    }
+
     func behandleroversikt(_ message: DialogMessage, meta: TransportMeta?, model: StoreReader) throws -> ConversationResult {
+        guard message.info.receiver.herId == config.officeHerId else {
+            return answer(message, meta: meta, code: AnswerCode.generellFeil.code, label: "Behandleroversikt-31", refusal: "Behandleroversikt addressed to HER-id \(message.info.receiver.herId ?? "?"), not this office.")
+        }
         var practitioners: [Practitioner] = []
         for gp in try model.gps() where gp.personalBookOpen {
             guard let book = try personalBook(of: gp, model: model), book.published else { continue }
@@ -166,11 +177,13 @@ struct Conversations {
 
     func ressursoversikt(_ message: DialogMessage, meta: TransportMeta?, model: StoreReader) throws -> ConversationResult {
         let target = try target(message, model: model)
-        guard target.known else { return answer(message, meta: meta, code: AnswerCode.foresporselAvvist.code, label: "Ressursoversikt-26", text: "Mottakeren finnes ikke ved dette legekontoret.", refusal: "Ressursoversikt addressed to HER-id \(message.info.receiver.communicationPartyHerId ?? "?"), which is not this office or one of its GPs.") }
+        guard target.known else { return answer(message, meta: meta, code: AnswerCode.generellFeil.code, label: "Ressursoversikt-31", text: "Mottakeren finnes ikke ved dette legekontoret.", refusal: "Ressursoversikt addressed to HER-id \(message.info.receiver.communicationPartyHerId ?? "?"), which is not this office or one of its GPs.") }
         if let gp = target.gp, !gp.ressursoversiktEnabled {
             return answer(message, meta: meta, code: AnswerCode.ikkeTilgang.code, label: "Ressursoversikt-30", text: "Legekontoret tilbyr ikke timebestilling i ressurstimebøker via denne legen.")
         }
-        let patient = try listPatient(message, model: model)
+        guard let patient = try listPatient(message, model: model) else {
+            return answer(message, meta: meta, code: AnswerCode.ikkeTilgang.code, label: "Ressursoversikt-30", text: "Du står ikke på listen til dette legekontoret.")
+        }
         var books: [ResourceBookSummary] = []
         if try model.bookingEnabled() {
             for book in try model.books() where book.kind == .resource && book.published && book.access.permits(patient, today: today, allowTestNumbers: settings.allowTestNumbers) {
@@ -198,6 +211,10 @@ struct Conversations {
         }
         let gp = try target.gp ?? gp(of: book, model: model)
         if let refusal = try availability(book: book, gp: gp, message: message, meta: meta, model: model) { return refusal }
+        let fnr = message.info.patient?.identityNumber ?? ""
+        if let limit = book.maxActiveBookingsPerPatient, try model.activeBookings(fnr: fnr, bookId: book.id, afterSeconds: now) >= limit {
+            return answer(message, meta: meta, code: AnswerCode.foresporselAvvist.code, label: "SvarLedigeTimer-26", text: "Du har allerede så mange aktive bestillinger i denne timeboken som tillatt (\(limit)).")
+        }
         // A span over four weeks: the first four weeks.
         let last = min(to, from.adding(days: 27))
         let window = (Oslo.secondsSinceEpoch(for: LocalDateTime(date: from, hour: 0, minute: 0)), Oslo.secondsSinceEpoch(for: LocalDateTime(date: last.adding(days: 1), hour: 0, minute: 0)))
@@ -205,9 +222,12 @@ struct Conversations {
         for slot in try model.freeSlots(bookId: book.id, fromSeconds: max(window.0, now), toSeconds: window.1) {
             let start = slot.startSeconds
             guard start > now, start - now >= book.bookingCutoffMinutes * 60 else { continue }
+            // A slot he already holds is not offered again.
+            if slot.activeBookings > 0, try model.appointments(inSlot: slot.id).contains(where: { $0.fnr == fnr && $0.state.holdsPlace }) { continue }
             var event = vevent(slot, book: book, gp: gp)
             if let horizon = book.bookingHorizonDays, slot.start.date > today.adding(days: horizon) {
-                // Bookable later: offered with the instant it opens.
+                // Profile decision (isolated here): a slot past the booking horizon is listed with the
+                // instant it becomes bookable (x-available-at), so the citizen sees when to come back.
                 event.availableAt = LocalDateTime(date: slot.start.date.adding(days: -horizon), hour: 0, minute: 0)
             }
             events.append(event)
@@ -232,6 +252,10 @@ struct Conversations {
     }
 
     func planlagteTimer(_ message: DialogMessage, meta: TransportMeta?, model: StoreReader) throws -> ConversationResult {
+        guard message.info.receiver.herId == config.officeHerId else {
+            return answer(message, meta: meta, code: AnswerCode.foresporselAvvist.code, label: "SvarPlanlagteTimer-26", text: "Mottakeren finnes ikke ved dette legekontoret.",
+                          refusal: "HentPlanlagteTimer addressed to HER-id \(message.info.receiver.herId ?? "?"), not this office.")
+        }
         guard let fnr = message.info.patient?.identityNumber else {
             return answer(message, meta: meta, code: AnswerCode.ingenBestilteTimer.code, label: "SvarPlanlagteTimer-02")
         }
@@ -283,7 +307,8 @@ struct Conversations {
             let reply = reply(to: message, process: nil, code: AnswerCode(rawValue: refusal.answerCode)!.code, text: refusal.citizenText, calendar: [echoed], calendarDescription: "iCalendarBestillTime", acknowledgement: true)
             result.messages.append(OutgoingMessage(body: .dialog(reply), label: "SvarTimeReservasjon-\(refusal.answerCode)", meta: asyncMeta(for: reply)))
             result.decision.changes.append(.recordSentMessage(SentMessage(msgId: reply.info.msgId, kind: "SvarTimeReservasjon \(refusal.answerCode)", appointmentId: nil, fnr: fnr, sentAt: now)))
-            if let slot {
+            do {
+                let slot = slot ?? Slot(id: wanted.uid, bookId: book.id, start: wanted.start, end: wanted.end, capacity: 0)
                 result.journal.append(JournalRecord(event: .rejected, at: now, actor: .system, book: book, fnr: fnr, familyName: message.info.patient?.familyName ?? "", givenName: message.info.patient?.givenName ?? "",
                                                     appointmentId: nil, slot: slot, location: book.location, subject: request?.emneSporsmal, text: request?.sporsmal,
                                                     answerCode: refusal.answerCode, answerText: refusal.citizenText, requestMsgId: message.info.msgId, replyMsgId: reply.info.msgId, conversationId: conversationId))
@@ -322,7 +347,12 @@ struct Conversations {
         let event = message.calendar!.events[0]
         let fnr = message.info.patient?.identityNumber ?? ""
         // Profile decision (PROTOCOL.md §4): match the appointment on related-to, else on uid.
-        var appointment = try event.relatedTo.flatMap { try model.appointment(id: $0) }
+        guard try target(message, model: model).known else {
+            result.messages.append(appRec(message.info, meta: meta, errors: [(.receiverUnknown, "Mottakeren \(message.info.receiver.communicationPartyHerId ?? "?") finnes ikke ved dette legekontoret.")]))
+            result.refusal = "AvbestillAvtale for a receiver this office does not have (E21)."
+            return result
+        }
+        var appointment = try event.relatedTo.flatMap { try model.appointment(id: $0) }.flatMap { $0.fnr == fnr ? $0 : nil }
         if appointment == nil {
             appointment = try model.appointments(inSlot: event.uid).first { $0.fnr == fnr && $0.state.holdsPlace }
         }

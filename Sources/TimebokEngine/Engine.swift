@@ -70,7 +70,7 @@ public final class Engine {
             do {
                 try publish(committed.outputs, key: "command:\(envelope.id)")
             } catch {
-                outcome.summary += " (Its messages are recorded but could not be published yet: \(error). `timebok process` publishes them.)"
+                outcome.summary += " (Its messages are recorded but could not be published yet: \(error). The next `timebok process` publishes them.)"
             }
             return outcome
         case .failure(let error): return CommandOutcome(commandId: envelope.id, error: error, summary: error.message, created: [], duplicate: false)
@@ -105,6 +105,11 @@ public final class Engine {
             } catch {
                 report.retrying.append((claimed.name, "\(error)"))
             }
+        }
+        // Outputs committed but never published (the process stopped, the disk was full): publish them first.
+        for key in try store.read({ try $0.keysWithUnpublishedOutputs() }) {
+            guard let entry = try store.read({ try $0.ledger(key: key) }) else { continue }
+            do { try publish(entry.outputs, key: key) } catch { report.retrying.append((key, "\(error)")) }
         }
         for claimed in spool.leftInProcessing() {
             attempt(claimed)

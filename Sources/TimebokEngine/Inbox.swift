@@ -52,13 +52,22 @@ extension Engine {
         return count
     }
 
-    /// One message from `inbox/` (with its `.meta`, when the transport wrote one).
+    /// One message from `inbox/` (with its `.meta`, when the transport wrote one, which follows its input
+    /// to the archive or to `error/`).
     func handleMessage(_ claimed: Spool.Claimed) throws -> CommandOutcome {
+        let metaPath = (claimed.path as NSString).deletingPathExtension + ".meta"
+        let outcome = try handleMessageFile(claimed, metaPath: metaPath)
+        if FileManager.default.fileExists(atPath: metaPath), let moved = outcome.inputMovedTo {
+            _ = try spool.archiveCompanion(metaPath, besides: moved)
+        }
+        return outcome
+    }
+
+    private func handleMessageFile(_ claimed: Spool.Claimed, metaPath: String) throws -> CommandOutcome {
         let now = nowSeconds
         let day = Oslo.today(at: clock()).description
         guard let data = FileManager.default.contents(atPath: claimed.path) else { throw Spool.Failure(description: "Could not read \(claimed.path).") }
         let bytes = Array(data)
-        let metaPath = (claimed.path as NSString).deletingPathExtension + ".meta"
         var meta: TransportMeta?
         if let metaData = FileManager.default.contents(atPath: metaPath) {
             do {
@@ -85,6 +94,12 @@ extension Engine {
             if let from = meta?["from-her-id"], from != message.info.sender.communicationPartyHerId, from != message.info.sender.herId {
                 return try refuseMessage(claimed, reason: "The transport says the message came from HER-id \(from), but its MsgHead names \(message.info.sender.communicationPartyHerId ?? "?"); refused unanswered as a possible spoofing attempt. Nothing changed.", day: day)
             }
+            if let to = meta?["to-her-id"], to != message.info.receiver.communicationPartyHerId, to != message.info.receiver.herId {
+                return try refuseMessage(claimed, reason: "The transport delivered it to HER-id \(to), but its MsgHead is addressed to \(message.info.receiver.communicationPartyHerId ?? "?"); refused unanswered. Nothing changed.", day: day)
+            }
+            if let subject = meta?["subject"], subject != message.info.type.value {
+                return try refuseMessage(claimed, reason: "The transport's subject \(subject) is not the message's process \(message.info.type.value); refused unanswered. Nothing changed.", day: day)
+            }
             let key = "message:\(message.info.sender.communicationPartyHerId ?? "?"):\(message.info.msgId)"
             let hash = SHA256.hex(bytes)
             let (entry, duplicate, refusal) = try store.write { writer -> (LedgerEntry, Bool, String?) in
@@ -96,6 +111,8 @@ extension Engine {
                     let reason = "MsgId \(message.info.msgId) was already received (\(previous.source)) with other content."
                     if function.expectsAppRec {
                         result.messages.append(conversations.appRec(message.info, meta: meta, errors: [(.invalidMessageId, reason)]))
+                    } else {
+                        result.messages += conversations.answer(message, meta: meta, code: Conversations.rejectionCode(for: message.info.process), label: "Svar-\(Conversations.rejectionCode(for: message.info.process).value)", text: "Meldingen er allerede mottatt med annet innhold (E10).").messages
                     }
                     let entry = LedgerEntry(key: "\(key):\(hash)", source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected", summary: "E10: \(reason)", outputs: try outputFiles(result, model: writer.reader))
                     if let recorded = try writer.reader.ledger(key: entry.key) { return (recorded, false, reason) }
@@ -113,11 +130,9 @@ extension Engine {
             let outputs = entry.outputs.map { ($0.folder, $0.name, $0.bytes) }
             if let refusal {
                 let moved = try spool.quarantine(claimed, day: day, reason: "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was refused: \(refusal)\nAnswered with: \(entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }.joined(separator: ", "))\n")
-                try? FileManager.default.removeItem(atPath: metaPath)
                 return CommandOutcome(commandId: message.info.msgId, error: ModelError(.invalidValue, refusal), summary: refusal, created: [], duplicate: false, inputMovedTo: moved)
             }
             let moved = try spool.archive(claimed, day: day, outputs: outputs)
-            if FileManager.default.fileExists(atPath: metaPath) { _ = try? spool.archiveCompanion(metaPath, besides: moved) }
             return CommandOutcome(commandId: message.info.msgId, error: nil, summary: duplicate ? "Already received: \(entry.summary)" : entry.summary, created: [], duplicate: duplicate, inputMovedTo: moved)
         }
     }
@@ -129,16 +144,19 @@ extension Engine {
         var result = ConversationResult()
         let conversations = conversations(now: now)
         if let envelope = error.envelope {
-            let function = try? DialogMessage(info: envelope, documents: []).function()
-            let synchronous = function.map { $0.isSynchronous && $0.isFromHelsenorge } ?? !envelope.acknowledgementRequested
-            if synchronous, DialogProcess(rawValue: envelope.type.value) != nil {
+            // The function decides (PROTOCOL.md §1: senders are not consistent with Ack); Ack only when unknown.
+            let synchronous = error.function.map(\.isSynchronous) ?? !envelope.acknowledgementRequested
+            let process = DialogProcess(rawValue: envelope.type.value)
+            if synchronous, process != nil {
                 let request = DialogMessage(info: envelope, documents: [])
-                result.messages += conversations.answer(request, meta: meta, code: AnswerCode.foresporselAvvist.code, label: "Svar-26", text: "Forespørselen kunne ikke behandles (\(error.appRecError.rawValue) \(error.appRecError.displayName)).").messages
+                let code = Conversations.rejectionCode(for: process)
+                result.messages += conversations.answer(request, meta: meta, code: code, label: "Svar-\(code.value)", text: "Forespørselen kunne ikke behandles (\(error.appRecError.rawValue) \(error.appRecError.displayName)).").messages
             } else if !synchronous {
                 result.messages.append(conversations.appRec(envelope, meta: meta, errors: [(error.appRecError, String(error.summary.prefix(500)))]))
             }
         }
-        let key = "undecodable:\(claimed.name):\(SHA256.hex(bytes))"
+        // Keyed like any message when its envelope could be read: a second delivery is not answered twice.
+        let key = error.envelope.map { "message:\($0.sender.communicationPartyHerId ?? "?"):\($0.msgId)" } ?? "undecodable:\(claimed.name):\(SHA256.hex(bytes))"
         let entry = try store.write { writer -> LedgerEntry in
             if let recorded = try writer.reader.ledger(key: key) { return recorded }
             let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: now, outcome: "rejected", summary: error.description, outputs: try outputFiles(result, model: writer.reader))
@@ -162,7 +180,7 @@ extension Engine {
             var changes: [Decision.Change] = []
             let status = appRec.appRecStatus ?? .rejected
             let errors = appRec.errors.map { "\($0.value)\($0.originalText.map { " \($0)" } ?? "")" }.joined(separator: "; ")
-            changes.append(.setSentMessageStatus(msgId: sent.msgId, status: status == .ok ? .delivered : .failed, errors: errors.isEmpty ? nil : errors))
+            changes.append(.setSentMessageStatus(msgId: sent.msgId, status: status == .rejected ? .failed : .delivered, errors: errors.isEmpty ? nil : errors))
             if appRec.errorCodes.contains(.patientNotFound), let fnr = sent.fnr {
                 changes.append(.setPatientDigitallyInactive(fnr: fnr))
             }

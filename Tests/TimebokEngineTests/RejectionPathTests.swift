@@ -1,3 +1,4 @@
+import GRDB
 import Foundation
 import Testing
 import TimebokCore
@@ -275,5 +276,72 @@ import TimebokXML
         let engine = try office.engine()
         _ = engine.execute(CommandEnvelope(id: "b", command: .bookAppointment(slotId: try office.freeSlot("lab").id, fnr: Citizen.ragnhild.fnr, text: nil)))
         #expect(dialog(try office.newOutbox().first)?.info.type.value == "DIALOG_INNBYGGER_AVTALEUTSENDING")
+    }
+}
+
+/// Review-driven edges: each is a rule of PROTOCOL.md that is easy to get wrong.
+@Suite(.serialized) struct ConversationEdges {
+    @Test func heldRequestsAreRejectedNotCancelledOrMoved() throws {
+        let office = try Office()
+        let slot = try office.freeSlot("lab")
+        _ = try office.send(office.helsenorge.reserve(.lab, .ragnhild, slot: slot, contact: "1234501"))
+        let engine = try office.engine()
+        let request = try engine.store.read { try $0.appointments(states: [.requested]) }[0]
+        let move = engine.execute(CommandEnvelope(id: "mv", command: .moveAppointment(appointmentId: request.id, newSlotId: try office.freeSlot("lab", on: office.today.adding(days: 5)).id)))
+        #expect(move.error?.message.contains("confirm or reject it first") == true)
+        #expect(engine.execute(CommandEnvelope(id: "cx", command: .cancelAppointment(appointmentId: request.id, reason: CancellationReason.byService.rawValue, text: nil))).ok)
+        let answer = try office.newOutbox()
+        #expect(answerCode(answer.first) == "26" && dialog(answer.first)?.info.conversationRef?.refToParent == request.requestMsgId, "answered in its conversation, never an Avtale push")
+    }
+
+    @Test func synchronousMistakesGet26NeverAnAppRec() throws {
+        let office = try Office()
+        let bad = Citizen(fnr: "14035623037", familyName: "Å", givenName: "R")
+        var request = office.helsenorge.freeSlots(.lab, bad, from: office.today, to: office.today.adding(days: 3))
+        request.info.ack = Code(value: "J", displayName: "Ja") // senders are not consistent; the function decides
+        let answer = try office.send(request)
+        #expect(answer.count == 1 && answerCode(answer[0]) == "26")
+        // The same sync MsgId again with other content: 26 (E10), not silence and not an AppRec.
+        let good = office.helsenorge.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 3))
+        _ = try office.send(good)
+        var changed = good
+        changed.documents[0] = MessageDocument(payload: .dialogmelding(Dialogmelding(foresporsel: [Foresporsel(typeForesp: RequestType.hentLedigeTimer.code, fraDato: office.today, tilDato: office.today.adding(days: 5))])))
+        let e10 = try office.send(changed)
+        #expect(answerCode(e10.first) == "26" && dialog(e10.first)?.notat?.tekstNotatInnhold?.contains("E10") == true)
+        // Behandleroversikt may only answer 20/21/30/31.
+        var foreign = office.helsenorge.message(.behandleroversikt, to: .office, from: .ragnhild, ack: false, request: Foresporsel(typeForesp: RequestType.hentBehandlere.code))
+        foreign.info.receiver = Organisation(name: "Annet kontor", idents: [.organisationHerId("777")])
+        #expect(answerCode(try office.send(foreign).first) == "31")
+    }
+
+    @Test func overviewAndSlotsRespectTheListAndTheLimits() throws {
+        let office = try Office()
+        let notOnList = Citizen(fnr: "01015010033", familyName: "Fremmed", givenName: "Frida") // valid, born 1950, not on the list
+        #expect(answerCode(try office.send(office.helsenorge.resourceOverview(.gp(herId: "91095"), notOnList)).first) == "30")
+        // Kari holds one Influensavaksine booking (the book's limit): her free-slot question is 26.
+        let vaccine = Address.book(herId: "1234502", name: "Influensavaksine")
+        _ = try office.send(office.helsenorge.reserve(vaccine, .kari, slot: try office.freeSlot("influensavaksine"), contact: "1234502", subject: nil, text: ""))
+        let limited = try office.send(office.helsenorge.freeSlots(vaccine, .kari, from: office.today, to: office.today.adding(days: 13)))
+        #expect(answerCode(limited.first) == "26" && dialog(limited.first)?.notat?.tekstNotatInnhold?.contains("aktive bestillinger") == true)
+        // A cancellation for a receiver this office does not have: E21.
+        let e21 = try office.send(office.helsenorge.cancel(.book(herId: "55555", name: "X"), .kari, slot: try office.freeSlot("lab"), appointmentId: "x", contact: "55555"))
+        #expect(appRec(e21.first)?.errorCodes == [.receiverUnknown])
+        // The transport delivered it to another HER-id than the MsgHead names: refused unanswered.
+        #expect(try office.send(office.helsenorge.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 3)), meta: "to-her-id = 4242\n").isEmpty)
+    }
+
+    @Test func outputsCommittedButNotPublishedGoOutOnTheNextPass() throws {
+        let office = try Office()
+        let engine = try office.engine()
+        _ = engine.execute(CommandEnvelope(id: "b", command: .bookAppointment(slotId: try office.freeSlot("lab").id, fnr: Citizen.ragnhild.fnr, text: nil)))
+        let pushes = office.spool.files("outbox")
+        #expect(pushes.count == 2, "the push and its .meta")
+        // As if the process had stopped between commit and publish.
+        for name in pushes { try FileManager.default.removeItem(atPath: office.spool.root + "/outbox/" + name) }
+        try engine.store.write { try $0.db.execute(sql: "UPDATE ledger_output SET published = 0 WHERE folder = 'outbox'") }
+        _ = try office.pass()
+        #expect(office.spool.files("outbox") == pushes, "republished byte-identical under the same names")
+        _ = try office.pass()
+        #expect(office.spool.files("outbox") == pushes, "and only once")
     }
 }
