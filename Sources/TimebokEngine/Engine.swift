@@ -166,6 +166,17 @@ public final class Engine {
         }
     }
 
+    /// The ledger entry for `key`: the recorded one when there is one (recovery answers once, the
+    /// same way), else the one `make` builds, recorded in its own transaction.
+    func recordOnce(key: String, _ make: (StoreWriter) throws -> LedgerEntry) throws -> LedgerEntry {
+        try store.write { writer in
+            if let recorded = try writer.reader.ledger(key: key) { return recorded }
+            let entry = try make(writer)
+            try writer.record(entry)
+            return entry
+        }
+    }
+
     /// Publishes outputs not yet published, then marks them so (a reader may already have consumed
     /// and removed a published file: it is never published twice).
     func publish(_ outputs: [LedgerEntry.Output], key: String) throws {
@@ -185,14 +196,11 @@ public final class Engine {
     private func reject(_ claimed: Spool.Claimed, commandId: String?, error: ModelError, details: [String], day: String) throws -> CommandOutcome {
         let bytes = FileManager.default.contents(atPath: claimed.path).map { Array($0) } ?? []
         let key = "rejected:\(claimed.origin.rawValue)/\(claimed.name):\(SHA256.hex(bytes))"
-        let entry = try store.write { writer -> LedgerEntry in
-            if let recorded = try writer.reader.ledger(key: key) { return recorded }
+        let entry = try recordOnce(key: key) { _ in
             let name = resultName(for: commandId ?? (claimed.name as NSString).deletingPathExtension)
             let result = CommandFile.result(commandId: commandId, error: error, message: nil, created: [], processedAt: Oslo.xsDateTime(clock()))
-            let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: nowSeconds, outcome: "rejected", summary: "\(error.code.rawValue): \(error.message)",
-                                    outputs: [LedgerEntry.Output(folder: Spool.Folder.results.rawValue, name: name, bytes: result)])
-            try writer.record(entry)
-            return entry
+            return LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: nowSeconds, outcome: "rejected", summary: "\(error.code.rawValue): \(error.message)",
+                               outputs: [LedgerEntry.Output(folder: Spool.Folder.results.rawValue, name: name, bytes: result)])
         }
         try publish(entry.outputs, key: key)
         let resultFile = "results/\(entry.outputs[0].name)"

@@ -157,11 +157,8 @@ extension Engine {
         }
         // Keyed like any message when its envelope could be read: a second delivery is not answered twice.
         let key = error.envelope.map { "message:\($0.sender.communicationPartyHerId ?? "?"):\($0.msgId)" } ?? "undecodable:\(claimed.name):\(SHA256.hex(bytes))"
-        let entry = try store.write { writer -> LedgerEntry in
-            if let recorded = try writer.reader.ledger(key: key) { return recorded }
-            let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: now, outcome: "rejected", summary: error.description, outputs: try outputFiles(result, model: writer.reader))
-            try writer.record(entry)
-            return entry
+        let entry = try recordOnce(key: key) { writer in
+            LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: now, outcome: "rejected", summary: error.description, outputs: try outputFiles(result, model: writer.reader))
         }
         try publish(entry.outputs, key: key)
         let answered = entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }
