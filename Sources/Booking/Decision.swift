@@ -17,6 +17,8 @@ public struct Decision: Sendable, Hashable {
         case recordSentMessage(SentMessage)
         /// helsenorge's AppRec for a sent message.
         case setSentMessageStatus(msgId: String, status: SentMessage.Status, errors: String?)
+        /// The request a booking came from (opaque bytes), so a later answer can swap its parties exactly.
+        case recordRequestMessage(appointmentId: String, bytes: [UInt8])
         /// helsenorge answered E35: the patient is not a digitally active user.
         case setPatientDigitallyInactive(fnr: String)
     }

@@ -86,6 +86,9 @@ public final class BookingStore: Sendable {
                     sent_at INTEGER NOT NULL, status TEXT NOT NULL, errors TEXT);
                 """)
         }
+        migrator.registerMigration("v4: the request behind a booking") { db in
+            try db.execute(sql: "CREATE TABLE appointment_request (appointment_id TEXT PRIMARY KEY REFERENCES appointment(id), message BLOB NOT NULL)")
+        }
         return migrator
     }
 }
@@ -240,6 +243,11 @@ public struct StoreReader: ModelReader {
                                 arguments: StatementArguments(arguments)).map(appointment)
     }
 
+    /// The request a booking came from, as recorded (nil for the office's own bookings).
+    public func requestMessage(appointmentId: String) throws -> [UInt8]? {
+        try Data.fetchOne(db, sql: "SELECT message FROM appointment_request WHERE appointment_id = ?", arguments: [appointmentId]).map { [UInt8]($0) }
+    }
+
     public func sentMessage(msgId: String) throws -> SentMessage? {
         try Row.fetchOne(db, sql: "SELECT * FROM sent_message WHERE msg_id = ?", arguments: [msgId]).map {
             SentMessage(msgId: $0["msg_id"], kind: $0["kind"], appointmentId: $0["appointment_id"], fnr: $0["fnr"], sentAt: $0["sent_at"],
@@ -384,6 +392,8 @@ public struct StoreWriter {
                            arguments: [message.msgId, message.kind, message.appointmentId, message.fnr, message.sentAt, message.status.rawValue, message.errors])
         case .setSentMessageStatus(let msgId, let status, let errors):
             try db.execute(sql: "UPDATE sent_message SET status = ?, errors = ? WHERE msg_id = ?", arguments: [status.rawValue, errors, msgId])
+        case .recordRequestMessage(let appointmentId, let bytes):
+            try db.execute(sql: "INSERT OR REPLACE INTO appointment_request (appointment_id, message) VALUES (?, ?)", arguments: [appointmentId, Data(bytes)])
         case .setPatientDigitallyInactive(let fnr):
             try db.execute(sql: "UPDATE patient SET digitally_inactive = 1 WHERE fnr = ?", arguments: [fnr])
         case .moveAppointment(let id, let slotId):

@@ -322,6 +322,10 @@ struct Conversations {
         let appointment = Appointment(id: id, bookId: book.id, slotId: slot.id, fnr: fnr, state: automatic ? .confirmed : .requested, subject: request?.emneSporsmal, text: request?.sporsmal,
                                       createdAt: now, holdUntil: automatic ? nil : now + book.holdMinutes * 60, requestMsgId: message.info.msgId, conversationId: conversationId)
         result.decision.changes.append(.insertAppointment(appointment))
+        if !automatic {
+            // Kept so the office's later answer swaps exactly the parties and repeats the patient of the request.
+            result.decision.changes.append(.recordRequestMessage(appointmentId: id, bytes: MessageCodec.encode(message)))
+        }
         result.decision.events.append(AppointmentEvent(appointmentId: id, kind: .requested, at: now, actor: .citizen, text: request?.sporsmal))
         result.journal.append(JournalRecord(event: .requested, at: now, actor: .citizen, book: book, fnr: fnr, familyName: message.info.patient?.familyName ?? "", givenName: message.info.patient?.givenName ?? "",
                                             appointmentId: id, slot: slot, location: book.location, subject: request?.emneSporsmal, text: request?.sporsmal,
@@ -410,6 +414,7 @@ struct Conversations {
                                        appointmentId: appointment.id, slot: slot, location: book.location, previousSlot: previous, subject: nil, text: event.text,
                                        requestMsgId: appointment.requestMsgId, conversationId: appointment.conversationId)
             var outgoing: OutgoingMessage?
+            let request = try model.requestMessage(appointmentId: appointment.id).flatMap(Self.decodeRecorded)
             if appointment.requestMsgId != nil && (event.kind == .confirmed || event.kind == .rejected || event.kind == .expired) && event.actor != .citizen {
                 // The late answer in the request's conversation.
                 switch event.kind {
@@ -419,7 +424,7 @@ struct Conversations {
                         let parts = name.split(separator: " ")
                         staff = HealthcareProfessional(familyName: parts.last.map(String.init), givenName: parts.dropLast().joined(separator: " "), idents: hpr.map { [.hpr($0)] } ?? [])
                     }
-                    let confirmation = confirmationReply(appointment: appointment, slot: slot, book: book, gp: gp, to: nil, text: event.text ?? (book.informationText.isEmpty ? nil : book.informationText), staff: staff, patient: patient)
+                    let confirmation = confirmationReply(appointment: appointment, slot: slot, book: book, gp: gp, to: request, text: event.text ?? (book.informationText.isEmpty ? nil : book.informationText), staff: staff, patient: patient)
                     outgoing = confirmation.outgoing
                     record.answerCode = "05"
                     record.answerText = confirmation.text
@@ -428,7 +433,9 @@ struct Conversations {
                     let text = event.kind == .expired ? "Legekontoret svarte ikke på forespørselen i tide. Timen er ikke reservert; du kan bestille en ny." : (event.text ?? "Legekontoret kan ikke gi deg denne timen.")
                     var echoed = vevent(slot, book: book, gp: gp)
                     echoed.status = EventStatus.cancelled.rawValue
-                    let message = laterAnswer(appointment: appointment, book: book, gp: gp, patient: patient, code: AnswerCode(rawValue: code) ?? .foresporselAvvist, text: text, event: echoed)
+                    let answerCode = AnswerCode(rawValue: code) ?? .foresporselAvvist
+                    let message = request.map { reply(to: $0, process: nil, code: answerCode.code, text: text, calendar: [echoed], calendarDescription: "iCalendarBestillTime", acknowledgement: true) }
+                        ?? laterAnswer(appointment: appointment, book: book, gp: gp, patient: patient, code: answerCode, text: text, event: echoed)
                     outgoing = OutgoingMessage(body: .dialog(message), label: "SvarTimeReservasjon-\(code)", meta: asyncMeta(for: message))
                     record.answerCode = code
                     record.answerText = text
@@ -445,6 +452,12 @@ struct Conversations {
             result.journal.append(record)
         }
         return result
+    }
+
+    /// A request recorded with its booking, read back (it was valid when it came in).
+    static func decodeRecorded(_ bytes: [UInt8]) -> DialogMessage? {
+        guard case .dialog(let message, _)? = try? MessageCodec(schemas: nil, options: DecodingOptions(allowTestIdentityNumbers: true, checkInboundRules: false)).decode(bytes) else { return nil }
+        return message
     }
 
     /// The Avtale push for an office event: 05 booked, 07 moved, 08 cancelled, 11 no-show, MOA completed.

@@ -294,6 +294,23 @@ import TimebokXML
         #expect(answerCode(answer.first) == "26" && dialog(answer.first)?.info.conversationRef?.refToParent == request.requestMsgId, "answered in its conversation, never an Avtale push")
     }
 
+    @Test func aLateAnswerSwapsTheRequestsOwnParties() throws {
+        let office = try Office()
+        // Addressed to the office alone, naming the wanted GP by role 23 + HPR (PROTOCOL.md §9.1).
+        let slot = try office.freeSlot("hanne-fjeld")
+        var request = office.helsenorge.reserve(.office, .folke, slot: slot, contact: "91095")
+        let wanted = RelatedProfessional(roleToPatient: RoleToPatient.onsketBehandler.code, professional: HealthcareProfessional(familyName: "Fjeld", givenName: "Hanne", idents: [.hpr("9144897")]))
+        request.documents[0] = MessageDocument(payload: .dialogmelding(Dialogmelding(foresporsel: [Foresporsel(typeForesp: RequestType.reserverTime.code, sporsmal: "Vondt i ryggen", kodetOpplysning: YesNo.ja.code, relatedProfessionals: [wanted])])))
+        #expect(try office.send(request).count == 1, "held (the GP's book is manual)")
+        let engine = try office.engine()
+        let held = try engine.store.read { try $0.appointments(states: [.requested]) }[0]
+        #expect(engine.execute(CommandEnvelope(id: "ok", command: .confirmRequest(requestId: held.id, by: Staff(familyName: "Fjeld", givenName: "Hanne"), text: nil))).ok)
+        let answer = try #require(dialog(try office.newOutbox().first))
+        #expect(answer.info.sender == request.info.receiver, "the office exactly as the request addressed it")
+        #expect(answer.info.receiver == request.info.sender && answer.info.patient == request.info.patient)
+        #expect(answer.info.conversationRef == ConversationRef(refToParent: request.info.msgId, refToConversation: request.info.msgId))
+    }
+
     @Test func synchronousMistakesGet26NeverAnAppRec() throws {
         let office = try Office()
         let bad = Citizen(fnr: "14035623037", familyName: "Å", givenName: "R")
