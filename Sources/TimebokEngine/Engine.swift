@@ -13,8 +13,18 @@ public final class Engine {
     public let config: TimebokConfig
     public let store: BookingStore
     let commandSchema: SchemaSet
-    /// The official schemas with ours, for helsenorge messages (nil when schemas.official is not set).
-    let messageSchemas: SchemaSet?
+    /// The official schemas with ours, for helsenorge messages: compiled on first use, so commands
+    /// that never read a message (listings, the command line) do not pay for it.
+    private var compiledMessageSchemas: SchemaSet?
+
+    /// nil when schemas.official is not set.
+    func messageSchemas() throws -> SchemaSet? {
+        if let compiledMessageSchemas { return compiledMessageSchemas }
+        guard let official = config.officialSchemas, let own = config.ownSchemas else { return nil }
+        let compiled = try SchemaLocations(official: official, own: own).compile()
+        compiledMessageSchemas = compiled
+        return compiled
+    }
     let handler: CommandHandler
     let clock: () -> Date
 
@@ -48,11 +58,6 @@ public final class Engine {
             throw TimebokConfig.Invalid(description: "\(TimebokConfig.fileName): schemas.own must name the folder with command-v1.xsd (the project's schemas/); it is \(config.ownSchemas.map { "\"\($0)\"" } ?? "not set").")
         }
         commandSchema = try SchemaSet(file: own + "/command-v1.xsd")
-        if let official = config.officialSchemas {
-            messageSchemas = try SchemaLocations(official: official, own: own).compile()
-        } else {
-            messageSchemas = nil
-        }
         handler = CommandHandler(settings: ModelSettings(allowTestNumbers: config.allowTestNumbers, maxSlotsPerCommand: config.maxSlotsPerCommand))
         self.clock = clock
     }
