@@ -17,6 +17,10 @@ public struct TimebokConfig: Sendable, Hashable {
     public var maxInputBytes: Int
     public var maxSlotsPerCommand: Int
     public var allowTestNumbers: Bool
+    /// A file that is not yet well-formed and was modified less than this many seconds ago (by the
+    /// file system's clock) is taken to be still being written and left for the next pass; 0 refuses
+    /// it at once (for producers that always write a temporary name and rename it in).
+    public var settleSeconds: Int = 2
     /// helsenorge's names as MsgHead carries them.
     public var helsenorgeName = "DIREKTORATET FOR E-HELSE"
     public var helsenorgeServiceName = "Digitale innbyggertjenester"
@@ -122,6 +126,7 @@ public struct TimebokConfig: Sendable, Hashable {
                     }
                     config.pushProcess = process
                 }
+                config.settleSeconds = try integer("limits.settle-seconds", default: 2, range: 0...3_600)
             }
     }
 
@@ -134,7 +139,7 @@ public struct TimebokConfig: Sendable, Hashable {
     static let knownKeys: Set<String> = [
         "office.name", "office.organisation-number", "office.her-id", "helsenorge.her-id", "helsenorge.service-her-id",
         "schemas.official", "schemas.own", "limits.max-input-bytes", "limits.max-slots-per-command", "identity.allow-test-numbers",
-        "pushes.process",
+        "pushes.process", "limits.settle-seconds",
     ]
 
     /// The file `timebok init` writes: every key, documented.
@@ -159,6 +164,9 @@ public struct TimebokConfig: Sendable, Hashable {
         limits.max-input-bytes = \(maxInputBytes)
         # The most slots one command may open (a typo in a date range must not open a million).
         limits.max-slots-per-command = \(maxSlotsPerCommand)
+        # A file written in place that is not yet well-formed and was modified less than this many
+        # seconds ago (by the file system's clock) is left for the next pass; 0 refuses it at once.
+        limits.settle-seconds = \(settleSeconds)
 
         # Accept test fødselsnumre (month + 40 or + 80). Only in test environments.
         identity.allow-test-numbers = \(allowTestNumbers)

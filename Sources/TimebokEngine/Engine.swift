@@ -64,6 +64,7 @@ public final class Engine {
 
     var nowSeconds: Int { Int(clock().timeIntervalSince1970) }
 
+
     // MARK: The command line's door
 
     /// Executes a command through the same path as a command file, without files.
@@ -129,9 +130,14 @@ public final class Engine {
 
     /// Claims each complete file waiting in a folder (an inbox message with its `.meta`) and handles it.
     private func claimWaiting(in folder: Spool.Folder, waiting: inout [String], _ attempt: (Spool.Claimed) -> Void) throws {
+        // The file system's own clock, read once per folder and only when there is something to
+        // judge: file ages never depend on the business clock (which tests and replays fix).
+        var fileSystemNow: Date?
         for file in spool.waiting(in: folder) {
+            let now = try fileSystemNow ?? spool.fileSystemNow(in: folder)
+            fileSystemNow = now
             // A file written in place may be incomplete: a young file that is not yet well-formed waits.
-            if clock().timeIntervalSince(file.modified) < 2, file.size <= config.maxInputBytes,
+            if now.timeIntervalSince(file.modified) < TimeInterval(config.settleSeconds), file.size <= config.maxInputBytes,
                let data = FileManager.default.contents(atPath: spool.path(folder) + "/" + file.name),
                (try? HardenedXMLParser.parse(Array(data), limits: ParseLimits(maxBytes: config.maxInputBytes))) == nil {
                 waiting.append(file.name)

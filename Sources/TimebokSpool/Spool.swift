@@ -70,10 +70,30 @@ public struct Spool: Sendable {
         for name in names.sorted() where !name.hasPrefix(".") && !name.hasSuffix(".tmp") && !name.hasSuffix(".meta") {
             var info = stat()
             guard lstat(directory + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9)
-            result.append((name, modified, Int(info.st_size)))
+            result.append((name, Self.modificationDate(info), Int(info.st_size)))
         }
         return result
+    }
+
+    /// "Now" as the file system that holds `folder` tells it: the modification time it stamps on a
+    /// new probe file. A file's age is measured against this, never against the business clock:
+    /// the clock that stamped the producer's file (the kernel's, or an NFS server's) is the only one
+    /// its modification time can be compared with.
+    public func fileSystemNow(in folder: Folder) throws -> Date {
+        let probe = path(folder) + "/.timebok-clock-" + String(getpid()) + ".tmp"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure(description: "Could not create \(probe) to read the file system's clock: \(String(cString: strerror(errno))).", errorNumber: errno) }
+        defer {
+            close(fd)
+            unlink(probe)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw Failure(description: "Could not stat \(probe): \(String(cString: strerror(errno))).", errorNumber: errno) }
+        return Self.modificationDate(info)
+    }
+
+    static func modificationDate(_ info: stat) -> Date {
+        Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9)
     }
 
     /// Claims a waiting file by renaming it into `processing/` as `ORIGIN~NAME` (atomic: two claimers

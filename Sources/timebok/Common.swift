@@ -13,11 +13,30 @@ struct SpoolOption: ParsableArguments {
 
     func openEngine() throws -> Engine {
         do {
-            return try Engine(spoolRoot: resolved)
+            return try Engine(spoolRoot: resolved, clock: BusinessClock.now)
         } catch {
             throw CLIError("\(error)")
         }
     }
+}
+
+/// The business clock of this run (rules, holds, cut-offs, "today"): the real time, unless
+/// `TIMEBOK_NOW` names a fixed instant (`2026-12-01T12:00:00+01:00`), for tests, replays and
+/// demonstrations of a given day. File ages never use it: they follow the file system's clock.
+enum BusinessClock {
+    static let fixed: Date? = {
+        guard let text = ProcessInfo.processInfo.environment["TIMEBOK_NOW"], !text.isEmpty else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        guard let instant = formatter.date(from: text) else {
+            FileHandle.standardError.write(Data("timebok: TIMEBOK_NOW must be an instant with its offset, like 2026-12-01T12:00:00+01:00, not \"\(text)\".\n".utf8))
+            exit(64)
+        }
+        return instant
+    }()
+
+    @Sendable static func now() -> Date { fixed ?? Date() }
+    static func today() -> LocalDate { Oslo.today(at: now()) }
 }
 
 struct CLIError: Error, CustomStringConvertible {

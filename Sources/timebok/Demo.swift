@@ -25,10 +25,10 @@ struct Demo: ParsableCommand {
         let root = directory ?? (NSTemporaryDirectory() + "timebok-demo-" + UTCStamp.compact(Date()).replacingOccurrences(of: ".", with: "-"))
         let initialize = try Init.parse([root, "--demo"])
         try initialize.run()
-        let engine = try Engine(spoolRoot: root)
+        let engine = try Engine(spoolRoot: root, clock: BusinessClock.now)
 
         print("\n== Command files, as an EPJ drops them in \(root)/commands/")
-        let today = Oslo.today()
+        let today = BusinessClock.today()
         // The next weekday at least two days on (the demo books are open on weekdays).
         var day = today.adding(days: 2)
         while day.weekday > 5 { day = day.adding(days: 1) }
@@ -61,7 +61,7 @@ struct Demo: ParsableCommand {
         let lab = Organisation(name: engine.config.officeName, idents: [.organisationHerId(engine.config.officeHerId)],
                                unit: .organisation(Organisation(name: "Lab", idents: [.organisationHerId("1234501")])))
         let request = DialogMessage(
-            info: MsgInfo(process: .timereservasjon, genDate: Oslo.xsDateTime(Date()), msgId: UUID().uuidString.lowercased(), acknowledgementRequested: false,
+            info: MsgInfo(process: .timereservasjon, genDate: Oslo.xsDateTime(BusinessClock.now()), msgId: UUID().uuidString.lowercased(), acknowledgementRequested: false,
                           sender: helsenorge, receiver: lab, patient: Patient(familyName: "Åsmundsen", givenName: "Ragnhild", identityNumber: "14035623036")),
             dialogmelding: Dialogmelding(foresporsel: [Foresporsel(typeForesp: RequestType.hentLedigeTimer.code, fraDato: day, tilDato: day.adding(days: 6))]))
         let temporary = engine.spool.path(.inbox) + "/.hent-ledige-timer.xml.tmp"

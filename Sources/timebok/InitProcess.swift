@@ -55,8 +55,8 @@ struct Init: ParsableCommand {
         }
         print("Created the spool \(URL(fileURLWithPath: directory).standardizedFileURL.path) for \(config.officeName) (HER-id \(config.officeHerId)).")
         if demo {
-            let engine = try Engine(spoolRoot: directory)
-            for envelope in SpoolSetup.demoCommands(today: Oslo.today()) {
+            let engine = try Engine(spoolRoot: directory, clock: BusinessClock.now)
+            for envelope in SpoolSetup.demoCommands(today: BusinessClock.today()) {
                 let outcome = engine.execute(envelope, source: "init --demo")
                 printOutcome(outcome, prefix: "  ")
                 if !outcome.ok { throw ExitCode(1) }
@@ -95,7 +95,7 @@ struct ProcessCommand: ParsableCommand {
 
     func run() throws {
         let engine: Engine
-        do { engine = try Engine(spoolRoot: directory) } catch { throw CLIError("\(error)") }
+        do { engine = try Engine(spoolRoot: directory, clock: BusinessClock.now) } catch { throw CLIError("\(error)") }
         let report = try engine.process()
         var rejected = 0
         for outcome in report.outcomes {

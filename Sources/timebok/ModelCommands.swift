@@ -177,7 +177,7 @@ struct Slots: ParsableCommand {
 
         func run() throws {
             let engine = try spool.openEngine()
-            let first = try from.map { try Parse.date($0, "--from") } ?? Oslo.today()
+            let first = try from.map { try Parse.date($0, "--from") } ?? BusinessClock.today()
             let last = try to.map { try Parse.date($0, "--to") } ?? first.adding(days: 7)
             guard try engine.store.read({ try $0.book(id: book) }) != nil else { throw CLIError("There is no book with id \"\(book)\".") }
             let slots = try engine.store.read {

@@ -16,6 +16,9 @@ struct CLI {
         return packageRoot.appendingPathComponent(".build/debug/timebok")
     }()
 
+    /// The instant every run of the binary takes as "now" (`TIMEBOK_NOW`).
+    static let businessNow = "2026-12-01T12:00:00+01:00"
+
     struct Result {
         var status: Int32
         var output: String
@@ -26,6 +29,8 @@ struct CLI {
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        // The business clock of every run: the tests' dates (2027-01-04 …) stay in the future on any real date.
+        process.environment = ProcessInfo.processInfo.environment.merging(["TIMEBOK_NOW": businessNow]) { _, fixed in fixed }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

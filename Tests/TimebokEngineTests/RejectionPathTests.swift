@@ -70,7 +70,8 @@ import TimebokXML
         #expect(try office.sendRaw(Array("<MsgHead".utf8), name: "broken.xml").isEmpty)
         let errors = office.spool.files("error")
         #expect(errors.filter { $0.hasSuffix(".reason.txt") }.count == 6, "\(errors)")
-        let reason = try String(contentsOfFile: office.spool.root + "/error/" + errors.first { $0.hasSuffix("broken.xml.reason.txt") }!, encoding: .utf8)
+        let reasonFile = try #require(errors.first { $0.hasSuffix("broken.xml.reason.txt") }, "the broken message has a reason file")
+        let reason = try String(contentsOfFile: office.spool.root + "/error/" + reasonFile, encoding: .utf8)
         #expect(reason.contains("T01") && reason.contains("No answer could be addressed"))
         #expect(try office.engine().store.read { try $0.appointments(states: nil) }.isEmpty, "nothing booked")
     }
