@@ -24,28 +24,33 @@ let package = Package(
         // Norwegian identity numbers and Europe/Oslo time: shared by the codec and (later) the model.
         .target(name: "TimebokCore"),
         .target(name: "HelsenorgeMessages", dependencies: ["TimebokXML", "TimebokCore"]),
+        // timebok's own XSDs (the project's schemas/ folder, the one source), compiled into the binary.
+        // Sources/TimebokSchemas/schemas is a symbolic link to schemas/.
+        .target(name: "TimebokSchemas", dependencies: ["TimebokXML"], resources: [.embedInCode("schemas")]),
         // The appointment model, its rules and its store. Knows nothing of XML.
         .target(name: "Booking", dependencies: ["TimebokCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // The folders: claiming, durable publishing, archiving, quarantine. Knows files, not messages.
         .target(name: "TimebokSpool"),
         // Commands and messages in, decisions committed, outputs published.
-        .target(name: "TimebokEngine", dependencies: ["Booking", "TimebokSpool", "HelsenorgeMessages", "TimebokXML", "TimebokCore"]),
+        .target(name: "TimebokEngine", dependencies: ["Booking", "TimebokSpool", "HelsenorgeMessages", "TimebokSchemas", "TimebokXML", "TimebokCore"]),
         .executableTarget(
             name: "timebok",
             dependencies: [
-                "TimebokEngine", "Booking", "HelsenorgeMessages", "TimebokXML", "TimebokCore",
+                "TimebokEngine", "Booking", "HelsenorgeMessages", "TimebokSchemas", "TimebokXML", "TimebokCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // `swift run -c release timebok-bench`: figures for the closing notes, never a timed test.
         .executableTarget(name: "timebok-bench", dependencies: ["HelsenorgeMessages", "TimebokXML", "Booking", "TimebokCore"], path: "Sources/TimebokBench"),
+        // What several test targets share: the reference-material gate (more helpers to come).
+        .target(name: "TimebokTestKit", path: "Tests/TimebokTestKit"),
         .testTarget(name: "TimebokXMLTests", dependencies: ["TimebokXML"]),
         .testTarget(name: "TimebokCoreTests", dependencies: ["TimebokCore"]),
         .testTarget(name: "BookingTests", dependencies: ["Booking", "TimebokCore"]),
-        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "Booking", "TimebokSpool", "TimebokCore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "HelsenorgeMessagesTests", dependencies: ["HelsenorgeMessages", "TimebokXML"]),
+        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "Booking", "TimebokSpool", "TimebokSchemas", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "HelsenorgeMessagesTests", dependencies: ["HelsenorgeMessages", "TimebokSchemas", "TimebokXML", "TimebokTestKit"]),
         // Drives the built `timebok` binary as a user would (the dependency makes `swift test` build it).
-        .testTarget(name: "TimebokCLITests", dependencies: ["timebok"]),
+        .testTarget(name: "TimebokCLITests", dependencies: ["timebok", "TimebokTestKit"]),
     ],
     swiftLanguageModes: [.v6]
 )

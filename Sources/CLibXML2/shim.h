@@ -17,6 +17,7 @@
 #include <libxml/catalog.h>
 #include <libxml/xmlIO.h>
 #include <libxml/xmlsave.h>
+#include <libxml/uri.h>
 
 // xmlFree is a global function pointer variable, which Swift 6 refuses to call (shared mutable state).
 static inline void timebok_xmlFree(void *ptr) { xmlFree(ptr); }

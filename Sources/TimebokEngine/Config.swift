@@ -156,8 +156,12 @@ public struct TimebokConfig: Sendable, Hashable {
         helsenorge.her-id = \(helsenorgeHerId)
         helsenorge.service-her-id = \(helsenorgeServiceHerId)
 
-        # Schema folders: the official set (driver-all.xsd, catalog.xml) and timebok's own (schemas/ of the project).
-        \(officialSchemas.map { "schemas.official = \($0)" } ?? "# schemas.official = /path/to/shared/reference/schemas")
+        # Checking. Every message is checked by the built-in rules (hardened XML parse, the typed decoder
+        # with the protocol's inbound rules, timebok's own schemas, which are built in). With
+        # schemas.official, every message is also validated against the official schema bundle:
+        # the folder with driver-all.xsd and catalog.xml.
+        \(officialSchemas.map { "schemas.official = \($0)" } ?? "# schemas.official = /srv/helsenorge/schemas")
+        # Only for someone changing timebok's own schemas: a folder that replaces the built-in ones.
         \(ownSchemas.map { "schemas.own = \($0)" } ?? "# schemas.own = /path/to/timebok/schemas")
 
         # Inputs larger than this many bytes are refused unread.

@@ -2,6 +2,7 @@ import Booking
 import Foundation
 import HelsenorgeMessages
 import TimebokCore
+import TimebokSchemas
 import TimebokSpool
 import TimebokXML
 
@@ -17,11 +18,14 @@ public final class Engine {
     /// that never read a message (listings, the command line) do not pay for it.
     private var compiledMessageSchemas: SchemaSet?
 
-    /// nil when schemas.official is not set.
+    /// The level of checking in force for helsenorge messages.
+    public var schemaLevel: SchemaLevel { SchemaLevel(officialFolder: config.officialSchemas) }
+
+    /// nil at the built-in level (schemas.official not set): messages are then checked by the
+    /// hardened parse and the typed decoder with its inbound rules.
     func messageSchemas() throws -> SchemaSet? {
         if let compiledMessageSchemas { return compiledMessageSchemas }
-        guard let official = config.officialSchemas, let own = config.ownSchemas else { return nil }
-        let compiled = try SchemaLocations(official: official, own: own).compile()
+        let compiled = try schemaLevel.compileMessageSchemas(ownFolder: config.ownSchemas)
         compiledMessageSchemas = compiled
         return compiled
     }
@@ -54,10 +58,13 @@ public final class Engine {
         self.spool = spool
         config = try TimebokConfig.load(path: spool.root + "/" + TimebokConfig.fileName)
         store = try BookingStore(path: spool.databasePath)
-        guard let own = config.ownSchemas, FileManager.default.fileExists(atPath: own + "/command-v1.xsd") else {
-            throw TimebokConfig.Invalid(description: "\(TimebokConfig.fileName): schemas.own must name the folder with command-v1.xsd (the project's schemas/); it is \(config.ownSchemas.map { "\"\($0)\"" } ?? "not set").")
+        if let own = config.ownSchemas, !FileManager.default.fileExists(atPath: own + "/" + OwnSchemas.command.name) {
+            throw TimebokConfig.Invalid(description: "\(TimebokConfig.fileName): schemas.own names \"\(own)\", which has no \(OwnSchemas.command.name). Remove the line to use the built-in schemas, or name a folder with timebok's own schemas.")
         }
-        commandSchema = try SchemaSet(file: own + "/command-v1.xsd")
+        if let official = config.officialSchemas, !FileManager.default.fileExists(atPath: official + "/driver-all.xsd") {
+            throw TimebokConfig.Invalid(description: "\(TimebokConfig.fileName): schemas.official names \"\(official)\", which has no driver-all.xsd. Name the folder of the official schema bundle, or remove the line to check with the built-in rules only.")
+        }
+        commandSchema = try OwnSchemas.compile(OwnSchemas.command, folder: config.ownSchemas)
         handler = CommandHandler(settings: ModelSettings(allowTestNumbers: config.allowTestNumbers, maxSlotsPerCommand: config.maxSlotsPerCommand))
         self.clock = clock
     }

@@ -76,10 +76,7 @@ extension Engine {
                 return try refuseMessage(claimed, reason: "Its transport metadata (.meta) is unreadable: \(error)", day: day)
             }
         }
-        guard let schemas = try messageSchemas() else {
-            throw Spool.Failure(description: "schemas.official is not set in \(TimebokConfig.fileName); helsenorge messages cannot be checked, so \(claimed.name) waits in processing/.")
-        }
-        let codec = MessageCodec(schemas: schemas, options: DecodingOptions(allowTestIdentityNumbers: config.allowTestNumbers), limits: ParseLimits(maxBytes: config.maxInputBytes))
+        let codec = MessageCodec(schemas: try messageSchemas(), options: DecodingOptions(allowTestIdentityNumbers: config.allowTestNumbers), limits: ParseLimits(maxBytes: config.maxInputBytes))
         let decoded: DecodedMessage
         do {
             decoded = try codec.decode(bytes, name: claimed.name)

@@ -85,7 +85,15 @@ public final class SchemaSet: @unchecked Sendable {
         }
     }
 
+    /// `file` is a path, or a URL embedded with ``XMLLibrary/embed(_:at:)``.
     private static func imports(contributedBy file: String) throws(XMLError) -> [(namespace: String, location: String)] {
+        if let bytes = XMLLibrary.embeddedContent(at: file) {
+            let document = try HardenedXMLParser.parse(bytes, name: file)
+            guard let root = document.root, root.isNamed(xsdNamespace, "schema"), let target = root.attribute("targetNamespace") else {
+                throw XMLError(.schemaUnusable, "The embedded \(file) is not an XML Schema with a target namespace.")
+            }
+            return [(target, file)]
+        }
         let url = URL(fileURLWithPath: file).standardizedFileURL
         guard let data = try? Data(contentsOf: url) else {
             throw XMLError(.schemaUnusable, "The schema file \(file) could not be read.")

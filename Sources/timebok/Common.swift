@@ -3,6 +3,7 @@ import Booking
 import Foundation
 import TimebokCore
 import TimebokEngine
+import TimebokSchemas
 
 /// `--spool DIR`, shared by every command that works on a spool.
 struct SpoolOption: ParsableArguments {
@@ -123,3 +124,38 @@ func describe(_ slot: Slot) -> String {
 }
 
 func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+
+/// `--schemas` and `--own-schemas`: where the official schema bundle is, if the operator has one.
+/// Without it, timebok checks with its built-in rules; it never searches for schemas by itself.
+struct SchemaOptions: ParsableArguments {
+    @Option(name: .customLong("schemas"), help: ArgumentHelp(
+        "The official schema bundle: the folder with driver-all.xsd and catalog.xml (default: $TIMEBOK_SCHEMAS; without either, the built-in rules only).",
+        valueName: "dir"))
+    var official: String?
+
+    @Option(name: .customLong("own-schemas"), help: ArgumentHelp(
+        "A folder that replaces timebok's built-in own schemas (default: $TIMEBOK_OWN_SCHEMAS; for changing the schemas).", valueName: "dir"))
+    var own: String?
+
+    /// The official folder as an absolute path, checked; nil for the built-in level.
+    func officialFolder() throws -> String? {
+        guard let folder = official ?? nonEmpty(ProcessInfo.processInfo.environment["TIMEBOK_SCHEMAS"]) else { return nil }
+        let absolute = URL(fileURLWithPath: folder).standardizedFileURL.path
+        guard FileManager.default.fileExists(atPath: absolute + "/driver-all.xsd") else {
+            throw ValidationError("The official schema folder \(absolute) has no driver-all.xsd. Name the folder of the official bundle (with driver-all.xsd and catalog.xml), or leave out --schemas and TIMEBOK_SCHEMAS to check with the built-in rules.")
+        }
+        return absolute
+    }
+
+    /// The replacement folder for timebok's own schemas as an absolute path, checked; nil for the built-in ones.
+    func ownFolder() throws -> String? {
+        guard let folder = own ?? nonEmpty(ProcessInfo.processInfo.environment["TIMEBOK_OWN_SCHEMAS"]) else { return nil }
+        let absolute = URL(fileURLWithPath: folder).standardizedFileURL.path
+        guard FileManager.default.fileExists(atPath: absolute + "/" + OwnSchemas.command.name) else {
+            throw ValidationError("The folder \(absolute) has no \(OwnSchemas.command.name), so it cannot replace timebok's own schemas.")
+        }
+        return absolute
+    }
+
+    private func nonEmpty(_ value: String?) -> String? { value?.isEmpty == false ? value : nil }
+}

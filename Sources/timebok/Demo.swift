@@ -21,9 +21,11 @@ struct Demo: ParsableCommand {
     @Argument(help: ArgumentHelp("The spool folder to create (default: a new folder under the temporary folder).", valueName: "dir"))
     var directory: String?
 
+    @OptionGroup var schemas: SchemaOptions
+
     func run() throws {
         let root = directory ?? (NSTemporaryDirectory() + "timebok-demo-" + UTCStamp.compact(Date()).replacingOccurrences(of: ".", with: "-"))
-        let initialize = try Init.parse([root, "--demo"])
+        let initialize = try Init.parse([root, "--demo"] + (schemas.official.map { ["--schemas", $0] } ?? []) + (schemas.own.map { ["--own-schemas", $0] } ?? []))
         try initialize.run()
         let engine = try Engine(spoolRoot: root, clock: BusinessClock.now)
 
@@ -69,8 +71,8 @@ struct Demo: ParsableCommand {
         try FileManager.default.moveItem(atPath: temporary, toPath: engine.spool.path(.inbox) + "/hent-ledige-timer.xml")
         let answered = try engine.process()
         for outcome in answered.outcomes { printOutcome(outcome, prefix: "  ") }
-        let outbox = (try? FileManager.default.contentsOfDirectory(atPath: engine.spool.path(.outbox)))?.filter { $0.hasSuffix(".xml") }.sorted() ?? []
-        for name in outbox { print("  answer: outbox/\(name) (with its .meta for the transport)") }
+        var shown = Set<String>()
+        showNewOutbox(engine, shown: &shown)
 
         print("\n== The office books from the command line")
         let slot = try engine.store.read { reader in
@@ -79,6 +81,7 @@ struct Demo: ParsableCommand {
         }
         if let slot {
             printOutcome(engine.execute(CommandEnvelope(id: "demo-cli-1", issuedBy: "demo", command: .bookAppointment(slotId: slot.id, fnr: "14035623036", text: "Kontroll av blodtrykk"))), prefix: "  ")
+            showNewOutbox(engine, shown: &shown)
         }
 
         print("""
@@ -95,5 +98,27 @@ struct Demo: ParsableCommand {
           timebok appointments --spool \(root)
           timebok validate samples/*.xml            every sample message of the protocol, checked
         """)
+    }
+
+    /// One readable line per message that appeared in outbox/ since the last call.
+    private func showNewOutbox(_ engine: Engine, shown: inout Set<String>) {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: engine.spool.path(.outbox))) ?? []).filter { $0.hasSuffix(".xml") }.sorted()
+        let reader = MessageCodec(schemas: nil, options: DecodingOptions(allowTestIdentityNumbers: true, checkInboundRules: false))
+        for name in names where shown.insert(name).inserted {
+            guard let data = FileManager.default.contents(atPath: engine.spool.path(.outbox) + "/" + name),
+                  case .dialog(let message, let function)? = try? reader.decode(Array(data)) else {
+                print("  → outbox/\(name)")
+                continue
+            }
+            let code = message.notat?.temaKodet ?? message.foresporsel?.typeForesp
+            let events = message.calendar?.events ?? []
+            var line = "\(function.rawValue) \(code.map { "\($0.value) \($0.displayName ?? "")" } ?? "")".trimmingCharacters(in: .whitespaces)
+            if let first = events.first, let last = events.last {
+                line += events.count == 1 ? ": \(first.start)–\(first.end.description.dropFirst(11).prefix(5))" : ": \(events.count) free slots, \(first.start) … \(last.start)"
+                if let summary = first.summary { line += " (\(summary))" }
+            }
+            print("  → " + line)
+            print("    outbox/\(name), with its .meta for the transport")
+        }
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import HelsenorgeMessages
 import TimebokCore
 import TimebokEngine
+import TimebokSchemas
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +18,10 @@ struct Init: ParsableCommand {
         Examples:
           timebok init /tmp/demo --demo
           timebok init /srv/timebok --office-name "Nanset legekontor" --organisation-number 971318864 --her-id 1234
+          timebok init /srv/timebok --demo --schemas /srv/helsenorge/schemas     # also validate against the official bundle
+
+        Without --schemas (or $TIMEBOK_SCHEMAS) every message is checked by the built-in rules; with it, \
+        also against the official schema bundle (written into timebok.conf as schemas.official).
         """)
 
     @Argument(help: ArgumentHelp("The spool folder to create.", valueName: "dir"))
@@ -28,24 +33,20 @@ struct Init: ParsableCommand {
     @Option(help: "The office's name.") var officeName: String?
     @Option(help: "The office's organisation number (9 digits).") var organisationNumber: String?
     @Option(name: .customLong("her-id"), help: "The office's HER-id.") var herId: String?
-    @Option(name: .customLong("schemas"), help: ArgumentHelp("The official schema folder (driver-all.xsd, catalog.xml).", valueName: "dir")) var officialSchemas: String?
-    @Option(name: .customLong("own-schemas"), help: ArgumentHelp("timebok's own schema folder (default: the project's schemas/).", valueName: "dir")) var ownSchemas: String?
+    @OptionGroup var schemas: SchemaOptions
     @Flag(help: "Accept test fødselsnumre (test environments only).") var allowTestNumbers = false
 
     func run() throws {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
-        let locations = try? SchemaLocations.locate(official: officialSchemas, own: ownSchemas, searchRoots: [FileManager.default.currentDirectoryPath, executable])
-        guard let locations else {
-            throw ValidationError("The schema folders were not found. Name them with --schemas (the official set, with driver-all.xsd) and --own-schemas (the project's schemas/).")
-        }
+        let official = try schemas.officialFolder()
+        let own = try schemas.ownFolder()
         var config: TimebokConfig
         if demo {
-            config = SpoolSetup.demoConfig(officialSchemas: locations.official, ownSchemas: locations.own)
+            config = SpoolSetup.demoConfig(officialSchemas: official, ownSchemas: own)
         } else {
             guard let officeName, let organisationNumber, let herId else {
                 throw ValidationError("Name the office: --office-name, --organisation-number and --her-id (or use --demo).")
             }
-            config = TimebokConfig(officeName: officeName, organisationNumber: organisationNumber, officeHerId: herId, officialSchemas: locations.official, ownSchemas: locations.own)
+            config = TimebokConfig(officeName: officeName, organisationNumber: organisationNumber, officeHerId: herId, officialSchemas: official, ownSchemas: own)
         }
         config.allowTestNumbers = allowTestNumbers
         do {
@@ -54,6 +55,7 @@ struct Init: ParsableCommand {
             throw CLIError("\(error)")
         }
         print("Created the spool \(URL(fileURLWithPath: directory).standardizedFileURL.path) for \(config.officeName) (HER-id \(config.officeHerId)).")
+        print(SchemaLevel(officialFolder: official))
         if demo {
             let engine = try Engine(spoolRoot: directory, clock: BusinessClock.now)
             for envelope in SpoolSetup.demoCommands(today: BusinessClock.today()) {

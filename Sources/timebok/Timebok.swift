@@ -12,6 +12,17 @@ struct Timebok: ParsableCommand {
         version: TimebokVersion.current,
         subcommands: [Demo.self, Init.self, ProcessCommand.self, Books.self, Slots.self, Patients.self, Requests.self, Appointments.self, GPs.self, BookingSwitch.self, Validate.self]
     )
+
+    static func main() {
+        // A bad TIMEBOK_NOW stops every command before it does anything.
+        _ = BusinessClock.fixed
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 enum TimebokVersion {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HelsenorgeMessages
+import TimebokSchemas
 import TimebokXML
 
 struct Validate: ParsableCommand {
@@ -8,11 +9,13 @@ struct Validate: ParsableCommand {
         abstract: "Check XML files: well-formed, which message, valid against the official and timebok's schemas.",
         discussion: """
         For each file, says whether it is well-formed, which message it is (process, function, codes), \
-        and whether it validates against the official schema set and timebok's own schemas, and why not \
-        (with line numbers and the AppRec code helsenorge would get). Exits 0 only when every file passes.
+        and whether it passes timebok's checks, and why not (with line numbers and the AppRec code \
+        helsenorge would get). Exits 0 only when every file passes.
 
-        The official schema set is a folder with driver-all.xsd and catalog.xml (../shared/reference/schemas); \
-        timebok finds it beside a checkout of the project, or takes --schemas / TIMEBOK_SCHEMAS.
+        Two levels: the built-in rules (hardened parse, the typed decoder with the protocol's inbound \
+        rules, timebok's own schemas, built in), which need nothing outside timebok; and, with --schemas \
+        DIR or $TIMEBOK_SCHEMAS, also the official schema bundle (a folder with driver-all.xsd and \
+        catalog.xml). The first line of the output says which level was used.
 
         Example:
           timebok validate samples/*.xml
@@ -20,11 +23,7 @@ struct Validate: ParsableCommand {
         """
     )
 
-    @Option(name: .customLong("schemas"), help: ArgumentHelp("The official schema folder (driver-all.xsd, catalog.xml).", valueName: "dir"))
-    var officialSchemas: String?
-
-    @Option(name: .customLong("own-schemas"), help: ArgumentHelp("timebok's own schema folder (default: the project's schemas/).", valueName: "dir"))
-    var ownSchemas: String?
+    @OptionGroup var schemas: SchemaOptions
 
     @Flag(help: "Accept test fødselsnumre (month + 40 or + 80), as in test environments.")
     var allowTestNumbers = false
@@ -36,21 +35,19 @@ struct Validate: ParsableCommand {
     var files: [String]
 
     func run() throws {
-        // The binary's real folder, also when it was found through PATH.
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
-        let locations: SchemaLocations
+        let official = try schemas.officialFolder()
+        let level = SchemaLevel(officialFolder: official)
+        let checker: FileChecker
         do {
-            locations = try SchemaLocations.locate(official: officialSchemas, own: ownSchemas, searchRoots: [FileManager.default.currentDirectoryPath, executable])
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        let schemas: SchemaSet
-        do {
-            schemas = try locations.compile()
+            let own = try schemas.ownFolder()
+            checker = FileChecker(codec: MessageCodec(schemas: try level.compileMessageSchemas(ownFolder: own), options: DecodingOptions(allowTestIdentityNumbers: allowTestNumbers)),
+                                  ownSchemas: try OwnSchemas.compileAll(folder: own))
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("The schemas could not be compiled: \(error)")
         }
-        let checker = FileChecker(codec: MessageCodec(schemas: schemas, options: DecodingOptions(allowTestIdentityNumbers: allowTestNumbers)))
+        if !quiet { print(level) }
         var failures = 0
         for file in files {
             let report = checker.check(file)
@@ -66,7 +63,10 @@ struct Validate: ParsableCommand {
 
 /// Checks one file and describes it for a person.
 struct FileChecker {
+    /// Checks helsenorge messages (with the official set, or without schemas at the built-in level).
     let codec: MessageCodec
+    /// timebok's own schemas, for its own files.
+    let ownSchemas: SchemaSet
 
     struct Report {
         var passed: Bool
@@ -91,13 +91,13 @@ struct FileChecker {
             do {
                 let decoded = try codec.decode(document)
                 lines.append(describe(decoded))
-                lines.append("valid against the official schema set and timebok's schemas")
+                lines.append(codec.schemas == nil ? "passes the built-in rules (the official schemas were not used)" : "valid against the official schema set and timebok's schemas")
             } catch {
                 return failure(path, error, known: lines)
             }
         case .command, .commandResult, .journalEntry, .resourceBooks:
             lines.append(kind.description)
-            let issues = codec.schemas?.validate(document) ?? []
+            let issues = (codec.schemas ?? ownSchemas).validate(document)
             guard issues.isEmpty else {
                 return failure(path, MessageError(.schemaInvalid, .schemaInvalid, "The \(kind) does not validate against timebok's schema.", line: issues[0].line, details: issues.map(\.description)), known: lines)
             }

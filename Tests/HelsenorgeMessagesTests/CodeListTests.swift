@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TimebokTestKit
 @testable import HelsenorgeMessages
 
 /// Code values and display names are the official ones: checked against PROTOCOL.md (the project's
 /// source of truth) and the official examples, not against a copy in this test.
-@Suite struct CodeLists {
+@Suite(.needsReferenceMaterial) struct CodeLists {
     static let protocolText: String = {
-        let raw = (try? String(contentsOf: Paths.reference.deletingLastPathComponent().appendingPathComponent("PROTOCOL.md"), encoding: .utf8)) ?? ""
+        let raw = (try? String(contentsOf: ReferenceMaterial.protocolText, encoding: .utf8)) ?? ""
         // Lines are wrapped in the middle of names ("15 Vikar for\n  fastlege"): fold white space.
         return raw.replacing(/\s+/, with: " ")
     }()

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TimebokTestKit
 import TimebokXML
 @testable import HelsenorgeMessages
 
 /// Every way a message can be wrong gets a specific error with the protocol's AppRec code.
-@Suite struct DecodingErrors {
-    let codec = MessageCodec(schemas: Schemas.official)
+@Suite(.needsReferenceMaterial) struct DecodingErrors {
+    let codec = MessageCodec(schemas: Schemas.official.value)
     static let reserver = Paths.examples.appendingPathComponent("ReserverAvtale__RT_Reserver_time.xml")
 
     func exampleText() throws -> String {

@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TimebokTestKit
 import TimebokCore
 import TimebokXML
 @testable import HelsenorgeMessages
 
 /// Every official example decodes into the right typed message; re-encoding gives a document that
 /// validates against driver-all.xsd and decodes to an equal value.
-@Suite struct ReferenceExamples {
+@Suite(.needsReferenceMaterial) struct ReferenceExamples {
     static let expectedFunctions: [String: MessageFunction] = [
         "AvbestillAvtale__ART_Avbestill_reservert_time.xml": .avbestillAvtale,
         "Avtale__05_Timereservasjon_bekreftet.xml": .avtale,
@@ -20,7 +21,7 @@ import TimebokXML
         "SvarTimeReservasjon__08_Avbestilling_av_time_bekreftet.xml": .svarTimeReservasjon,
     ]
 
-    let codec = MessageCodec(schemas: Schemas.official)
+    let codec = MessageCodec(schemas: Schemas.official.value)
 
     @Test func everyExampleIsCovered() {
         let names = Paths.files(in: Paths.examples).map(\.lastPathComponent)

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TimebokTestKit
 import TimebokCore
 @testable import HelsenorgeMessages
 
 /// Building answers: envelope rules of PROTOCOL.md §1 and AppRec rules of §6, valid against driver-all.xsd.
-@Suite struct Replies {
-    let codec = MessageCodec(schemas: Schemas.combined)
+@Suite(.needsReferenceMaterial) struct Replies {
+    let codec = MessageCodec(schemas: Schemas.combined.value)
 
     func request(_ name: String) throws -> DialogMessage {
         guard case .dialog(let message, _) = try codec.decode(try Paths.bytes(Paths.samples.appendingPathComponent(name))) else {

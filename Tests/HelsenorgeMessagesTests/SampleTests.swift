@@ -1,11 +1,15 @@
 import Foundation
 import Testing
+import TimebokSchemas
+import TimebokTestKit
 import TimebokXML
 @testable import HelsenorgeMessages
 
-/// Our own samples: each validates, decodes into the function its file name says, and round-trips.
+/// Our own samples: each decodes into the function its file name says, round-trips, and validates
+/// (against timebok's own schemas always, against the official set where the reference material is).
 @Suite struct Samples {
-    let codec = MessageCodec(schemas: Schemas.combined)
+    /// The built-in level: hardened parse, typed decoder, inbound rules.
+    let codec = MessageCodec(schemas: nil)
 
     static let messageFiles = Paths.files(in: Paths.samples).map(\.lastPathComponent)
     static let ownFormatFiles = ["commands", "results", "journal"].flatMap { folder in
@@ -40,27 +44,59 @@ import TimebokXML
         switch decoded {
         case .appRec(let appRec):
             #expect(name.contains("AppRec"))
-            let encoded = MessageCodec.encode(appRec)
-            #expect(try validationIssues(encoded, Schemas.combined).isEmpty)
-            #expect(try codec.decode(encoded) == decoded)
+            #expect(try codec.decode(MessageCodec.encode(appRec)) == decoded)
         case .dialog(let message, let function):
             #expect(function == Self.expectedFunction(name), "\(name) decoded as \(function)")
             #expect(function.isFromHelsenorge == name.hasPrefix("in-"))
+            #expect(try codec.decode(MessageCodec.encode(message)) == decoded)
+        }
+    }
+
+    @Test(.needsReferenceMaterial, arguments: messageFiles)
+    func messageSampleAndItsReEncodingValidateAgainstTheOfficialSchemas(_ name: String) throws {
+        let bytes = try Paths.bytes(Paths.samples.appendingPathComponent(name))
+        #expect(try validationIssues(bytes, Schemas.combined).isEmpty)
+        let official = MessageCodec(schemas: try Schemas.combined.get())
+        let decoded = try official.decode(bytes, name: name)
+        switch decoded {
+        case .appRec(let appRec):
+            let encoded = MessageCodec.encode(appRec)
+            #expect(try validationIssues(encoded, Schemas.combined).isEmpty)
+            #expect(try official.decode(encoded) == decoded)
+        case .dialog(let message, _):
             let encoded = MessageCodec.encode(message)
             let issues = try validationIssues(encoded, Schemas.combined)
             #expect(issues.isEmpty, "\(issues)")
-            #expect(try codec.decode(encoded) == decoded)
+            #expect(try official.decode(encoded) == decoded)
             // Only our Ressursoversikt payload needs our schema; everything else is plain official.
             if message.resourceBooks == nil {
                 #expect(try validationIssues(encoded, Schemas.official).isEmpty)
+            } else {
+                // Without our schema loaded, the official set refuses the payload (strict wildcard).
+                #expect(try !validationIssues(bytes, Schemas.official).isEmpty)
             }
         }
     }
 
     @Test(arguments: ownFormatFiles)
     func ownFormatSampleValidates(_ name: String) throws {
-        let issues = try validationIssues(try Paths.bytes(Paths.samples.appendingPathComponent(name)), Schemas.combined)
+        let issues = try validationIssues(try Paths.bytes(Paths.samples.appendingPathComponent(name)), Schemas.own)
         #expect(issues.isEmpty, "\(issues)")
+    }
+
+    @Test func theBuiltInSchemasAreTheFilesOfTheSchemasFolder() throws {
+        let files = Paths.files(in: Paths.ownSchemas, extension: "xsd")
+        #expect(Set(OwnSchemas.all.map(\.name)) == Set(files.map(\.lastPathComponent)), "every file of schemas/ is built in")
+        for file in OwnSchemas.all {
+            #expect(OwnSchemas.bytes(of: file) == (try Paths.bytes(Paths.ownSchemas.appendingPathComponent(file.name))), "\(file.name) is built in byte for byte")
+        }
+    }
+
+    @Test func theBuiltInSchemasCatchAnInvalidOwnFile() throws {
+        let text = String(decoding: try Paths.bytes(Paths.samples.appendingPathComponent("journal/requested.xml")), as: UTF8.self)
+        let broken = text.replacingOccurrences(of: "</JournalEntry>", with: "<Bogus/></JournalEntry>")
+        #expect(broken != text)
+        #expect(try !validationIssues(Array(broken.utf8), Schemas.own).isEmpty)
     }
 
     @Test func iso88591SampleKeepsNorwegianLetters() throws {
@@ -85,7 +121,5 @@ import TimebokXML
         let books = try #require(message.resourceBooks)
         #expect(books.map(\.category) == [.lab, .vaksine])
         #expect(books.allSatisfy { $0.informationText.count <= 300 })
-        // Without our schema loaded, the official set refuses the payload (strict wildcard).
-        #expect(try !validationIssues(bytes, Schemas.official).isEmpty)
     }
 }

@@ -1,16 +1,15 @@
 import Foundation
 import HelsenorgeMessages
+import TimebokSchemas
+import TimebokTestKit
 import TimebokXML
 
 /// Paths to the project and to the official reference material (../shared/reference).
 enum Paths {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let reference: URL = {
-        if let override = ProcessInfo.processInfo.environment["TIMEBOK_REFERENCE"] { return URL(fileURLWithPath: override) }
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
-    }()
-    static let officialSchemas = reference.appendingPathComponent("schemas")
-    static let examples = reference.appendingPathComponent("examples")
+    static let packageRoot = ReferenceMaterial.packageRoot
+    static let reference = ReferenceMaterial.root
+    static let officialSchemas = ReferenceMaterial.schemas
+    static let examples = ReferenceMaterial.examples
     static let samples = packageRoot.appendingPathComponent("samples")
     static let ownSchemas = packageRoot.appendingPathComponent("schemas")
 
@@ -22,22 +21,37 @@ enum Paths {
     static func bytes(_ url: URL) throws -> [UInt8] { Array(try Data(contentsOf: url)) }
 }
 
-/// Compiled once per test process (compiling the official set takes a while).
+/// Compiled once per test process (compiling the official set takes a while). The official sets
+/// are failures, never crashes, where the reference material is missing: the tests that use them
+/// are gated with `.needsReferenceMaterial`.
 enum Schemas {
     static let catalog = Paths.officialSchemas.appendingPathComponent("catalog.xml").path
     /// The official driver alone.
-    static let official: SchemaSet = {
-        do { return try SchemaSet(file: Paths.officialSchemas.appendingPathComponent("driver-all.xsd").path, catalogs: [catalog]) } catch { fatalError("\(error)") }
-    }()
-    /// The official driver plus timebok's own schemas (what timebok validates with).
-    static let combined: SchemaSet = {
+    static let official: Result<SchemaSet, any Error> = compile {
+        try SchemaSet(file: Paths.officialSchemas.appendingPathComponent("driver-all.xsd").path, catalogs: [catalog])
+    }
+    /// The official driver plus timebok's own schemas (what timebok validates with when configured).
+    static let combined: Result<SchemaSet, any Error> = compile {
+        try SchemaLevel.official(folder: Paths.officialSchemas.path).compileMessageSchemas()!
+    }
+    /// timebok's own schemas, built into the binary: always there.
+    static let own: Result<SchemaSet, any Error> = Result { try OwnSchemas.compileAll() }
+
+    private static func compile(_ make: () throws -> SchemaSet) -> Result<SchemaSet, any Error> {
         do {
-            return try SchemaSet(combining: [Paths.officialSchemas.appendingPathComponent("driver-all.xsd").path]
-                + Paths.files(in: Paths.ownSchemas, extension: "xsd").map(\.path), catalogs: [catalog])
-        } catch { fatalError("\(error)") }
-    }()
+            try ReferenceMaterial.require()
+            return .success(try make())
+        } catch {
+            return .failure(error)
+        }
+    }
 }
 
-func validationIssues(_ bytes: [UInt8], _ schemas: SchemaSet) throws -> [XMLIssue] {
-    schemas.validate(try HardenedXMLParser.parse(bytes))
+extension Result where Failure == any Error {
+    /// The value, for a codec (nil: decode without schema validation).
+    var value: Success? { try? get() }
+}
+
+func validationIssues(_ bytes: [UInt8], _ schemas: Result<SchemaSet, any Error>) throws -> [XMLIssue] {
+    try schemas.get().validate(try HardenedXMLParser.parse(bytes))
 }

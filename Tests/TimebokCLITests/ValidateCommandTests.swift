@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TimebokTestKit
 
 /// Runs the built `timebok` binary (it sits beside the test bundle in the build folder).
 struct CLI {
@@ -30,7 +31,11 @@ struct CLI {
         process.arguments = arguments
         process.currentDirectoryURL = directory
         // The business clock of every run: the tests' dates (2027-01-04 …) stay in the future on any real date.
-        process.environment = ProcessInfo.processInfo.environment.merging(["TIMEBOK_NOW": businessNow]) { _, fixed in fixed }
+        // No official schemas from the caller's environment: a test that wants them says --schemas.
+        var environment = ProcessInfo.processInfo.environment.merging(["TIMEBOK_NOW": businessNow]) { _, fixed in fixed }
+        environment["TIMEBOK_SCHEMAS"] = nil
+        environment["TIMEBOK_OWN_SCHEMAS"] = nil
+        process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -53,14 +58,25 @@ struct CLI {
 }
 
 @Suite struct ValidateCommand {
-    @Test func everySampleValidates() throws {
+    @Test func everySamplePassesTheBuiltInRules() throws {
         let files = CLI.sampleFiles()
         #expect(files.count >= 30)
         let result = try CLI.run(["validate"] + files)
         #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.hasPrefix("Checking: built-in rules"), "the level in force comes first")
+        #expect(result.output.contains("passes the built-in rules (the official schemas were not used)"))
         #expect(result.output.contains("\(files.count) of \(files.count) files passed."))
         #expect(result.output.contains("ReserverAvtale, TypeForesp RT (Reserver time)"))
         #expect(result.output.contains("(ISO-8859-1)"))
+    }
+
+    @Test(.needsReferenceMaterial) func everySampleValidatesAgainstTheOfficialSchemas() throws {
+        let files = CLI.sampleFiles()
+        let result = try CLI.run(["validate", "--schemas", ReferenceMaterial.schemas.path] + files)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.hasPrefix("Checking: built-in rules and the official schema set in \(ReferenceMaterial.schemas.path)."))
+        #expect(result.output.contains("valid against the official schema set and timebok's schemas"))
+        #expect(result.output.contains("\(files.count) of \(files.count) files passed."))
     }
 
     @Test func aBrokenFileExitsOneNamingTheLineAndTheProblem() throws {
@@ -69,28 +85,57 @@ struct CLI {
         let sample = try String(contentsOf: CLI.packageRoot.appendingPathComponent("samples/in-HentPlanlagteTimer.xml"), encoding: .utf8)
         let broken = directory.appendingPathComponent("broken.xml")
         try sample.replacingOccurrences(of: "</MsgId>", with: "</MsgID>").write(to: broken, atomically: true, encoding: .utf8)
-        let invalid = directory.appendingPathComponent("invalid.xml")
-        try sample.replacingOccurrences(of: "<MsgId>", with: "<Bogus/><MsgId>").write(to: invalid, atomically: true, encoding: .utf8)
         let foreign = directory.appendingPathComponent("foreign.xml")
         try sample.replacingOccurrences(of: "msghead/2006-05-24", with: "msghead/2099-01-01").write(to: foreign, atomically: true, encoding: .utf8)
+        let journal = try String(contentsOf: CLI.packageRoot.appendingPathComponent("samples/journal/requested.xml"), encoding: .utf8)
+        let badJournal = directory.appendingPathComponent("journal.xml")
+        try journal.replacingOccurrences(of: "</JournalEntry>", with: "<Bogus/></JournalEntry>").write(to: badJournal, atomically: true, encoding: .utf8)
 
-        let result = try CLI.run(["validate", broken.path, invalid.path, foreign.path, "samples/in-Kommunikasjonstest.xml"])
+        let result = try CLI.run(["validate", broken.path, foreign.path, badJournal.path, "samples/in-Kommunikasjonstest.xml"])
         #expect(result.status == 1)
-        let brokenLine = sample.components(separatedBy: "\n").firstIndex { $0.contains("<MsgId>") }! + 1
+        let brokenLine = try #require(sample.components(separatedBy: "\n").firstIndex { $0.contains("<MsgId>") }) + 1
         #expect(result.output.contains("broken.xml: FAILED\n  line \(brokenLine): The input is not well-formed XML. [TB-0105, AppRec T01"), "\(result.output)")
         #expect(result.output.contains("Opening and ending tag mismatch"))
-        #expect(result.output.contains("invalid.xml: FAILED"))
-        #expect(result.output.contains("line \(brokenLine): The message does not validate against the official schemas: Element '{http://www.kith.no/xmlstds/msghead/2006-05-24}Bogus'"), "\(result.output)")
         #expect(result.output.contains("foreign.xml: FAILED"))
         #expect(result.output.contains("AppRec T10"))
+        #expect(result.output.contains("journal.xml: FAILED"), "timebok's own schemas are built in")
+        #expect(result.output.contains("Bogus"))
         #expect(result.output.contains("in-Kommunikasjonstest.xml: ok"))
         #expect(result.output.contains("1 of 4 files passed."))
     }
 
-    @Test func missingSchemasAreAClearUsageError() throws {
+    @Test(.needsReferenceMaterial) func aSchemaInvalidMessageFailsWithTheOfficialSchemas() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sample = try String(contentsOf: CLI.packageRoot.appendingPathComponent("samples/in-HentPlanlagteTimer.xml"), encoding: .utf8)
+        let invalid = directory.appendingPathComponent("invalid.xml")
+        try sample.replacingOccurrences(of: "<MsgId>", with: "<Bogus/><MsgId>").write(to: invalid, atomically: true, encoding: .utf8)
+        let line = try #require(sample.components(separatedBy: "\n").firstIndex { $0.contains("<MsgId>") }) + 1
+        let result = try CLI.run(["validate", "--schemas", ReferenceMaterial.schemas.path, invalid.path])
+        #expect(result.status == 1)
+        #expect(result.output.contains("invalid.xml: FAILED"))
+        #expect(result.output.contains("line \(line): The message does not validate against the official schemas: Element '{http://www.kith.no/xmlstds/msghead/2006-05-24}Bogus'"), "\(result.output)")
+    }
+
+    @Test func aSchemaFolderWithoutTheOfficialSetIsAClearUsageError() throws {
         let result = try CLI.run(["validate", "--schemas", "/nonexistent", "samples/in-Kommunikasjonstest.xml"])
         #expect(result.status == 64)
-        #expect(result.output.contains("official schema set was not found"))
+        #expect(result.output.contains("The official schema folder /nonexistent has no driver-all.xsd"), "\(result.output)")
+    }
+
+    @Test func aBadBusinessClockIsAClearUsageError() throws {
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["books", "--spool", "/nonexistent"]
+        process.environment = ["TIMEBOK_NOW": "tomorrow"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 64)
+        #expect(output.contains("TIMEBOK_NOW must be an instant with its offset"), "\(output)")
     }
 
     @Test func helpExplainsWithAnExample() throws {

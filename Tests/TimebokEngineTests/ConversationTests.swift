@@ -2,6 +2,8 @@ import Foundation
 import GRDB
 import Testing
 import TimebokCore
+import TimebokSchemas
+import TimebokTestKit
 import TimebokXML
 @testable import Booking
 @testable import HelsenorgeMessages
@@ -76,10 +78,12 @@ final class Office {
     let spool: TemporarySpool
     var sequence = 0
     let helsenorge = Helsenorge()
-    let codec = MessageCodec(schemas: try! SchemaLocations(official: TemporarySpool.officialSchemas, own: TemporarySpool.ownSchemas).compile())
+    /// Reads every answer; on an `official` spool it also validates each against the official set.
+    let codec: MessageCodec
 
-    init() throws {
-        spool = try TemporarySpool()
+    init(official: Bool = false) throws {
+        spool = try TemporarySpool(official: official)
+        codec = MessageCodec(schemas: official ? try SchemaLevel.official(folder: ReferenceMaterial.schemas.path).compileMessageSchemas() : nil)
         let engine = try spool.engine()
         for envelope in SpoolSetup.demoCommands(today: LocalDate(year: 2026, month: 12, day: 1)) { #expect(engine.execute(envelope).ok) }
     }
@@ -148,10 +152,10 @@ func answerCode(_ decoded: DecodedMessage?) -> String? {
 
 @Suite(.serialized) struct OfficialExamples {
     /// Each official request example, dropped in the inbox of an office configured like the examples.
-    @Test func eachRequestExampleGetsTheRightAnswer() throws {
-        let office = try Office()
+    @Test(.needsReferenceMaterial) func eachRequestExampleGetsTheRightAnswer() throws {
+        let office = try Office(official: true)
         func example(_ name: String) throws -> [DecodedMessage] {
-            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: TemporarySpool.reference + "/examples/" + name)))
+            let bytes = Array(try Data(contentsOf: ReferenceMaterial.examples.appendingPathComponent(name)))
             return try office.sendRaw(bytes, name: name)
         }
         func checkReply(_ reply: DialogMessage?, to msgId: String, ack: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -188,7 +192,16 @@ func answerCode(_ decoded: DecodedMessage?) -> String? {
 
 @Suite(.serialized) struct ResourceBookStory {
     @Test func aLabBookForPatientsOver65FromOverviewToCancellation() throws {
-        let office = try Office()
+        try labStory(try Office())
+    }
+
+    /// The same story with the official schema set configured: every input is validated against it,
+    /// and so is every answer (the office's codec decodes each with the official set).
+    @Test(.needsReferenceMaterial) func theLabStoryWithTheOfficialSchemasValidatesEveryAnswer() throws {
+        try labStory(try Office(official: true))
+    }
+
+    private func labStory(_ office: Office) throws {
         let hn = office.helsenorge
         // The overview through the GP: Lab (65+) and Influensavaksine (risikogruppe) for Ragnhild.
         let overview = try office.send(hn.resourceOverview(.gp(herId: "91095"), .ragnhild))
@@ -240,7 +253,7 @@ func answerCode(_ decoded: DecodedMessage?) -> String? {
         #expect(journal == ["requested", "confirmed", "cancelled", "rejected"])
         let journalText = try String(contentsOfFile: office.spool.root + "/journal/" + office.spool.files("journal")[1], encoding: .utf8)
         #expect(journalText.contains("<Answer code=\"05\">Velkommen til laboratoriet.</Answer>") && journalText.contains("<Name>Sigrid Nes</Name>"))
-        let schema = try SchemaSet(file: TemporarySpool.ownSchemas + "/journal-v1.xsd")
+        let schema = try OwnSchemas.compile(OwnSchemas.journal)
         for name in office.spool.files("journal") {
             #expect(schema.validate(try HardenedXMLParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: office.spool.root + "/journal/" + name))))).isEmpty, "\(name) follows journal-v1.xsd")
         }

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import TimebokCore
 import GRDB
+import TimebokSchemas
+import TimebokTestKit
 import TimebokXML
 @testable import Booking
 @testable import TimebokEngine
@@ -9,20 +11,18 @@ import TimebokXML
 
 /// The engine on a temporary spool: command files in, results and archive/error out, exactly once.
 final class TemporarySpool {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let ownSchemas = packageRoot.appendingPathComponent("schemas").path
-    static let reference: String = ProcessInfo.processInfo.environment["TIMEBOK_REFERENCE"] ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference").path
-    static let officialSchemas = reference + "/schemas"
 
     let root: String
     var clock: Date
 
     /// `settleSeconds` 0 (the default here): a file that is not well-formed is refused at once, so no
-    /// test depends on how long ago the file system says a file was written.
-    init(settleSeconds: Int = 0) throws {
+    /// test depends on how long ago the file system says a file was written. `official`: check
+    /// messages against the official schema set too (tests that do are gated on the reference
+    /// material); otherwise the spool runs at the built-in level, as a fresh clone does.
+    init(settleSeconds: Int = 0, official: Bool = false) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("timebok-engine-\(UUID().uuidString)").path
         clock = Oslo.instant(for: LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0))
-        var config = SpoolSetup.demoConfig(officialSchemas: Self.officialSchemas, ownSchemas: Self.ownSchemas)
+        var config = SpoolSetup.demoConfig(officialSchemas: official ? ReferenceMaterial.schemas.path : nil, ownSchemas: nil)
         config.settleSeconds = settleSeconds
         try SpoolSetup.create(root: root, config: config)
     }
@@ -65,7 +65,7 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         #expect(results.count == 1 && results[0].hasSuffix("-c-1.xml"))
         let result = spool.read("results/" + results[0])
         #expect(result.contains("<Status>ok</Status>") && result.contains(#"<Ref kind="book" id="lab"/>"#))
-        let schema = try SchemaSet(file: TemporarySpool.ownSchemas + "/command-v1.xsd")
+        let schema = try OwnSchemas.compile(OwnSchemas.command)
         #expect(schema.validate(try HardenedXMLParser.parse(string: result)).isEmpty, "the result follows command-v1.xsd")
         #expect(spool.files("archive") == ["2026-12-01/create.xml", "2026-12-01/create.xml.outputs/results-\(results[0])"])
         #expect(try spool.engine().store.read { try $0.book(id: "lab") } != nil)
