@@ -72,7 +72,7 @@ public enum CommunicationTestCode: String, CodeList {
     public var displayName: String {
         switch self {
         case .kommunikasjonstest: return "Kommunikasjonstest"
-        case .svarKommunikasjonstest: return "Retur kommunikasjonstest"
+        case .svarKommunikasjonstest: return "Respons kommunikasjonstest"
         }
     }
 }
@@ -161,6 +161,7 @@ public enum AppRecErrorCode: String, CodeList {
     case unsupportedFormat = "T10"
     case otherFormatError = "T99"
     case invalidMessageId = "E10"
+    case doctorUnknown = "E20"
     case receiverUnknown = "E21"
     case patientIdMissing = "E30"
     case patientIdInvalid = "E31"
@@ -168,27 +169,38 @@ public enum AppRecErrorCode: String, CodeList {
     case patientFamilyNameMissing = "E33"
     case patientGivenNameMissing = "E34"
     case patientNotFound = "E35"
+    case patientInformationInsufficient = "E36"
+    case notInPopulationRegister = "E53"
+    case patientNotRegisteredInReceiver = "E54"
     case signatureError = "S01"
     case invalidCertificate = "S02"
+    case revokedCertificate = "S03"
+    case otherSignatureError = "S99"
     case otherError = "X99"
 
     public static let system = "2.16.578.1.12.4.1.1.8221"
     public var displayName: String {
         switch self {
-        case .notXML: return "Ikke XML / ikke \"well formed\" / uleselig"
+        case .notXML: return "Ikke XML / ikke 'well formed' / uleselig"
         case .schemaInvalid: return "XML validerer ikke"
         case .unsupportedFormat: return "Støtter ikke meldingsformatet"
         case .otherFormatError: return "Annen feil på format"
         case .invalidMessageId: return "Ugyldig meldingsidentifikator"
+        case .doctorUnknown: return "Lege finnes ikke"
         case .receiverUnknown: return "Mottaker finnes ikke"
         case .patientIdMissing: return "Pasientens fødselsnummer mangler"
-        case .patientIdInvalid: return "Pasientens fødselsnummer er ugyldig"
+        case .patientIdInvalid: return "Pasientens fødselsnummer er feil"
         case .patientNameMissing: return "Pasientens navn mangler"
         case .patientFamilyNameMissing: return "Pasientens etternavn mangler"
         case .patientGivenNameMissing: return "Pasientens fornavn mangler"
         case .patientNotFound: return "Pasienten finnes ikke i mottakersystemet"
+        case .patientInformationInsufficient: return "Pasientopplysninger er utilstrekkelige"
+        case .notInPopulationRegister: return "Pasientens fødselsnummer eller D-nummer finnes ikke registrert i Folkeregisteret."
+        case .patientNotRegisteredInReceiver: return "Pasientens fødselsnummer er ikke registrert i mottagersystemet"
         case .signatureError: return "Feil på signatur"
         case .invalidCertificate: return "Ugyldig sertifikat"
+        case .revokedCertificate: return "Tilbaketrukket sertifikat"
+        case .otherSignatureError: return "Annen feil på signatur eller sertifikat"
         case .otherError: return "Annen feil"
         }
     }
@@ -233,6 +245,19 @@ public enum DialogProcess: String, Sendable, Hashable, CaseIterable {
 
     /// `MsgInfo/Type` as a `CS` code.
     public var code: Code { Code(value: rawValue, displayName: displayName) }
+
+    /// helsenorge's own example messages of the cancellation process spell it without "AV", in the
+    /// citizen's request and in the office's answers alike (PROTOCOL.md §2).
+    public static let avtalebestillingSpelling = "DIALOG_INNBYGGER_AVTALEBESTILLING"
+
+    /// The process a `MsgInfo/Type` value names, accepting every spelling seen in the wild.
+    public init?(wireName: String) {
+        if wireName == Self.avtalebestillingSpelling {
+            self = .avtaleavbestilling
+        } else {
+            self.init(rawValue: wireName)
+        }
+    }
 }
 
 /// The four reasons a cancelled appointment may carry (`x-cancellation-reason`).

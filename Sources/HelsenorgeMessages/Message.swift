@@ -38,6 +38,19 @@ public enum MessageFunction: String, Sendable, Hashable, CaseIterable {
 
     /// True when the receiver must answer with an AppRec (every asynchronous message).
     public var expectsAppRec: Bool { !isSynchronous }
+
+    /// True for answers (a TemaKodet `Notat`, an RKT): never answered themselves, only matched to
+    /// the message they answer.
+    public var isAnswer: Bool {
+        switch self {
+        case .svarLedigeTimer, .svarTimeReservasjon, .svarPlanlagteTimer, .svarBehandlere, .svarKommunikasjonstest, .svarRessurstimeboker, .svarAvvist: return true
+        default: return false
+        }
+    }
+
+    /// True when the message must identify a patient (MsgInfo/Patient): every request helsenorge
+    /// sends on a citizen's behalf. A Kommunikasjonstest and its answer carry none.
+    public var requiresPatient: Bool { isFromHelsenorge && self != .kommunikasjonstest }
 }
 
 /// One `Document` of a MsgHead.

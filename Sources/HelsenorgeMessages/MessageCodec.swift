@@ -117,7 +117,7 @@ public struct MessageCodec: Sendable {
             let function = try message.function()
             recognised = function
             if options.checkInboundRules {
-                try checkPatient(message.info)
+                if function.requiresPatient { try checkPatient(message.info) }
                 if function.isFromHelsenorge { try checkInboundRules(message, function) }
             }
             return .dialog(message, function)

@@ -172,7 +172,7 @@ public struct MsgInfo: Sendable, Hashable {
     }
 
     /// The process, when timebok serves it.
-    public var process: DialogProcess? { DialogProcess(rawValue: type.value) }
+    public var process: DialogProcess? { DialogProcess(wireName: type.value) }
 
     /// True when the sender asks for an AppRec (`Ack V="J"`). Senders are not consistent; the
     /// protocol decides per function (``MessageFunction/expectsAppRec``).
@@ -180,9 +180,10 @@ public struct MsgInfo: Sendable, Hashable {
 
     /// The envelope of a reply: new id and date, sender and receiver swapped on both levels, the
     /// patient repeated, `RefToParent` = this message, `RefToConversation` = this thread's first.
+    /// A reply in this message's own process keeps its spelling of it (`MsgInfo/Type` as received).
     public func reply(process: DialogProcess? = nil, msgId: String, genDate: String, acknowledgementRequested: Bool) -> MsgInfo {
         var reply = self
-        if let process { reply.type = process.code }
+        if let process, process != self.process { reply.type = process.code }
         reply.migVersion = Self.migVersion12
         reply.msgId = msgId
         reply.genDate = genDate

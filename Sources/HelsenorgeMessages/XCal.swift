@@ -95,8 +95,9 @@ enum XCalCodec {
         var event = VEvent(
             start: try required(try dateTime(properties, "dtstart"), "dtstart"),
             end: try required(try dateTime(properties, "dtend"), "dtend"),
-            uid: try required(try text(properties, "uid"), "uid"),
-            contact: try required(try text(properties, "contact"), "contact").trimmedWhitespace)
+            // Trimmed before the check: a value of white space only is missing.
+            uid: try required(try text(properties, "uid")?.trimmedWhitespace, "uid"),
+            contact: try required(try text(properties, "contact")?.trimmedWhitespace, "contact"))
         // related-to holds a uri, uid or text value, possibly after parameters (reltype).
         if let relatedTo = properties.child(xcal, "related-to") {
             event.relatedTo = (relatedTo.child(xcal, "uri") ?? relatedTo.child(xcal, "uid") ?? relatedTo.child(xcal, "text"))?.text.trimmedWhitespace

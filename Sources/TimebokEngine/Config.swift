@@ -10,6 +10,13 @@ public struct TimebokConfig: Sendable, Hashable {
     public var officeHerId: String
     public var helsenorgeHerId: String
     public var helsenorgeServiceHerId: String
+    /// The services of helsenorge whose messages are accepted (PROTOCOL.md §7: helsenorge uses more
+    /// than one): always including ``helsenorgeServiceHerId``.
+    public var acceptedHelsenorgeServiceHerIds: [String] {
+        [helsenorgeServiceHerId] + helsenorgeOtherServiceHerIds.filter { $0 != helsenorgeServiceHerId }
+    }
+    /// `helsenorge.accepted-service-her-ids`: the services accepted besides the one timebok sends to.
+    public var helsenorgeOtherServiceHerIds: [String] = ["8130047", "8093239"]
     /// Folder with the official schemas (driver-all.xsd, catalog.xml).
     public var officialSchemas: String?
     /// Folder with timebok's own schemas.
@@ -127,6 +134,13 @@ public struct TimebokConfig: Sendable, Hashable {
                     config.pushProcess = process
                 }
                 config.settleSeconds = try integer("limits.settle-seconds", default: 2, range: 0...3_600)
+                if let entry = values["helsenorge.accepted-service-her-ids"] {
+                    let ids = entry.value.split(separator: ",").map { String($0).trimmedWhitespace }.filter { !$0.isEmpty }
+                    guard ids.allSatisfy({ $0.count <= 9 && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else {
+                        throw Invalid(description: "\(name) line \(entry.line): helsenorge.accepted-service-her-ids must be HER-ids separated by commas, not \"\(entry.value)\".")
+                    }
+                    config.helsenorgeOtherServiceHerIds = ids
+                }
             }
     }
 
@@ -139,7 +153,7 @@ public struct TimebokConfig: Sendable, Hashable {
     static let knownKeys: Set<String> = [
         "office.name", "office.organisation-number", "office.her-id", "helsenorge.her-id", "helsenorge.service-her-id",
         "schemas.official", "schemas.own", "limits.max-input-bytes", "limits.max-slots-per-command", "identity.allow-test-numbers",
-        "pushes.process", "limits.settle-seconds",
+        "pushes.process", "limits.settle-seconds", "helsenorge.accepted-service-her-ids",
     ]
 
     /// The file `timebok init` writes: every key, documented.
@@ -155,6 +169,8 @@ public struct TimebokConfig: Sendable, Hashable {
         # helsenorge.no's communication parties (the enterprise, and the service "Digitale innbyggertjenester").
         helsenorge.her-id = \(helsenorgeHerId)
         helsenorge.service-her-id = \(helsenorgeServiceHerId)
+        # Messages are accepted from the service above and these (helsenorge uses more than one).
+        helsenorge.accepted-service-her-ids = \(helsenorgeOtherServiceHerIds.joined(separator: ", "))
 
         # Checking. Every message is checked by the built-in rules (hardened XML parse, the typed decoder
         # with the protocol's inbound rules, timebok's own schemas, which are built in). With

@@ -30,8 +30,9 @@ public struct TransportMeta: Sendable, Hashable {
     /// The `.meta` timebok writes beside an output.
     func rendered() -> [UInt8] {
         var text = "# timebok transport metadata v1\n"
+        // A key without a value is left out, never written empty.
         for key in ["destination", "correlation-id", "subject", "from-her-id", "to-her-id", "message-id"] {
-            text += "\(key) = \(values[key] ?? "")\n"
+            if let value = values[key], !value.isEmpty { text += "\(key) = \(value)\n" }
         }
         return Array(text.utf8)
     }
@@ -70,7 +71,7 @@ struct ConversationResult {
     var messages: [OutgoingMessage] = []
     var journal: [JournalRecord] = []
     /// Set when the input is refused (it goes to `error/` with this reason, after its answer is sent).
-    var refusal: String?
+    var refusal: Refusal?
 }
 
 /// The helsenorge side of the office: each function of PROTOCOL.md §5 as a decision against the model.
@@ -96,6 +97,8 @@ struct Conversations {
     // MARK: Messages from helsenorge
 
     func handle(_ message: DialogMessage, _ function: MessageFunction, meta: TransportMeta?, model: StoreReader) throws -> ConversationResult {
+        if let refused = try notOurs(message, function, meta: meta, model: model) { return refused }
+        if function.isAnswer { return try receiveAnswer(message, function, model: model) }
         switch function {
         case .kommunikasjonstest:
             return answer(message, meta: meta, code: CommunicationTestCode.svarKommunikasjonstest.code, label: "Kommunikasjonstest-RKT")
@@ -117,9 +120,63 @@ struct Conversations {
             if function.expectsAppRec {
                 result.messages.append(appRec(message.info, meta: meta, errors: [(.unsupportedFormat, "\(function.rawValue) is sent by the office, not to it.")]))
             }
-            result.refusal = "\(function.rawValue) is a message the office sends, not one it serves."
+            result.refusal = Refusal(code: .officeSideMessage, "\(function.rawValue) is a message the office sends, not one it serves.")
             return result
         }
+    }
+
+    /// PROTOCOL.md §7 "Who may send" and §2 "Only what is ours": the citizen functions come from
+    /// helsenorge (its enterprise HER-id, one of its accepted services), and timebok answers only
+    /// what is addressed to this office: its organisation, one of its resource books, or one of its
+    /// GPs. nil when the message is ours. Otherwise the refusal: unanswered, except an asynchronous
+    /// message from helsenorge, which gets AppRec E21 in the office's own name.
+    func notOurs(_ message: DialogMessage, _ function: MessageFunction, meta: TransportMeta?, model: StoreReader) throws -> ConversationResult? {
+        var result = ConversationResult()
+        let sender = message.info.sender
+        let service = sender.service?.herId
+        guard sender.herId == config.helsenorgeHerId, let service, config.acceptedHelsenorgeServiceHerIds.contains(service) else {
+            result.refusal = Refusal(code: .senderNotHelsenorge, "It comes from \(Parties.describe(sender)), not from helsenorge.no (HER-id \(config.helsenorgeHerId) with one of the services \(config.acceptedHelsenorgeServiceHerIds.joined(separator: ", "))); refused unanswered.")
+            return result
+        }
+        let receiver = message.info.receiver
+        var ours = receiver.herId == config.officeHerId
+        switch receiver.unit {
+        case .organisation(let unit):
+            // The office itself as the communication party (helsenorge's examples do this), or one of its resource books.
+            ours = try ours && (unit.herId == config.officeHerId || unit.herId.flatMap { try model.book(herId: $0) }?.kind == .resource)
+        case .professional(let professional):
+            // One of its GPs, or (as in helsenorge's examples) a person under the office's own HER-id.
+            ours = try ours && (professional.herId == config.officeHerId || professional.herId.flatMap { try model.gp(herId: $0) } != nil)
+        case nil:
+            break
+        }
+        if ours { return nil }
+        let addressed = "It is addressed to \(Parties.describe(receiver)), which is not this office (HER-id \(config.officeHerId)), one of its resource books or one of its GPs"
+        if function.expectsAppRec {
+            // In the office's own name: never as the party it was (wrongly) addressed to.
+            var own = message.info
+            own.receiver = Organisation(name: config.officeName, idents: [.organisationHerId(config.officeHerId)])
+            result.messages.append(appRec(own, meta: meta, errors: [(.receiverUnknown, "Mottakeren \(receiver.communicationPartyHerId ?? receiver.herId ?? "?") finnes ikke ved dette legekontoret.")]))
+            result.refusal = Refusal(code: .notAddressedHere, addressed + "; answered with AppRec E21 in the office's own name.")
+        } else {
+            result.refusal = Refusal(code: .notAddressedHere, addressed + "; a synchronous message to someone else is not answered.")
+        }
+        return result
+    }
+
+    /// A message that is itself an answer (a TemaKodet answer, an RKT) is never answered: it is
+    /// matched to what timebok sent (its RefToParent) and recorded, or refused when it matches nothing.
+    func receiveAnswer(_ message: DialogMessage, _ function: MessageFunction, model: StoreReader) throws -> ConversationResult {
+        var result = ConversationResult()
+        let code = message.notat?.temaKodet.value ?? "?"
+        guard let parent = message.info.conversationRef?.refToParent, let sent = try model.sentMessage(msgId: parent) else {
+            result.refusal = Refusal(code: .unmatchedAnswer, "It is an answer (\(function.rawValue) \(code)) to MsgId \(message.info.conversationRef?.refToParent ?? "(no RefToParent)"), which timebok did not send (or no longer knows); answers are never answered.")
+            return result
+        }
+        result.decision.changes.append(.setSentMessageStatus(msgId: sent.msgId, status: .delivered, errors: nil))
+        let roundTrip = max(0, now - sent.sentAt)
+        result.decision.summary = "\(function.rawValue) \(code) answers \(sent.kind) \(sent.msgId), sent \(Oslo.xsDateTime(Date(timeIntervalSince1970: Double(sent.sentAt)))): round trip \(roundTrip) s."
+        return result
     }
 
     /// The book (and GP) a message is addressed to: Receiver = office / Organisation(book HER-id),
@@ -215,8 +272,9 @@ struct Conversations {
         if let limit = book.maxActiveBookingsPerPatient, try model.activeBookings(fnr: fnr, bookId: book.id, afterSeconds: now) >= limit {
             return answer(message, meta: meta, code: AnswerCode.foresporselAvvist.code, label: "SvarLedigeTimer-26", text: "Du har allerede så mange aktive bestillinger i denne timeboken som tillatt (\(limit)).")
         }
-        // A span over four weeks: the first four weeks.
-        let last = min(to, from.adding(days: 27))
+        // Both dates are inclusive: up to 28 days after FraDato is one four-week request (helsenorge
+        // asks 30.01–27.02), answered whole; a longer span is answered for FraDato … FraDato + 28.
+        let last = min(to, from.adding(days: 28))
         let window = (Oslo.secondsSinceEpoch(for: LocalDateTime(date: from, hour: 0, minute: 0)), Oslo.secondsSinceEpoch(for: LocalDateTime(date: last.adding(days: 1), hour: 0, minute: 0)))
         var events: [VEvent] = []
         for slot in try model.freeSlots(bookId: book.id, fromSeconds: max(window.0, now), toSeconds: window.1) {
@@ -276,7 +334,7 @@ struct Conversations {
         guard target.known, let book = target.book else {
             var result = ConversationResult()
             result.messages.append(appRec(message.info, meta: meta, errors: [(.receiverUnknown, "Mottakeren \(message.info.receiver.communicationPartyHerId ?? "?") har ingen timebok ved dette legekontoret.")]))
-            result.refusal = "ReserverAvtale for a receiver this office does not have (E21)."
+            result.refusal = Refusal(code: .notAddressedHere, "ReserverAvtale for a receiver this office does not have (E21).")
             return result
         }
         var result = ConversationResult()
@@ -353,7 +411,7 @@ struct Conversations {
         // Profile decision (PROTOCOL.md §4): match the appointment on related-to, else on uid.
         guard try target(message, model: model).known else {
             result.messages.append(appRec(message.info, meta: meta, errors: [(.receiverUnknown, "Mottakeren \(message.info.receiver.communicationPartyHerId ?? "?") finnes ikke ved dette legekontoret.")]))
-            result.refusal = "AvbestillAvtale for a receiver this office does not have (E21)."
+            result.refusal = Refusal(code: .notAddressedHere, "AvbestillAvtale for a receiver this office does not have (E21).")
             return result
         }
         var appointment = try event.relatedTo.flatMap { try model.appointment(id: $0) }.flatMap { $0.fnr == fnr ? $0 : nil }
@@ -544,7 +602,7 @@ struct Conversations {
         var result = ConversationResult()
         result.messages.append(OutgoingMessage(body: .dialog(reply), label: label, meta: syncMeta(for: reply, request: meta)))
         result.decision.summary = "\(label) answered."
-        result.refusal = refusal
+        result.refusal = refusal.map { Refusal(code: .refusedRequest, $0) }
         return result
     }
 
@@ -565,6 +623,7 @@ struct Conversations {
     func syncMeta(for message: DialogMessage, request: TransportMeta?) -> TransportMeta {
         var values = baseMeta(message)
         values["destination"] = request?["reply-to"] ?? "\(message.info.receiver.communicationPartyHerId ?? config.helsenorgeServiceHerId)_sync"
+        // The transport's correlation id, else its message id, else (no .meta) the request's MsgId.
         if let correlation = request?["correlation-id"] ?? request?["message-id"] { values["correlation-id"] = correlation }
         return TransportMeta(values: values)
     }
@@ -576,8 +635,11 @@ struct Conversations {
     }
 
     private func baseMeta(_ message: DialogMessage) -> [String: String] {
-        ["subject": message.info.type.value, "from-her-id": message.info.sender.communicationPartyHerId ?? config.officeHerId,
-         "to-her-id": message.info.receiver.communicationPartyHerId ?? config.helsenorgeServiceHerId, "message-id": message.info.msgId]
+        var values = ["subject": message.info.type.value, "from-her-id": message.info.sender.communicationPartyHerId ?? config.officeHerId,
+                      "to-her-id": message.info.receiver.communicationPartyHerId ?? config.helsenorgeServiceHerId, "message-id": message.info.msgId]
+        // An answer correlates with the request it answers; a push (no ConversationRef) with nothing.
+        if let parent = message.info.conversationRef?.refToParent { values["correlation-id"] = parent }
+        return values
     }
 
     func listPatient(_ message: DialogMessage, model: StoreReader) throws -> ListPatient? {

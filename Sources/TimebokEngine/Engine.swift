@@ -35,7 +35,8 @@ public final class Engine {
     /// What became of one command.
     public struct CommandOutcome: Sendable {
         public var commandId: String?
-        public var error: ModelError?
+        /// Why it was refused: the code of the layer that refused it, and a sentence.
+        public var error: Refusal?
         /// A sentence for people (the decision's summary, or the error).
         public var summary: String
         public var created: [Decision.Created]
@@ -86,7 +87,7 @@ public final class Engine {
                 outcome.summary += " (Its messages are recorded but could not be published yet: \(error). The next `timebok process` publishes them.)"
             }
             return outcome
-        case .failure(let error): return CommandOutcome(commandId: envelope.id, error: error, summary: error.message, created: [], duplicate: false)
+        case .failure(let error): return CommandOutcome(commandId: envelope.id, error: Refusal(error), summary: error.message, created: [], duplicate: false)
         }
     }
 
@@ -226,7 +227,7 @@ public final class Engine {
         if !details.isEmpty { reason += "Details:\n" + details.map { "  \($0)\n" }.joined() }
         reason += "Result: \(resultFile)\nTime: \(Oslo.xsDateTime(clock()))\n"
         let moved = try spool.quarantine(claimed, day: day, reason: reason)
-        return CommandOutcome(commandId: commandId, error: error, summary: error.message, created: [], duplicate: false, resultFile: resultFile, inputMovedTo: moved)
+        return CommandOutcome(commandId: commandId, error: Refusal(error), summary: error.message, created: [], duplicate: false, resultFile: resultFile, inputMovedTo: moved)
     }
 
     struct FileFailure: Error {

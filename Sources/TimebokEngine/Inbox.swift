@@ -99,7 +99,7 @@ extension Engine {
             }
             let key = "message:\(message.info.sender.communicationPartyHerId ?? "?"):\(message.info.msgId)"
             let hash = SHA256.hex(bytes)
-            let (entry, duplicate, refusal) = try store.write { writer -> (LedgerEntry, Bool, String?) in
+            let (entry, duplicate, refusal) = try store.write { writer -> (LedgerEntry, Bool, Refusal?) in
                 if let previous = try writer.reader.ledger(key: key) {
                     if previous.contentSHA256 == hash { return (previous, true, nil) }
                     // The same MsgId with other content: E10 for an async message; nothing changes.
@@ -111,23 +111,25 @@ extension Engine {
                     } else {
                         result.messages += conversations.answer(message, meta: meta, code: Conversations.rejectionCode(for: message.info.process), label: "Svar-\(Conversations.rejectionCode(for: message.info.process).value)", text: "Meldingen er allerede mottatt med annet innhold (E10).").messages
                     }
-                    let entry = LedgerEntry(key: "\(key):\(hash)", source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected", summary: "E10: \(reason)", outputs: try outputFiles(result, model: writer.reader))
-                    if let recorded = try writer.reader.ledger(key: entry.key) { return (recorded, false, reason) }
+                    let refusal = Refusal(code: .messageIdReused, reason + " Answered E10; nothing changed.")
+                    let entry = LedgerEntry(key: "\(key):\(hash)", source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected", summary: refusal.description, outputs: try outputFiles(result, model: writer.reader))
+                    if let recorded = try writer.reader.ledger(key: entry.key) { return (recorded, false, refusal) }
                     try writer.record(entry)
-                    return (entry, false, reason)
+                    return (entry, false, refusal)
                 }
                 let result = try conversations(now: now).handle(message, function, meta: meta, model: writer.reader)
                 try writer.apply(result.decision)
                 let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: result.refusal == nil ? "ok" : "rejected",
-                                        summary: result.refusal ?? "\(function.rawValue): \(result.decision.summary)", outputs: try outputFiles(result, model: writer.reader))
+                                        summary: result.refusal?.description ?? "\(function.rawValue): \(result.decision.summary)", outputs: try outputFiles(result, model: writer.reader))
                 try writer.record(entry)
                 return (entry, false, result.refusal)
             }
             try publish(entry.outputs, key: entry.key)
             let outputs = entry.outputs.map { ($0.folder, $0.name, $0.bytes) }
             if let refusal {
-                let moved = try spool.quarantine(claimed, day: day, reason: "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was refused: \(refusal)\nAnswered with: \(entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }.joined(separator: ", "))\n")
-                return CommandOutcome(commandId: message.info.msgId, error: ModelError(.invalidValue, refusal), summary: refusal, created: [], duplicate: false, inputMovedTo: moved)
+                let answered = entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }
+                let moved = try spool.quarantine(claimed, day: day, reason: "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was refused.\n\(refusal)\n" + (answered.isEmpty ? "Not answered.\n" : "Answered with: \(answered.joined(separator: ", "))\n"))
+                return CommandOutcome(commandId: message.info.msgId, error: refusal, summary: refusal.message, created: [], duplicate: false, inputMovedTo: moved)
             }
             let moved = try spool.archive(claimed, day: day, outputs: outputs)
             return CommandOutcome(commandId: message.info.msgId, error: nil, summary: duplicate ? "Already received: \(entry.summary)" : entry.summary, created: [], duplicate: duplicate, inputMovedTo: moved)
@@ -143,7 +145,7 @@ extension Engine {
         if let envelope = error.envelope {
             // The function decides (PROTOCOL.md §1: senders are not consistent with Ack); Ack only when unknown.
             let synchronous = error.function.map(\.isSynchronous) ?? !envelope.acknowledgementRequested
-            let process = DialogProcess(rawValue: envelope.type.value)
+            let process = DialogProcess(wireName: envelope.type.value)
             if synchronous, process != nil {
                 let request = DialogMessage(info: envelope, documents: [])
                 let code = Conversations.rejectionCode(for: process)
@@ -161,7 +163,7 @@ extension Engine {
         let answered = entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }
         let reason = "inbox/\(claimed.name) could not be processed; nothing in the model changed.\n\(error.description)\n" + (answered.isEmpty ? "No answer could be addressed.\n" : "Answered with: \(answered.joined(separator: ", "))\n")
         let moved = try spool.quarantine(claimed, day: day, reason: reason)
-        return CommandOutcome(commandId: error.envelope?.msgId, error: ModelError(.invalidValue, error.summary), summary: error.description, created: [], duplicate: false, inputMovedTo: moved)
+        return CommandOutcome(commandId: error.envelope?.msgId, error: Refusal(error), summary: error.description, created: [], duplicate: false, inputMovedTo: moved)
     }
 
     /// An AppRec from helsenorge: matched to the message it answers; E35 marks the patient as not digitally active.
@@ -184,16 +186,18 @@ extension Engine {
             return summary
         }
         guard let outcome else {
-            let reason = "inbox/\(claimed.name) is an AppRec for message \(appRec.original.id), which timebok did not send (or no longer knows). Nothing changed."
-            let moved = try spool.quarantine(claimed, day: day, reason: reason)
-            return CommandOutcome(commandId: appRec.id, error: ModelError(.invalidValue, reason), summary: reason, created: [], duplicate: false, inputMovedTo: moved)
+            let refusal = Refusal(code: .unmatchedAnswer, "It is an AppRec for message \(appRec.original.id), which timebok did not send (or no longer knows). Nothing changed.")
+            let moved = try spool.quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused.\n\(refusal)\n")
+            return CommandOutcome(commandId: appRec.id, error: refusal, summary: refusal.message, created: [], duplicate: false, inputMovedTo: moved)
         }
         let moved = try spool.archive(claimed, day: day, outputs: [])
         return CommandOutcome(commandId: appRec.id, error: nil, summary: outcome == "duplicate" ? "Already received." : outcome, created: [], duplicate: outcome == "duplicate", inputMovedTo: moved)
     }
 
+    /// Refused unanswered because of its transport metadata.
     private func refuseMessage(_ claimed: Spool.Claimed, reason: String, day: String) throws -> CommandOutcome {
-        let moved = try spool.quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused: \(reason)\n")
-        return CommandOutcome(commandId: nil, error: ModelError(.invalidValue, reason), summary: reason, created: [], duplicate: false, inputMovedTo: moved)
+        let refusal = Refusal(code: .transportMismatch, reason)
+        let moved = try spool.quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused.\n\(refusal)\n")
+        return CommandOutcome(commandId: nil, error: refusal, summary: reason, created: [], duplicate: false, inputMovedTo: moved)
     }
 }

@@ -36,4 +36,15 @@ struct Parties {
 
     /// The xCal contact of a book: its own HER-id, or its GP's.
     func contact(for book: Book, gp: GP?) -> String { book.herId ?? gp?.herId ?? config.officeHerId }
+
+    /// A party for people: `HER-id 87688 (Name) / HER-id 95316 (Unit)`.
+    static func describe(_ party: Organisation) -> String {
+        var text = "HER-id \(party.herId ?? "?")\(party.name.isEmpty ? "" : " (\(party.name))")"
+        switch party.unit {
+        case .organisation(let unit): text += " / HER-id \(unit.herId ?? "?")\(unit.name.isEmpty ? "" : " (\(unit.name))")"
+        case .professional(let person): text += " / HER-id \(person.herId ?? "?") (\([person.givenName, person.familyName].compactMap { $0 }.joined(separator: " ")))"
+        case nil: break
+        }
+        return text
+    }
 }

@@ -65,7 +65,7 @@ func submit(_ command: Command, spool: SpoolOption, submission: Submission) thro
 
 func printOutcome(_ outcome: Engine.CommandOutcome, prefix: String = "") {
     if let error = outcome.error {
-        print("\(prefix)error \(error.code.rawValue): \(error.message)")
+        print("\(prefix)error \(error.code): \(error.message)")
     } else {
         print("\(prefix)ok: \(outcome.summary)")
         for ref in outcome.created { print("\(prefix)  created \(ref.kind) \(ref.id)") }

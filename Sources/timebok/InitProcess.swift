@@ -104,7 +104,7 @@ struct ProcessCommand: ParsableCommand {
             let id = outcome.commandId ?? "(no id)"
             if let error = outcome.error {
                 rejected += 1
-                print("\(id): error \(error.code.rawValue): \(error.message)")
+                print("\(id): error \(error.code): \(error.message)")
             } else {
                 print("\(id): \(outcome.duplicate ? "duplicate, " : "")ok: \(outcome.summary)")
             }

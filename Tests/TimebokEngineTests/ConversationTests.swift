@@ -146,6 +146,11 @@ func appRec(_ decoded: DecodedMessage?) -> AppRec? {
     return nil
 }
 
+/// The answer at `index`, or nil (a missing answer fails the expectation, never crashes the run).
+func at(_ answers: [DecodedMessage], _ index: Int) -> DecodedMessage? {
+    answers.indices.contains(index) ? answers[index] : nil
+}
+
 func answerCode(_ decoded: DecodedMessage?) -> String? {
     dialog(decoded)?.notat?.temaKodet.value ?? dialog(decoded)?.foresporsel?.typeForesp.value
 }
@@ -166,26 +171,26 @@ func answerCode(_ decoded: DecodedMessage?) -> String? {
             #expect(reply?.info.msgId != msgId, sourceLocation: sourceLocation)
         }
         let hlt = try example("HentLedigeTimer__HLT.xml")
-        #expect(hlt.count == 1 && answerCode(hlt[0]) == "04", "2014 has no free slots")
-        checkReply(dialog(hlt[0]), to: "8325fcb2-89a9-11e3-baa8-0800200c9a66", ack: false)
-        #expect(dialog(hlt[0])?.info.sender.professional?.herId == "91095", "answered by the GP it was addressed to")
+        #expect(hlt.count == 1 && answerCode(at(hlt, 0)) == "04", "2014 has no free slots")
+        checkReply(dialog(at(hlt, 0)), to: "8325fcb2-89a9-11e3-baa8-0800200c9a66", ack: false)
+        #expect(dialog(at(hlt, 0))?.info.sender.professional?.herId == "91095", "answered by the GP it was addressed to")
 
         let rt = try example("ReserverAvtale__RT_Reserver_time.xml")
         #expect(rt.count == 2)
-        #expect(appRec(rt[0])?.appRecStatus == .ok && appRec(rt[0])?.original.id == "8325fcb5-89a9-11e3-baa8-0800200c9a66")
-        #expect(answerCode(rt[1]) == "06", "the example's slot does not exist here")
-        checkReply(dialog(rt[1]), to: "8325fcb5-89a9-11e3-baa8-0800200c9a66", ack: true)
+        #expect(appRec(at(rt, 0))?.appRecStatus == .ok && appRec(at(rt, 0))?.original.id == "8325fcb5-89a9-11e3-baa8-0800200c9a66")
+        #expect(answerCode(at(rt, 1)) == "06", "the example's slot does not exist here")
+        checkReply(dialog(at(rt, 1)), to: "8325fcb5-89a9-11e3-baa8-0800200c9a66", ack: true)
 
         let art = try example("AvbestillAvtale__ART_Avbestill_reservert_time.xml")
-        #expect(appRec(art[0])?.appRecStatus == .ok && answerCode(art[1]) == "09")
-        #expect(dialog(art[1])?.notat?.tekstNotatInnhold?.contains("finner ikke") == true)
+        #expect(appRec(at(art, 0))?.appRecStatus == .ok && answerCode(at(art, 1)) == "09")
+        #expect(dialog(at(art, 1))?.notat?.tekstNotatInnhold?.contains("finner ikke") == true)
 
         let hb = try example("Behandleroversikt_Hent__HB_Hent_behandlere.xml")
-        #expect(answerCode(hb[0]) == "20" && dialog(hb[0])?.practitioners?.first?.hprNumber == "9144897")
-        #expect(dialog(hb[0])?.info.type.value == "DIALOG_INNBYGGER_BEHANDLEROVERSIKT")
+        #expect(answerCode(at(hb, 0)) == "20" && dialog(at(hb, 0))?.practitioners?.first?.hprNumber == "9144897")
+        #expect(dialog(at(hb, 0))?.info.type.value == "DIALOG_INNBYGGER_BEHANDLEROVERSIKT")
 
         let kt = try example("Kommunikasjonstest_Kommunikasjonstest__Foresporsel_Helsenorge.xml")
-        #expect(answerCode(kt[0]) == "RKT")
+        #expect(answerCode(at(kt, 0)) == "RKT")
         #expect(office.spool.files("archive").filter { $0.hasSuffix(".xml") && !$0.contains(".outputs/") }.count == 5)
     }
 }

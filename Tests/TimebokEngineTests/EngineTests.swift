@@ -108,7 +108,7 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         _ = try spool.engine().process()
         try spool.drop(command("c-1", "<SetBookingEnabled><Enabled>false</Enabled></SetBookingEnabled>"), as: "other.xml")
         let report = try spool.engine().process()
-        #expect(report.outcomes.first?.error?.code == .commandIdReused)
+        #expect(report.outcomes.first?.error?.code == ModelError.Code.commandIdReused.rawValue)
         #expect(try spool.engine().store.read { try $0.bookingEnabled() }, "nothing changed")
         #expect(spool.files("error") == ["2026-12-01/other.xml", "2026-12-01/other.xml.reason.txt"])
         #expect(spool.read("error/2026-12-01/other.xml.reason.txt").contains("TB-0317"))
@@ -132,7 +132,7 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         try spool.drop(command("c-8", "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T08:00:00</Start><End>2026-12-07T08:15:00</End></OpenSlot>"), as: "h-slot.xml")
         try spool.drop(command("c-9", "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T08:05:00</Start><End>2026-12-07T08:20:00</End></OpenSlot>"), as: "i-overlap.xml")
         let report = try spool.engine().process()
-        let codes = report.outcomes.map { $0.error?.code.rawValue ?? "ok" }
+        let codes = report.outcomes.map { $0.error?.code ?? "ok" }
         #expect(codes == cases.map(\.2) + ["ok", "TB-0305"])
         let errorFiles = spool.files("error")
         for (name, _, code) in cases + [("i-overlap.xml", "", "TB-0305")] {
