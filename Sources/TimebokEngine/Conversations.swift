@@ -135,7 +135,7 @@ struct Conversations {
         let sender = message.info.sender
         let service = sender.service?.herId
         guard sender.herId == config.helsenorgeHerId, let service, config.acceptedHelsenorgeServiceHerIds.contains(service) else {
-            result.refusal = Refusal(code: .senderNotHelsenorge, "It comes from \(Parties.describe(sender)), not from helsenorge.no (HER-id \(config.helsenorgeHerId) with one of the services \(config.acceptedHelsenorgeServiceHerIds.joined(separator: ", "))); refused unanswered.")
+            result.refusal = Refusal(code: .senderNotHelsenorge, "It comes from \(Parties.describe(sender)) and is addressed to \(Parties.describe(message.info.receiver)); only messages from helsenorge.no (HER-id \(config.helsenorgeHerId) with one of the services \(config.acceptedHelsenorgeServiceHerIds.joined(separator: ", "))) to this office are served. Refused unanswered.")
             return result
         }
         let receiver = message.info.receiver
@@ -571,7 +571,19 @@ struct Conversations {
         var event = vevent(slot, book: book, gp: gp)
         event.relatedTo = appointment.id
         event.status = EventStatus.confirmed.rawValue
-        let related = staff.map { [RelatedProfessional(roleToPatient: nil, professional: $0)] } ?? []
+        // The practitioner, where known (PROTOCOL.md §3): the staff member who confirmed, else the
+        // one the citizen asked for (role 23 + HPR), else the GP whose book it is.
+        let related: [RelatedProfessional]
+        if let staff {
+            related = [RelatedProfessional(roleToPatient: nil, professional: staff)]
+        } else if let wanted = request?.foresporsel?.relatedProfessionals.first(where: { $0.role == .onsketBehandler && $0.professional.hprNumber != nil }) {
+            related = [wanted]
+        } else if let gp {
+            related = [RelatedProfessional(roleToPatient: RoleToPatient.fastlege.code,
+                                           professional: HealthcareProfessional(familyName: gp.familyName, givenName: gp.givenName, idents: [.hpr(gp.hpr)]))]
+        } else {
+            related = []
+        }
         let message: DialogMessage
         if let request {
             message = reply(to: request, process: nil, code: AnswerCode.timereservasjonBekreftet.code, text: text, calendar: [event], calendarDescription: "iCalendarBestillTime", acknowledgement: true, related: related)

@@ -9,8 +9,9 @@ struct Validate: ParsableCommand {
         abstract: "Check XML files: well-formed, which message, valid against the official and timebok's schemas.",
         discussion: """
         For each file, says whether it is well-formed, which message it is (process, function, codes), \
-        and whether it passes timebok's checks, and why not (with line numbers and the AppRec code \
-        helsenorge would get). Exits 0 only when every file passes.
+        and whether it is valid, and why not (with line numbers and the AppRec code helsenorge would get). \
+        A valid message that timebok would not serve (another process or function, no valid patient) \
+        passes with a note; --strict fails it too. Exits 0 only when every file passes.
 
         Two levels: the built-in rules (hardened parse, the typed decoder with the protocol's inbound \
         rules, timebok's own schemas, built in), which need nothing outside timebok; and, with --schemas \
@@ -28,6 +29,9 @@ struct Validate: ParsableCommand {
     @Flag(help: "Accept test fødselsnumre (month + 40 or + 80), as in test environments.")
     var allowTestNumbers = false
 
+    @Flag(help: "Also fail files that are valid but that timebok would not serve (another process, an unknown function, no valid patient).")
+    var strict = false
+
     @Flag(name: .shortAndLong, help: "Only print files that fail.")
     var quiet = false
 
@@ -41,7 +45,7 @@ struct Validate: ParsableCommand {
         do {
             let own = try schemas.ownFolder()
             checker = FileChecker(codec: MessageCodec(schemas: try level.compileMessageSchemas(ownFolder: own), options: DecodingOptions(allowTestIdentityNumbers: allowTestNumbers)),
-                                  ownSchemas: try OwnSchemas.compileAll(folder: own))
+                                  ownSchemas: try OwnSchemas.compileAll(folder: own), strict: strict)
         } catch let error as ValidationError {
             throw error
         } catch {
@@ -67,6 +71,8 @@ struct FileChecker {
     let codec: MessageCodec
     /// timebok's own schemas, for its own files.
     let ownSchemas: SchemaSet
+    /// Fail what is valid but not served, too.
+    var strict = false
 
     struct Report {
         var passed: Bool
@@ -88,10 +94,23 @@ struct FileChecker {
         let kind = DocumentKind(root: root)
         switch kind {
         case .msgHead, .appRec:
+            // Valid (against the official set, when given) and served by timebok are two questions.
+            if let schemas = codec.schemas {
+                let issues = schemas.validate(document)
+                if let first = issues.first {
+                    return failure(path, MessageError(.schemaInvalid, .schemaInvalid, "The message does not validate against the official schemas: \(first.message)", line: first.line, details: issues.map(\.description)), known: lines)
+                }
+            }
+            var rules = codec
+            rules.schemas = nil
+            let validLine = codec.schemas == nil ? "passes the built-in rules (the official schemas were not used)" : "valid against the official schema set and timebok's schemas"
             do {
-                let decoded = try codec.decode(document)
+                let decoded = try rules.decode(document)
                 lines.append(describe(decoded))
-                lines.append(codec.schemas == nil ? "passes the built-in rules (the official schemas were not used)" : "valid against the official schema set and timebok's schemas")
+                lines.append(validLine)
+            } catch where Self.meansNotServed(error) && !strict {
+                lines.append(codec.schemas == nil ? "readable as a message (the official schemas were not used)" : validLine)
+                lines.append("note: timebok would not serve it: \(error.summary) [\(error.code), AppRec \(error.appRecError.rawValue) \(error.appRecError.displayName)] (--strict makes this a failure)")
             } catch {
                 return failure(path, error, known: lines)
             }
@@ -106,6 +125,13 @@ struct FileChecker {
             return failure(path, MessageError(.unknownMessage, .unsupportedFormat, "The document is a \(kind), not a message timebok knows.", line: root.line), known: lines)
         }
         return Report(passed: true, text: "\(path): ok\n" + lines.map { "  " + $0 }.joined(separator: "\n"))
+    }
+
+    /// Errors that say "not one of timebok's functions or patients", not "broken": another process
+    /// (TB-0203) or function (TB-0204), a patient without a valid identity or name (TB-0206–0208).
+    static func meansNotServed(_ error: MessageError) -> Bool {
+        let notServed: [MessageError.Code] = [.unsupportedProcess, .unsupportedFunction, .patientIdMissing, .patientIdInvalid, .patientNameMissing]
+        return notServed.map(\.rawValue).contains(error.code)
     }
 
     private func describe(_ decoded: DecodedMessage) -> String {
