@@ -571,10 +571,11 @@ struct Conversations {
         var event = vevent(slot, book: book, gp: gp)
         event.relatedTo = appointment.id
         event.status = EventStatus.confirmed.rawValue
-        // The practitioner, where known (PROTOCOL.md §3): the staff member who confirmed, else the
-        // one the citizen asked for (role 23 + HPR), else the GP whose book it is.
+        // The practitioner, where known (PROTOCOL.md §3): the staff member who confirmed (with an
+        // HPR number), else the one the citizen asked for (role 23 + HPR), else the book's GP, else
+        // the staff member's name alone.
         let related: [RelatedProfessional]
-        if let staff {
+        if let staff, staff.hprNumber != nil {
             related = [RelatedProfessional(roleToPatient: nil, professional: staff)]
         } else if let wanted = request?.foresporsel?.relatedProfessionals.first(where: { $0.role == .onsketBehandler && $0.professional.hprNumber != nil }) {
             related = [wanted]
@@ -582,7 +583,7 @@ struct Conversations {
             related = [RelatedProfessional(roleToPatient: RoleToPatient.fastlege.code,
                                            professional: HealthcareProfessional(familyName: gp.familyName, givenName: gp.givenName, idents: [.hpr(gp.hpr)]))]
         } else {
-            related = []
+            related = staff.map { [RelatedProfessional(roleToPatient: nil, professional: $0)] } ?? []
         }
         let message: DialogMessage
         if let request {

@@ -36,6 +36,24 @@ import TimebokTestKit
         for process in DialogProcess.allCases { #expect(text.contains(process.rawValue)) }
     }
 
+    /// Every 8221 text is the official one, verbatim, as PROTOCOL.md §6 lists it (single quotes in T01).
+    @Test func appRecErrorTextsAreTheOfficialOnes() throws {
+        let raw = try String(contentsOf: ReferenceMaterial.protocolText, encoding: .utf8)
+        var listed: [String: String] = [:]
+        for line in raw.split(separator: "\n") where line.hasPrefix("| ") {
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            for index in stride(from: 1, to: cells.count - 1, by: 1) where cells[index].wholeMatch(of: /[TEXS]\d\d/) != nil && index + 1 < cells.count {
+                listed[cells[index]] = cells[index + 1]
+            }
+        }
+        #expect(listed.count >= 21, "PROTOCOL.md §6 lists the 8221 texts")
+        for (code, text) in listed {
+            let known = try #require(AppRecErrorCode(rawValue: code), "\(code) is modelled")
+            #expect(known.displayName == text, "\(code): \"\(known.displayName)\" is not the official \"\(text)\"")
+        }
+        #expect(Self.protocolText.contains("**RKT** \(CommunicationTestCode.svarKommunikasjonstest.displayName)"))
+    }
+
     @Test func displayNamesMatchTheOfficialExamples() throws {
         // Every V/S/DN triple in the official examples that belongs to one of our lists must agree with it.
         var checked = 0

@@ -123,3 +123,18 @@ import TimebokXML
         #expect(books.allSatisfy { $0.informationText.count <= 300 })
     }
 }
+
+/// Every 8221 code helsenorge may send is understood in an incoming AppRec.
+@Suite struct IncomingAppRecCodes {
+    @Test(arguments: ["E20", "E36", "E53", "E54", "S03", "S99"])
+    func anAppRecWithTheCodeDecodes(_ code: String) throws {
+        let text = String(decoding: try Paths.bytes(Paths.samples.appendingPathComponent("in-AppRec-E35.xml")), as: UTF8.self)
+        let changed = text.replacingOccurrences(of: #"V="E35""#, with: #"V="\#(code)""#)
+        #expect(changed != text)
+        guard case .appRec(let appRec) = try MessageCodec(schemas: nil).decode(Array(changed.utf8)) else {
+            Issue.record("not an AppRec")
+            return
+        }
+        #expect(appRec.errorCodes.map(\.rawValue) == [code])
+    }
+}

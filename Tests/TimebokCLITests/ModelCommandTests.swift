@@ -90,11 +90,63 @@ import Testing
                         ["patients"], ["patients", "list"], ["patients", "import"],
                         ["requests"], ["requests", "list"], ["requests", "confirm"], ["requests", "reject"],
                         ["appointments"], ["appointments", "list"], ["appointments", "book"], ["appointments", "move"], ["appointments", "cancel"],
-                        ["appointments", "no-show"], ["appointments", "complete"], ["gps"], ["gps", "list"], ["gps", "set"]]
+                        ["appointments", "no-show"], ["appointments", "complete"], ["gps"], ["gps", "list"], ["gps", "set"], ["test-connection"]]
         for command in commands {
             let help = try CLI.run(command + ["--help"])
             #expect(help.status == 0)
             #expect(help.output.contains("timebok \(command.joined(separator: " "))"), "`timebok \(command.joined(separator: " ")) --help` shows an example")
         }
+    }
+
+    @Test func processPrintsTheRealCodeOfEveryRefusedMessage() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spool = directory.appendingPathComponent("spool").path
+        #expect(try CLI.run(["init", spool, "--demo"]).status == 0)
+        try "<MsgHead".write(toFile: spool + "/inbox/broken.xml", atomically: true, encoding: .utf8)
+        let planned = try String(contentsOf: CLI.packageRoot.appendingPathComponent("samples/in-HentPlanlagteTimer.xml"), encoding: .utf8)
+        try planned.replacingOccurrences(of: "<Id>115851</Id>", with: "<Id>999999</Id>").write(toFile: spool + "/inbox/stranger.xml", atomically: true, encoding: .utf8)
+        var config = try String(contentsOfFile: spool + "/timebok.conf", encoding: .utf8)
+        config = config.replacingOccurrences(of: "limits.settle-seconds = 2", with: "limits.settle-seconds = 0")
+        try config.write(toFile: spool + "/timebok.conf", atomically: true, encoding: .utf8)
+        let processed = try CLI.run(["process", spool])
+        #expect(processed.status == 1)
+        #expect(processed.output.contains("error TB-0105: The input is not well-formed XML."), "\(processed.output)")
+        #expect(processed.output.contains("error TB-0402: It comes from HER-id 999999"), "\(processed.output)")
+        #expect(!processed.output.contains("TB-0321"))
+    }
+
+    @Test func testConnectionSendsAKommunikasjonstestAndWaitsForItsAnswer() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spool = directory.appendingPathComponent("spool").path
+        #expect(try CLI.run(["init", spool, "--demo"]).status == 0)
+        let sent = try CLI.run(["test-connection", spool])
+        #expect(sent.status == 0, "\(sent.output)")
+        let msgId = try #require(sent.output.split(separator: " ").dropFirst().first.map(String.init))
+        #expect(sent.output.contains("Kommunikasjonstest \(msgId) sent: outbox/"))
+        // Nobody answers: --wait gives up with exit 1 and says what to check.
+        let unanswered = try CLI.run(["test-connection", spool, "--wait", "0.5"])
+        #expect(unanswered.status == 1 && unanswered.output.contains("no answer to Kommunikasjonstest"), "\(unanswered.output)")
+        // helsenorge's RKT for the first test arrives: the next pass reports it.
+        let rkt = try String(contentsOf: CLI.packageRoot.appendingPathComponent("samples/out-Kommunikasjonstest-RKT.xml"), encoding: .utf8)
+        let answer = try #require(Self.answering(rkt, msgId: msgId))
+        try answer.write(toFile: spool + "/inbox/rkt.xml", atomically: true, encoding: .utf8)
+        let processed = try CLI.run(["process", spool])
+        #expect(processed.status == 0, "\(processed.output)")
+        #expect(processed.output.contains("answers Kommunikasjonstest \(msgId)") && processed.output.contains("round trip"), "\(processed.output)")
+    }
+
+    /// Our RKT sample turned into helsenorge's answer to `msgId`: helsenorge → office, RefToParent = msgId.
+    static func answering(_ sample: String, msgId: String) -> String? {
+        guard let sender = sample.range(of: "<Sender>"), let senderEnd = sample.range(of: "</Sender>"),
+              let receiver = sample.range(of: "<Receiver>"), let receiverEnd = sample.range(of: "</Receiver>") else { return nil }
+        let senderBody = String(sample[sender.upperBound..<senderEnd.lowerBound])
+        let receiverBody = String(sample[receiver.upperBound..<receiverEnd.lowerBound])
+        var text = sample.replacingOccurrences(of: "<Sender>" + senderBody + "</Sender>", with: "<Sender>@@R@@</Sender>")
+        text = text.replacingOccurrences(of: "<Receiver>" + receiverBody + "</Receiver>", with: "<Receiver>" + senderBody + "</Receiver>")
+        text = text.replacingOccurrences(of: "@@R@@", with: receiverBody)
+        text = text.replacing(/<RefToParent>[^<]*<\/RefToParent>/, with: "<RefToParent>\(msgId)</RefToParent>")
+        return text.replacing(/<MsgId>[^<]*<\/MsgId>/, with: "<MsgId>\(UUID().uuidString.lowercased())</MsgId>")
     }
 }

@@ -117,6 +117,30 @@ struct CLI {
         #expect(result.output.contains("line \(line): The message does not validate against the official schemas: Element '{http://www.kith.no/xmlstds/msghead/2006-05-24}Bogus'"), "\(result.output)")
     }
 
+    @Test func validButNotServedPassesWithANoteAndFailsWhenStrict() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sample = try String(contentsOf: CLI.packageRoot.appendingPathComponent("samples/in-HentPlanlagteTimer.xml"), encoding: .utf8)
+        let other = directory.appendingPathComponent("ekontakt.xml")
+        try sample.replacingOccurrences(of: "DIALOG_INNBYGGER_TIMERESERVASJON", with: "DIALOG_INNBYGGER_EKONTAKT").write(to: other, atomically: true, encoding: .utf8)
+        let lenient = try CLI.run(["validate", other.path])
+        #expect(lenient.status == 0, "\(lenient.output)")
+        #expect(lenient.output.contains("ekontakt.xml: ok") && lenient.output.contains("note: timebok would not serve it: The process DIALOG_INNBYGGER_EKONTAKT is not served by timebok. [TB-0203"))
+        let strict = try CLI.run(["validate", "--strict", other.path])
+        #expect(strict.status == 1 && strict.output.contains("ekontakt.xml: FAILED"), "\(strict.output)")
+        // A broken message is not "valid but not served": it fails without --strict.
+        try sample.replacingOccurrences(of: "</MsgId>", with: "</MsgID>").write(to: other, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["validate", other.path]).status == 1)
+    }
+
+    @Test(.needsReferenceMaterial) func everyOfficialExampleIsValid() throws {
+        let examples = ((try? FileManager.default.contentsOfDirectory(atPath: ReferenceMaterial.examples.path)) ?? []).filter { $0.hasSuffix(".xml") }.sorted()
+            .map { ReferenceMaterial.examples.appendingPathComponent($0).path }
+        #expect(examples.count >= 11)
+        let result = try CLI.run(["validate", "--schemas", ReferenceMaterial.schemas.path] + examples)
+        #expect(result.status == 0, "\(result.output)")
+    }
+
     @Test func aSchemaFolderWithoutTheOfficialSetIsAClearUsageError() throws {
         let result = try CLI.run(["validate", "--schemas", "/nonexistent", "samples/in-Kommunikasjonstest.xml"])
         #expect(result.status == 64)
