@@ -22,10 +22,20 @@ extension Engine {
             index += 1
             return "\(UTCStamp.compact(clock()))-\(String(format: "%08d%03d", sequence, index))"
         }
+        let schemas = try messageSchemas()
         for message in result.messages {
             let base = "\(prefix())-\(message.label)-\(message.msgId)"
+            let bytes = message.bytes
+            // With the official schemas configured, every output is validated before it is recorded:
+            // an answer helsenorge would refuse with T02 is never sent (the transaction is undone).
+            if let schemas {
+                let issues = schemas.validate(try HardenedXMLParser.parse(bytes, name: base + ".xml"))
+                if let first = issues.first {
+                    throw Refusal(code: .invalidOutput, "timebok built \(message.label) \(message.msgId), which does not validate against the official schemas (line \(first.line.map(String.init) ?? "?"): \(first.message)); nothing was recorded or sent. This is a bug in timebok: keep the input for its report.")
+                }
+            }
             outputs.append(LedgerEntry.Output(folder: Spool.Folder.outbox.rawValue, name: base + ".meta", bytes: message.meta.rendered()))
-            outputs.append(LedgerEntry.Output(folder: Spool.Folder.outbox.rawValue, name: base + ".xml", bytes: message.bytes))
+            outputs.append(LedgerEntry.Output(folder: Spool.Folder.outbox.rawValue, name: base + ".xml", bytes: bytes))
         }
         for record in result.journal {
             let id = UUID().uuidString.lowercased()

@@ -45,5 +45,7 @@ public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
         static let messageIdReused = Code("TB-0406")
         /// A request the office refuses in its answer (for example a Behandleroversikt it does not offer).
         static let refusedRequest = Code("TB-0407")
+        /// An output timebok built does not validate against the official schemas (a bug): not sent.
+        static let invalidOutput = Code("TB-0408")
     }
 }
