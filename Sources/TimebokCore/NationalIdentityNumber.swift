@@ -84,3 +84,41 @@ public struct NationalIdentityNumber: Sendable, Hashable, Codable, CustomStringC
 
     public var description: String { digits }
 }
+
+/// Hides fødselsnumre and D-numre wherever people read (terminal output, log lines, reason files):
+/// each run of exactly 11 digits whose first six could be a birth date (DDMMYY, with the D-nummer's
+/// +40 on the day and the test numbers' +40/+80 on the month) keeps its birth date and loses the
+/// rest: `13016900216` → `130169*****`. Valid or not: a mistyped number is still someone's. Other
+/// numbers (HER-ids, organisation numbers, ledger sequences, times) are left alone.
+public enum IdentityMasking {
+    public static func mask(_ text: String) -> String {
+        var bytes = Array(text.utf8)
+        var index = 0
+        var changed = false
+        while index < bytes.count {
+            guard isDigit(bytes[index]) else {
+                index += 1
+                continue
+            }
+            var end = index
+            while end < bytes.count, isDigit(bytes[end]) { end += 1 }
+            if end - index == 11, looksLikeBirthDate(bytes[index..<index + 6]) {
+                for position in index + 6..<end { bytes[position] = UInt8(ascii: "*") }
+                changed = true
+            }
+            index = end
+        }
+        return changed ? String(decoding: bytes, as: UTF8.self) : text
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+    private static func looksLikeBirthDate(_ digits: ArraySlice<UInt8>) -> Bool {
+        let values = digits.map { Int($0) - 0x30 }
+        let day = values[0] * 10 + values[1]
+        let month = values[2] * 10 + values[3]
+        let dayOK = (1...31).contains(day) || (41...71).contains(day)
+        let monthOK = (1...12).contains(month) || (41...52).contains(month) || (81...92).contains(month)
+        return dayOK && monthOK
+    }
+}

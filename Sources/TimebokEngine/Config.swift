@@ -28,6 +28,15 @@ public struct TimebokConfig: Sendable, Hashable {
     /// file system's clock) is taken to be still being written and left for the next pass; 0 refuses
     /// it at once (for producers that always write a temporary name and rename it in).
     public var settleSeconds: Int = 2
+    /// `spool.group`: the group the transport and the EPJ share; the spool's folders are then 2770
+    /// and owned by it (else 0750).
+    public var spoolGroup: String?
+    /// `archive.keep-days`, `error.keep-days`: day folders older than this are removed by `timebok purge`.
+    public var archiveKeepDays = 90
+    public var errorKeepDays = 180
+    /// `ledger.keep-days`: how long what duplicate detection needs (sender, MsgId, content hash) is
+    /// kept: at least as long as helsenorge may deliver a message again.
+    public var ledgerKeepDays = 90
     /// helsenorge's names as MsgHead carries them.
     public var helsenorgeName = "DIREKTORATET FOR E-HELSE"
     public var helsenorgeServiceName = "Digitale innbyggertjenester"
@@ -134,6 +143,10 @@ public struct TimebokConfig: Sendable, Hashable {
                     config.pushProcess = process
                 }
                 config.settleSeconds = try integer("limits.settle-seconds", default: 2, range: 0...3_600)
+                if let entry = values["spool.group"], !entry.value.isEmpty { config.spoolGroup = entry.value }
+                config.archiveKeepDays = try integer("archive.keep-days", default: 90, range: 1...36_500)
+                config.errorKeepDays = try integer("error.keep-days", default: 180, range: 1...36_500)
+                config.ledgerKeepDays = try integer("ledger.keep-days", default: 90, range: 1...36_500)
                 if let entry = values["helsenorge.accepted-service-her-ids"] {
                     let ids = entry.value.split(separator: ",").map { String($0).trimmedWhitespace }.filter { !$0.isEmpty }
                     guard ids.allSatisfy({ $0.count <= 9 && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else {
@@ -154,6 +167,7 @@ public struct TimebokConfig: Sendable, Hashable {
         "office.name", "office.organisation-number", "office.her-id", "helsenorge.her-id", "helsenorge.service-her-id",
         "schemas.official", "schemas.own", "limits.max-input-bytes", "limits.max-slots-per-command", "identity.allow-test-numbers",
         "pushes.process", "limits.settle-seconds", "helsenorge.accepted-service-her-ids",
+        "spool.group", "archive.keep-days", "error.keep-days", "ledger.keep-days",
     ]
 
     /// The file `timebok init` writes: every key, documented.
@@ -187,6 +201,18 @@ public struct TimebokConfig: Sendable, Hashable {
         # A file written in place that is not yet well-formed and was modified less than this many
         # seconds ago (by the file system's clock) is left for the next pass; 0 refuses it at once.
         limits.settle-seconds = \(settleSeconds)
+
+        # Every file here holds health data. Folders are 0750, files 0640, the database 0600; with a
+        # group that the transport and the EPJ share, folders are 2770 and owned by it.
+        \(spoolGroup.map { "spool.group = \($0)" } ?? "# spool.group = timebok")
+
+        # Retention (timebok purge): day folders in archive/ and error/ older than this many days are
+        # removed, with the copies of outputs the ledger keeps for them; what duplicate detection needs
+        # (sender, MsgId, content hash) is kept for ledger.keep-days (at least as long as helsenorge
+        # may deliver a message again). journal/ and results/ are never purged: the EPJ removes them.
+        archive.keep-days = \(archiveKeepDays)
+        error.keep-days = \(errorKeepDays)
+        ledger.keep-days = \(ledgerKeepDays)
 
         # Accept test fødselsnumre (month + 40 or + 80). Only in test environments.
         identity.allow-test-numbers = \(allowTestNumbers)

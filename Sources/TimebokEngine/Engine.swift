@@ -57,6 +57,15 @@ public final class Engine {
             throw TimebokConfig.Invalid(description: "\(spool.root) is not a timebok spool (its folders are missing). Create one with `timebok init \(spoolRoot)`.")
         }
         self.spool = spool
+        // Health data: a spool other users can read or write is refused before anything is read.
+        let exposed = spool.exposedToOthers(configuration: TimebokConfig.fileName)
+        if !exposed.isEmpty {
+            throw TimebokConfig.Invalid(description: """
+                \(spool.root) is readable or writable by other users, and every file in it holds health data: \(exposed.joined(separator: ", ")). \
+                Fix it with: chmod -R o-rwx \(spool.root) (folders 0750 or 2770 with spool.group, files 0640, state/timebok.sqlite* 0600; \
+                chgrp -R GROUP \(spool.root) for the group the transport and the EPJ share).
+                """)
+        }
         config = try TimebokConfig.load(path: spool.root + "/" + TimebokConfig.fileName)
         store = try BookingStore(path: spool.databasePath)
         if let own = config.ownSchemas, !FileManager.default.fileExists(atPath: own + "/" + OwnSchemas.command.name) {
@@ -226,8 +235,13 @@ public final class Engine {
         var reason = "\(claimed.origin.rawValue)/\(claimed.name) was not applied; nothing in the model changed.\n\(error.code.rawValue): \(error.message)\n"
         if !details.isEmpty { reason += "Details:\n" + details.map { "  \($0)\n" }.joined() }
         reason += "Result: \(resultFile)\nTime: \(Oslo.xsDateTime(clock()))\n"
-        let moved = try spool.quarantine(claimed, day: day, reason: reason)
+        let moved = try quarantine(claimed, day: day, reason: reason)
         return CommandOutcome(commandId: commandId, error: Refusal(error), summary: error.message, created: [], duplicate: false, resultFile: resultFile, inputMovedTo: moved)
+    }
+
+    /// Moves an input to `error/` with its reason, fødselsnumre masked: reason files are read by people.
+    func quarantine(_ claimed: Spool.Claimed, day: String, reason: String) throws -> String {
+        try spool.quarantine(claimed, day: day, reason: IdentityMasking.mask(reason))
     }
 
     struct FileFailure: Error {

@@ -138,7 +138,7 @@ extension Engine {
             let outputs = entry.outputs.map { ($0.folder, $0.name, $0.bytes) }
             if let refusal {
                 let answered = entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }
-                let moved = try spool.quarantine(claimed, day: day, reason: "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was refused.\n\(refusal)\n" + (answered.isEmpty ? "Not answered.\n" : "Answered with: \(answered.joined(separator: ", "))\n"))
+                let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was refused.\n\(refusal)\n" + (answered.isEmpty ? "Not answered.\n" : "Answered with: \(answered.joined(separator: ", "))\n"))
                 return CommandOutcome(commandId: message.info.msgId, error: refusal, summary: refusal.message, created: [], duplicate: false, inputMovedTo: moved)
             }
             let moved = try spool.archive(claimed, day: day, outputs: outputs)
@@ -172,7 +172,7 @@ extension Engine {
         try publish(entry.outputs, key: key)
         let answered = entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }
         let reason = "inbox/\(claimed.name) could not be processed; nothing in the model changed.\n\(error.description)\n" + (answered.isEmpty ? "No answer could be addressed.\n" : "Answered with: \(answered.joined(separator: ", "))\n")
-        let moved = try spool.quarantine(claimed, day: day, reason: reason)
+        let moved = try quarantine(claimed, day: day, reason: reason)
         return CommandOutcome(commandId: error.envelope?.msgId, error: Refusal(error), summary: error.description, created: [], duplicate: false, inputMovedTo: moved)
     }
 
@@ -197,7 +197,7 @@ extension Engine {
         }
         guard let outcome else {
             let refusal = Refusal(code: .unmatchedAnswer, "It is an AppRec for message \(appRec.original.id), which timebok did not send (or no longer knows). Nothing changed.")
-            let moved = try spool.quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused.\n\(refusal)\n")
+            let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused.\n\(refusal)\n")
             return CommandOutcome(commandId: appRec.id, error: refusal, summary: refusal.message, created: [], duplicate: false, inputMovedTo: moved)
         }
         let moved = try spool.archive(claimed, day: day, outputs: [])
@@ -207,7 +207,7 @@ extension Engine {
     /// Refused unanswered because of its transport metadata.
     private func refuseMessage(_ claimed: Spool.Claimed, reason: String, day: String) throws -> CommandOutcome {
         let refusal = Refusal(code: .transportMismatch, reason)
-        let moved = try spool.quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused.\n\(refusal)\n")
+        let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused.\n\(refusal)\n")
         return CommandOutcome(commandId: nil, error: refusal, summary: reason, created: [], duplicate: false, inputMovedTo: moved)
     }
 }

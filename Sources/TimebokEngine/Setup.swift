@@ -15,8 +15,10 @@ public enum SpoolSetup {
         }
         // Round-trip through the parser: what init writes must be what the daemon accepts.
         _ = try TimebokConfig.parse(config.rendered(), name: configPath)
-        try spool.createLayout()
+        try spool.createLayout(group: config.spoolGroup)
         _ = try spool.publish(Array(config.rendered().utf8), toDirectory: spool.root, name: TimebokConfig.fileName)
+        // 0600 before SQLite opens it: its WAL and shared-memory files take the database's mode.
+        try spool.createPrivateFile(spool.databasePath)
         _ = try BookingStore(path: spool.databasePath)
     }
 

@@ -49,11 +49,62 @@ public struct Spool: Sendable {
     public func path(_ folder: Folder) -> String { root + "/" + folder.rawValue }
     public var databasePath: String { path(.state) + "/timebok.sqlite" }
 
-    /// Creates every folder (idempotent).
-    public func createLayout() throws {
-        for folder in Folder.allCases {
-            try FileManager.default.createDirectory(atPath: path(folder), withIntermediateDirectories: true)
+    /// The modes timebok gives what it creates, whatever the umask: folders 0750 (2770 when the
+    /// spool has a group shared with the transport and the EPJ), files 0640, the database, its WAL
+    /// files and the lock 0600. Every file in a spool holds health data.
+    public enum Modes {
+        public static let folder: mode_t = 0o750
+        public static let sharedFolder: mode_t = 0o2770
+        public static let file: mode_t = 0o640
+        public static let privateFile: mode_t = 0o600
+    }
+
+    /// Creates the spool folder and every folder in it (idempotent) with explicit modes, owned by
+    /// `group` when one is given (the group the transport and the EPJ share).
+    public func createLayout(group: String? = nil) throws {
+        var gid: gid_t?
+        if let group {
+            guard let entry = getgrnam(group) else { throw Failure(description: "There is no group \"\(group)\" on this machine (spool.group); create it first (groupadd \(group)).") }
+            gid = entry.pointee.gr_gid
         }
+        let mode = gid == nil ? Modes.folder : Modes.sharedFolder
+        for directory in [root] + Folder.allCases.map(path) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            if let gid, chown(directory, uid_t.max, gid) != 0 {
+                throw Failure(description: "Could not give \(directory) to group \(group ?? ""): \(String(cString: strerror(errno))). Run timebok init as the spool's owner, in that group.", errorNumber: errno)
+            }
+            guard chmod(directory, mode) == 0 else { throw Failure(description: "Could not set the mode of \(directory): \(String(cString: strerror(errno))).", errorNumber: errno) }
+        }
+    }
+
+    /// Creates an empty file readable by its owner only (the database, before SQLite opens it, so
+    /// that its WAL and shared-memory files, which SQLite creates with the database's mode, are too).
+    public func createPrivateFile(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, Modes.privateFile)
+        guard fd >= 0 else { throw Failure(description: "Could not create \(path): \(String(cString: strerror(errno))).", errorNumber: errno) }
+        defer { close(fd) }
+        guard fchmod(fd, Modes.privateFile) == 0 else { throw Failure(description: "Could not set the mode of \(path): \(String(cString: strerror(errno))).", errorNumber: errno) }
+    }
+
+    /// What in the spool other users could read or write, each as "PATH (MODE)"; empty when
+    /// nothing: its folders, the database and its WAL files (any access by others), and
+    /// `configuration` (writable by others; it holds no health data, and sits behind the folder).
+    public func exposedToOthers(configuration: String) -> [String] {
+        let database = databasePath
+        let strict = [root] + Folder.allCases.map(path) + [database, database + "-wal", database + "-shm"]
+        return (strict.map { ($0, mode_t(0o007)) } + [(root + "/" + configuration, mode_t(0o002))]).compactMap { path, forbidden in
+            var info = stat()
+            guard lstat(path, &info) == 0 else { return nil }
+            let mode = info.st_mode & 0o7777
+            return mode & forbidden != 0 ? "\(path) (\(String(mode, radix: 8)))" : nil
+        }
+    }
+
+    /// The folder mode and group new folders get: the spool folder's own (set by `createLayout`).
+    private var folderModeAndGroup: (mode_t, gid_t)? {
+        var info = stat()
+        guard stat(root, &info) == 0 else { return nil }
+        return (info.st_mode & 0o7777, info.st_gid)
     }
 
     /// True when the folder layout exists.
@@ -125,8 +176,9 @@ public struct Spool: Sendable {
     /// runs never take the same files. Released when the returned value is dropped.
     public func lock() throws -> SpoolLock {
         let lockPath = path(.state) + "/timebok.lock"
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, Modes.privateFile)
         guard fd >= 0 else { throw Failure(description: "Could not open \(lockPath): \(String(cString: strerror(errno))).") }
+        _ = fchmod(fd, Modes.privateFile)
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             throw Failure(description: "Another timebok is processing \(root) (\(lockPath) is locked); try again when it has finished.")
@@ -151,8 +203,15 @@ public struct Spool: Sendable {
             return [UInt8](existing) == bytes
         }
         let temporary = directory + "/." + name + "." + String(getpid()) + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, Modes.file)
         guard fd >= 0 else { throw Failure(description: "Could not create \(temporary): \(String(cString: strerror(errno))).") }
+        // Explicit, not left to the umask.
+        guard fchmod(fd, Modes.file) == 0 else {
+            let message = String(cString: strerror(errno))
+            close(fd)
+            unlink(temporary)
+            throw Failure(description: "Could not set the mode of \(temporary): \(message).")
+        }
         var written = 0
         while written < bytes.count {
             let result = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
@@ -227,6 +286,9 @@ public struct Spool: Sendable {
 
     private func move(_ from: String, to target: String) throws {
         try moveNoReplace(from, to: target)
+        // An input another user wrote may have any mode; in the archive it is 0640 like everything
+        // else (best effort: a file that is not ours keeps its mode, behind the 0750 folders).
+        _ = chmod(target, Modes.file)
         try syncDirectory((target as NSString).deletingLastPathComponent)
         try syncDirectory((from as NSString).deletingLastPathComponent)
     }
@@ -248,6 +310,15 @@ public struct Spool: Sendable {
     func createDurably(_ directory: String) throws {
         guard !FileManager.default.fileExists(atPath: directory) else { return }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // The same mode and group as the spool folder, whatever the umask.
+        if let (mode, gid) = folderModeAndGroup {
+            var created = directory
+            while created.count > root.count {
+                _ = chown(created, uid_t.max, gid)
+                guard chmod(created, mode) == 0 else { throw Failure(description: "Could not set the mode of \(created): \(String(cString: strerror(errno))).", errorNumber: errno) }
+                created = (created as NSString).deletingLastPathComponent
+            }
+        }
         var parent = (directory as NSString).deletingLastPathComponent
         while parent.count >= root.count {
             try syncDirectory(parent)

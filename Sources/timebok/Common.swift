@@ -42,7 +42,8 @@ enum BusinessClock {
 
 struct CLIError: Error, CustomStringConvertible {
     var description: String
-    init(_ description: String) { self.description = description }
+    /// Masked: error texts are read by people too.
+    init(_ description: String) { self.description = IdentityMasking.mask(description) }
 }
 
 /// `--id` and `--issued-by` for commands that change the model.
@@ -158,4 +159,22 @@ struct SchemaOptions: ParsableArguments {
     }
 
     private func nonEmpty(_ value: String?) -> String? { value?.isEmpty == false ? value : nil }
+}
+
+/// Everything this program prints goes through here (it shadows `Swift.print` in this module):
+/// fødselsnumre and D-numre are masked to their birth date (`130169*****`) wherever people read.
+/// Only a listing given `--show-identity` prints them whole, with `Swift.print`.
+func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
+    Swift.print(IdentityMasking.mask(items.map { "\($0)" }.joined(separator: separator)), terminator: terminator)
+}
+
+/// `--show-identity` for listings: print fødselsnumre whole (the default masks them).
+struct IdentityOption: ParsableArguments {
+    @Flag(name: .customLong("show-identity"), help: "Show fødselsnumre and D-numre whole (by default only the birth date part: 130169*****).")
+    var show = false
+
+    /// Prints one listing line, masked unless `--show-identity`.
+    func line(_ text: String) {
+        if show { Swift.print(text) } else { print(text) }
+    }
 }

@@ -250,14 +250,15 @@ struct Patients: ParsableCommand {
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the patients.", discussion: "Example:\n  timebok patients list")
+        static let configuration = CommandConfiguration(abstract: "List the patients.", discussion: "Example:\n  timebok patients list --show-identity")
         @OptionGroup var spool: SpoolOption
+        @OptionGroup var identity: IdentityOption
 
         func run() throws {
             let engine = try spool.openEngine()
             let patients = try engine.store.read { try $0.patients() }
             for patient in patients {
-                print("\(patient.fnr)  \(patient.familyName), \(patient.givenName)\(patient.groups.isEmpty ? "" : "  [\(patient.groups.joined(separator: ", "))]")\(patient.digitallyInactive ? "  (not a digital user)" : "")")
+                identity.line("\(patient.fnr)  \(patient.familyName), \(patient.givenName)\(patient.groups.isEmpty ? "" : "  [\(patient.groups.joined(separator: ", "))]")\(patient.digitallyInactive ? "  (not a digital user)" : "")")
             }
             print("\(patients.count) patient\(patients.count == 1 ? "" : "s").")
         }
@@ -302,7 +303,9 @@ struct Requests: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List requests waiting for an answer.", discussion: "Example:\n  timebok requests list")
         @OptionGroup var spool: SpoolOption
-        func run() throws { try listAppointments(spool: spool, states: [.requested], fnr: nil) }
+        @OptionGroup var identity: IdentityOption
+        @Flag(help: "Show each one's history: what happened, when, and who did it.") var history = false
+        func run() throws { try listAppointments(spool: spool, states: [.requested], fnr: nil, identity: identity, history: history) }
     }
 
     struct Confirm: ParsableCommand {
@@ -351,8 +354,10 @@ struct Appointments: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List requests and appointments.", discussion: "Example:\n  timebok appointments list --patient 14035623036 --all")
         @Option(help: "Only this patient's.") var patient: String?
         @Flag(help: "Also cancelled, rejected, expired and finished ones.") var all = false
+        @Flag(help: "Show each one's history: what happened, when, and who did it.") var history = false
         @OptionGroup var spool: SpoolOption
-        func run() throws { try listAppointments(spool: spool, states: all ? nil : [.requested, .confirmed], fnr: patient) }
+        @OptionGroup var identity: IdentityOption
+        func run() throws { try listAppointments(spool: spool, states: all ? nil : [.requested, .confirmed], fnr: patient, identity: identity, history: history) }
     }
 
     struct BookOne: ParsableCommand {
@@ -401,13 +406,18 @@ struct Appointments: ParsableCommand {
     }
 }
 
-func listAppointments(spool: SpoolOption, states: [Appointment.State]?, fnr: String?) throws {
+func listAppointments(spool: SpoolOption, states: [Appointment.State]?, fnr: String?, identity: IdentityOption, history: Bool) throws {
     let engine = try spool.openEngine()
-    let list = try engine.store.read { reader -> [(Appointment, Slot?)] in
-        try reader.appointments(states: states, fnr: fnr).map { ($0, try reader.slot(id: $0.slotId)) }
+    let list = try engine.store.read { reader -> [(Appointment, Slot?, [AppointmentEvent])] in
+        try reader.appointments(states: states, fnr: fnr).map { ($0, try reader.slot(id: $0.slotId), history ? try reader.events(appointmentId: $0.id) : []) }
     }
-    for (appointment, slot) in list {
-        print("\(appointment.id)  \(appointment.state.rawValue)  \(appointment.bookId)  \(slot.map { "\($0.start)" } ?? "?")  patient \(appointment.fnr)\(appointment.text.map { "  \"\($0)\"" } ?? "")")
+    for (appointment, slot, events) in list {
+        defer {
+            for event in events {
+                print("    \(Oslo.xsDateTime(Date(timeIntervalSince1970: Double(event.at))))  \(event.kind.rawValue)  by \(event.actor.description)\(event.text.map { "  \"\($0)\"" } ?? "")")
+            }
+        }
+        identity.line("\(appointment.id)  \(appointment.state.rawValue)  \(appointment.bookId)  \(slot.map { "\($0.start)" } ?? "?")  patient \(appointment.fnr)\(appointment.text.map { "  \"\($0)\"" } ?? "")")
     }
     print("\(list.count) booking\(list.count == 1 ? "" : "s").")
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TimebokCore
 
 @main
 struct Timebok: ParsableCommand {
@@ -19,6 +20,8 @@ struct Timebok: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let error as ValidationError {
+            exit(withError: ValidationError(IdentityMasking.mask(error.message)))
         } catch {
             exit(withError: error)
         }
