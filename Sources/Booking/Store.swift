@@ -332,6 +332,27 @@ public struct StoreWriter {
 
     public var reader: StoreReader { StoreReader(db: db) }
 
+    /// Retention: forgets the stored bytes of published outputs of entries applied before
+    /// `bytesBefore` (the archive held them; the ledger keeps their names), and removes entries
+    /// applied before `entriesBefore` whose outputs were all published (duplicate detection no
+    /// longer needs them). With `apply` false, only counts. Returns (outputs cleared, entries removed).
+    public func purgeLedger(bytesBefore: Int, entriesBefore: Int, apply: Bool) throws -> (outputs: Int, entries: Int) {
+        let settled = "NOT EXISTS (SELECT 1 FROM ledger_output u WHERE u.ledger_id = ledger.id AND u.published = 0)"
+        let entries = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger WHERE applied_at < ? AND \(settled)", arguments: [entriesBefore]) ?? 0
+        let outputs = try Int.fetchOne(db, sql: """
+            SELECT COUNT(*) FROM ledger_output WHERE published = 1 AND length(bytes) > 0
+            AND ledger_id IN (SELECT id FROM ledger WHERE applied_at < ?)
+            """, arguments: [bytesBefore]) ?? 0
+        guard apply else { return (outputs, entries) }
+        try db.execute(sql: """
+            UPDATE ledger_output SET bytes = x'' WHERE published = 1 AND length(bytes) > 0
+            AND ledger_id IN (SELECT id FROM ledger WHERE applied_at < ?)
+            """, arguments: [bytesBefore])
+        try db.execute(sql: "DELETE FROM ledger_output WHERE ledger_id IN (SELECT id FROM ledger WHERE applied_at < ? AND \(settled))", arguments: [entriesBefore])
+        try db.execute(sql: "DELETE FROM ledger WHERE applied_at < ? AND NOT EXISTS (SELECT 1 FROM ledger_output o WHERE o.ledger_id = ledger.id)", arguments: [entriesBefore])
+        return (outputs, entries)
+    }
+
     /// Applies a decision's changes, keeping each slot's count of active bookings in step.
     public func apply(_ decision: Decision) throws {
         for change in decision.changes {

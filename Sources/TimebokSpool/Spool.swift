@@ -249,6 +249,8 @@ public struct Spool: Sendable {
         let directory = path(.archive) + "/" + day
         try createDurably(directory)
         let name = uniqueName(claimed.name, in: directory)
+        // Outputs whose bytes retention already forgot (a late duplicate of an old input) are not copied.
+        let outputs = outputs.filter { !$0.bytes.isEmpty }
         if !outputs.isEmpty {
             let copies = directory + "/" + name + ".outputs"
             try createDurably(copies)
@@ -282,6 +284,41 @@ public struct Spool: Sendable {
         _ = try publish(Array((reason.hasSuffix("\n") ? reason : reason + "\n").utf8), toDirectory: directory, name: name + ".reason.txt")
         try move(claimed.path, to: directory + "/" + name)
         return directory + "/" + name
+    }
+
+    /// Appends a line to a log file in `state/` (0640), synced: operators read what was done there.
+    public func appendLog(_ line: String, name: String) throws {
+        let file = path(.state) + "/" + name
+        let fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, Modes.file)
+        guard fd >= 0 else { throw Failure(description: "Could not open \(file): \(String(cString: strerror(errno))).", errorNumber: errno) }
+        defer { close(fd) }
+        _ = fchmod(fd, Modes.file)
+        let bytes = Array(line.utf8)
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw Failure(description: "Could not write \(file): \(String(cString: strerror(errno))).", errorNumber: errno)
+            }
+            written += result
+        }
+        guard fsync(fd) == 0 else { throw Failure(description: "Could not fsync \(file): \(String(cString: strerror(errno))).", errorNumber: errno) }
+    }
+
+    /// The day folders (`YYYY-MM-DD`) of `archive/` or `error/` dated before `day`, oldest first.
+    public func dayFolders(in folder: Folder, before day: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path(folder))) ?? []
+        return names.filter { $0.count == 10 && $0.wholeMatch(of: /\d{4}-\d{2}-\d{2}/) != nil && $0 < day }.sorted()
+    }
+
+    /// Removes a day folder of `archive/` or `error/` with everything in it, then syncs the parent.
+    public func removeDayFolder(_ name: String, in folder: Folder) throws {
+        guard folder == .archive || folder == .error, name.wholeMatch(of: /\d{4}-\d{2}-\d{2}/) != nil else {
+            throw Failure(description: "\(folder.rawValue)/\(name) is not a day folder; nothing removed.")
+        }
+        try FileManager.default.removeItem(atPath: path(folder) + "/" + name)
+        try syncDirectory(path(folder))
     }
 
     private func move(_ from: String, to target: String) throws {

@@ -81,8 +81,8 @@ final class Office {
     /// Reads every answer; on an `official` spool it also validates each against the official set.
     let codec: MessageCodec
 
-    init(official: Bool = false) throws {
-        spool = try TemporarySpool(official: official)
+    init(official: Bool = false, configure: (inout TimebokConfig) -> Void = { _ in }) throws {
+        spool = try TemporarySpool(official: official, configure: configure)
         codec = MessageCodec(schemas: official ? try SchemaLevel.official(folder: ReferenceMaterial.schemas.path).compileMessageSchemas() : nil)
         let engine = try spool.engine()
         for envelope in SpoolSetup.demoCommands(today: LocalDate(year: 2026, month: 12, day: 1)) { #expect(engine.execute(envelope).ok) }

@@ -19,11 +19,12 @@ final class TemporarySpool {
     /// test depends on how long ago the file system says a file was written. `official`: check
     /// messages against the official schema set too (tests that do are gated on the reference
     /// material); otherwise the spool runs at the built-in level, as a fresh clone does.
-    init(settleSeconds: Int = 0, official: Bool = false) throws {
+    init(settleSeconds: Int = 0, official: Bool = false, configure: (inout TimebokConfig) -> Void = { _ in }) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("timebok-engine-\(UUID().uuidString)").path
         clock = Oslo.instant(for: LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0))
         var config = SpoolSetup.demoConfig(officialSchemas: official ? ReferenceMaterial.schemas.path : nil, ownSchemas: nil)
         config.settleSeconds = settleSeconds
+        configure(&config)
         try SpoolSetup.create(root: root, config: config)
     }
 
