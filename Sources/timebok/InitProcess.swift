@@ -19,6 +19,7 @@ struct Init: ParsableCommand {
           timebok init /tmp/demo --demo
           timebok init /srv/timebok --office-name "Nanset legekontor" --organisation-number 971318864 --her-id 1234
           timebok init /srv/timebok --demo --schemas /srv/helsenorge/schemas     # also validate against the official bundle
+          timebok init /srv/timebok --demo --group timebok     # folders 2770, shared with the transport and the EPJ
 
         Without --schemas (or $TIMEBOK_SCHEMAS) every message is checked by the built-in rules; with it, \
         also against the official schema bundle (written into timebok.conf as schemas.official).
@@ -35,6 +36,7 @@ struct Init: ParsableCommand {
     @Option(name: .customLong("her-id"), help: "The office's HER-id.") var herId: String?
     @OptionGroup var schemas: SchemaOptions
     @Flag(help: "Accept test fødselsnumre (test environments only).") var allowTestNumbers = false
+    @Option(help: ArgumentHelp("The group the transport and the EPJ share: folders become 2770 and owned by it (spool.group).", valueName: "group")) var group: String?
 
     func run() throws {
         let official = try schemas.officialFolder()
@@ -49,6 +51,7 @@ struct Init: ParsableCommand {
             config = TimebokConfig(officeName: officeName, organisationNumber: organisationNumber, officeHerId: herId, officialSchemas: official, ownSchemas: own)
         }
         config.allowTestNumbers = allowTestNumbers
+        config.spoolGroup = group
         do {
             try SpoolSetup.create(root: directory, config: config)
         } catch {

@@ -72,6 +72,21 @@ import Testing
         }
     }
 
+    @Test func aSharedGroupMakesTheFolders2770AndTheirs() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let group = try #require(getgrgid(getgid()).map { String(cString: $0.pointee.gr_name) }, "this user's primary group")
+        let spool = directory.appendingPathComponent("spool").path
+        let created = try Self.run(umask: "077", ["init", spool, "--demo", "--group", group])
+        #expect(created.status == 0, "\(created.output)")
+        #expect(try String(contentsOfFile: spool + "/timebok.conf", encoding: .utf8).contains("spool.group = \(group)"))
+        for entry in Self.modes(under: spool) + [(path: ".", mode: 0, directory: true)] where entry.directory {
+            var info = stat()
+            #expect(lstat(spool + "/" + entry.path, &info) == 0 && Int(info.st_mode & 0o7777) == 0o2770 && info.st_gid == getgid(), "\(entry.path)")
+        }
+        #expect(try Self.run(umask: "077", ["init", directory.appendingPathComponent("other").path, "--demo", "--group", "no-such-group-here"]).output.contains("There is no group \"no-such-group-here\""))
+    }
+
     @Test func aSpoolOthersCanReadIsRefusedWithThePathAndTheFix() throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
