@@ -25,6 +25,12 @@ public final class BookingStore: Sendable {
         try Self.migrator.migrate(writer)
     }
 
+    /// SQLite's full `PRAGMA integrity_check`: empty when the database is sound, else its findings.
+    public func integrityProblems() throws -> [String] {
+        let rows = try writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        return rows == ["ok"] ? [] : rows
+    }
+
     /// Reads a consistent snapshot.
     public func read<T>(_ body: (StoreReader) throws -> T) throws -> T {
         try writer.read { db in try body(StoreReader(db: db)) }

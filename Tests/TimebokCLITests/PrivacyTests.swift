@@ -97,10 +97,14 @@ import Testing
         #expect(refused.status != 0)
         #expect(refused.output.contains("\(spool)/state/timebok.sqlite (644)") && refused.output.contains("chmod -R o-rwx \(spool)"), "\(refused.output)")
         #expect(try CLI.run(["books", "--spool", spool]).status != 0, "no command reads an exposed spool")
+        let checked = try CLI.run(["check", spool])
+        #expect(checked.status == 1 && checked.output.contains("\(spool)/state/timebok.sqlite (644)") && checked.output.contains("ok: the database passes"), "\(checked.output)")
         #expect(chmod(spool + "/state/timebok.sqlite", 0o600) == 0 && chmod(spool + "/archive", 0o755) == 0)
         #expect(try CLI.run(["process", spool]).output.contains("\(spool)/archive (755)"))
         #expect(chmod(spool + "/archive", 0o750) == 0)
         #expect(try CLI.run(["process", spool]).status == 0, "fixed as told, it runs")
+        let clean = try CLI.run(["check", spool])
+        #expect(clean.status == 0 && clean.output.contains("ok: only its owner and group"), "\(clean.output)")
     }
 
     @Test func noPrintedLineOrReasonFileShowsAFodselsnummer() throws {
