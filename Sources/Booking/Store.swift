@@ -343,7 +343,9 @@ public struct StoreWriter {
     /// applied before `entriesBefore` whose outputs were all published (duplicate detection no
     /// longer needs them). With `apply` false, only counts. Returns (outputs cleared, entries removed).
     public func purgeLedger(bytesBefore: Int, entriesBefore: Int, apply: Bool) throws -> (outputs: Int, entries: Int) {
-        let settled = "NOT EXISTS (SELECT 1 FROM ledger_output u WHERE u.ledger_id = ledger.id AND u.published = 0)"
+        // Command ids are kept for ever (a row each): an EPJ that sends an old command file again
+        // must never have it applied twice.
+        let settled = "key NOT LIKE 'command:%' AND NOT EXISTS (SELECT 1 FROM ledger_output u WHERE u.ledger_id = ledger.id AND u.published = 0)"
         let entries = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger WHERE applied_at < ? AND \(settled)", arguments: [entriesBefore]) ?? 0
         let outputs = try Int.fetchOne(db, sql: """
             SELECT COUNT(*) FROM ledger_output WHERE published = 1 AND length(bytes) > 0

@@ -102,7 +102,9 @@ public enum IdentityMasking {
             }
             var end = index
             while end < bytes.count, isDigit(bytes[end]) { end += 1 }
-            if end - index == 11, looksLikeBirthDate(bytes[index..<index + 6]) {
+            // Inside a word (hex in a UUID, an identifier) it is not an identity number.
+            let standalone = (index == 0 || !isLetter(bytes[index - 1])) && (end == bytes.count || !isLetter(bytes[end]))
+            if end - index == 11, standalone, looksLikeBirthDate(bytes[index..<index + 6]) {
                 for position in index + 6..<end { bytes[position] = UInt8(ascii: "*") }
                 changed = true
             }
@@ -112,6 +114,7 @@ public enum IdentityMasking {
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+    private static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
 
     private static func looksLikeBirthDate(_ digits: ArraySlice<UInt8>) -> Bool {
         let values = digits.map { Int($0) - 0x30 }

@@ -97,7 +97,7 @@ struct Conversations {
     // MARK: Messages from helsenorge
 
     func handle(_ message: DialogMessage, _ function: MessageFunction, meta: TransportMeta?, model: StoreReader) throws -> ConversationResult {
-        if let refused = try notOurs(message, function, meta: meta, model: model) { return refused }
+        if let refused = try notOurs(message.info, asynchronous: function.expectsAppRec, meta: meta, model: model) { return refused }
         if function.isAnswer { return try receiveAnswer(message, function, model: model) }
         switch function {
         case .kommunikasjonstest:
@@ -130,15 +130,15 @@ struct Conversations {
     /// what is addressed to this office: its organisation, one of its resource books, or one of its
     /// GPs. nil when the message is ours. Otherwise the refusal: unanswered, except an asynchronous
     /// message from helsenorge, which gets AppRec E21 in the office's own name.
-    func notOurs(_ message: DialogMessage, _ function: MessageFunction, meta: TransportMeta?, model: StoreReader) throws -> ConversationResult? {
+    func notOurs(_ info: MsgInfo, asynchronous: Bool, meta: TransportMeta?, model: StoreReader) throws -> ConversationResult? {
         var result = ConversationResult()
-        let sender = message.info.sender
+        let sender = info.sender
         let service = sender.service?.herId
         guard sender.herId == config.helsenorgeHerId, let service, config.acceptedHelsenorgeServiceHerIds.contains(service) else {
-            result.refusal = Refusal(code: .senderNotHelsenorge, "It comes from \(Parties.describe(sender)) and is addressed to \(Parties.describe(message.info.receiver)); only messages from helsenorge.no (HER-id \(config.helsenorgeHerId) with one of the services \(config.acceptedHelsenorgeServiceHerIds.joined(separator: ", "))) to this office are served. Refused unanswered.")
+            result.refusal = Refusal(code: .senderNotHelsenorge, "It comes from \(Parties.describe(sender)) and is addressed to \(Parties.describe(info.receiver)); only messages from helsenorge.no (HER-id \(config.helsenorgeHerId) with one of the services \(config.acceptedHelsenorgeServiceHerIds.joined(separator: ", "))) to this office are served. Refused unanswered.")
             return result
         }
-        let receiver = message.info.receiver
+        let receiver = info.receiver
         var ours = receiver.herId == config.officeHerId
         switch receiver.unit {
         case .organisation(let unit):
@@ -152,9 +152,9 @@ struct Conversations {
         }
         if ours { return nil }
         let addressed = "It is addressed to \(Parties.describe(receiver)), which is not this office (HER-id \(config.officeHerId)), one of its resource books or one of its GPs"
-        if function.expectsAppRec {
+        if asynchronous {
             // In the office's own name: never as the party it was (wrongly) addressed to.
-            var own = message.info
+            var own = info
             own.receiver = Organisation(name: config.officeName, idents: [.organisationHerId(config.officeHerId)])
             result.messages.append(appRec(own, meta: meta, errors: [(.receiverUnknown, "Mottakeren \(receiver.communicationPartyHerId ?? receiver.herId ?? "?") finnes ikke ved dette legekontoret.")]))
             result.refusal = Refusal(code: .notAddressedHere, addressed + "; answered with AppRec E21 in the office's own name.")
@@ -173,7 +173,8 @@ struct Conversations {
             result.refusal = Refusal(code: .unmatchedAnswer, "It is an answer (\(function.rawValue) \(code)) to MsgId \(message.info.conversationRef?.refToParent ?? "(no RefToParent)"), which timebok did not send (or no longer knows); answers are never answered.")
             return result
         }
-        result.decision.changes.append(.setSentMessageStatus(msgId: sent.msgId, status: .delivered, errors: nil))
+        // An earlier negative AppRec (failed) stays failed.
+        if sent.status == .sent { result.decision.changes.append(.setSentMessageStatus(msgId: sent.msgId, status: .delivered, errors: nil)) }
         let roundTrip = max(0, now - sent.sentAt)
         result.decision.summary = "\(function.rawValue) \(code) answers \(sent.kind) \(sent.msgId), sent \(Oslo.xsDateTime(Date(timeIntervalSince1970: Double(sent.sentAt)))): round trip \(roundTrip) s."
         return result
@@ -184,7 +185,14 @@ struct Conversations {
     func target(_ message: DialogMessage, model: StoreReader) throws -> (book: Book?, gp: GP?, known: Bool) {
         let receiver = message.info.receiver
         guard receiver.herId == config.officeHerId else { return (nil, nil, false) }
-        switch receiver.unit {
+        // The office's own HER-id as the second level (as helsenorge's examples do) is the office itself.
+        var unit = receiver.unit
+        switch unit {
+        case .organisation(let service) where service.herId == config.officeHerId: unit = nil
+        case .professional(let person) where person.herId == config.officeHerId: unit = nil
+        default: break
+        }
+        switch unit {
         case .organisation(let service):
             guard let herId = service.herId, let book = try model.book(herId: herId), book.kind == .resource else { return (nil, nil, false) }
             return (book, nil, true)

@@ -141,7 +141,12 @@ public final class Engine {
         try claimWaiting(in: .commands, waiting: &waiting, attempt)
         try claimWaiting(in: .inbox, waiting: &waiting, attempt)
         report.waiting = waiting
-        report.expired = try expireHolds()
+        do {
+            report.expired = try expireHolds()
+        } catch {
+            // Expiry is retried on the next pass; it never costs this pass its report.
+            report.retrying.append(("hold expiry", "\(error)"))
+        }
         return report
     }
 
@@ -151,10 +156,12 @@ public final class Engine {
         // judge: file ages never depend on the business clock (which tests and replays fix).
         var fileSystemNow: Date?
         for file in spool.waiting(in: folder) {
-            let now = try fileSystemNow ?? spool.fileSystemNow(in: folder)
+            // Without a settle time nothing waits; a probe that cannot be written (a full disk) counts
+            // every file as settled rather than stopping the pass.
+            let now = config.settleSeconds == 0 ? nil : fileSystemNow ?? (try? spool.fileSystemNow(in: folder))
             fileSystemNow = now
             // A file written in place may be incomplete: a young file that is not yet well-formed waits.
-            if now.timeIntervalSince(file.modified) < TimeInterval(config.settleSeconds), file.size <= config.maxInputBytes,
+            if let now, now.timeIntervalSince(file.modified) < TimeInterval(config.settleSeconds), file.size <= config.maxInputBytes,
                let data = FileManager.default.contents(atPath: spool.path(folder) + "/" + file.name),
                (try? HardenedXMLParser.parse(Array(data), limits: ParseLimits(maxBytes: config.maxInputBytes))) == nil {
                 waiting.append(file.name)

@@ -20,7 +20,8 @@ extension Engine {
         var index = 0
         func prefix() -> String {
             index += 1
-            return "\(UTCStamp.compact(clock()))-\(String(format: "%08d%03d", sequence, index))"
+            // 12 digits: never mistaken for (or masked as) an 11-digit fødselsnummer.
+            return "\(UTCStamp.compact(clock()))-\(String(format: "%09d%03d", sequence, index))"
         }
         let schemas = try messageSchemas()
         for message in result.messages {
@@ -109,9 +110,21 @@ extension Engine {
             }
             let key = "message:\(message.info.sender.communicationPartyHerId ?? "?"):\(message.info.msgId)"
             let hash = SHA256.hex(bytes)
-            let (entry, duplicate, refusal) = try store.write { writer -> (LedgerEntry, Bool, Refusal?) in
-                if let previous = try writer.reader.ledger(key: key) {
-                    if previous.contentSHA256 == hash { return (previous, true, nil) }
+            let committed: (LedgerEntry, Bool, Refusal?)
+            do {
+            committed = try store.write { writer -> (LedgerEntry, Bool, Refusal?) in
+                let previous = try writer.reader.ledger(key: key)
+                if let previous, previous.contentSHA256 == hash { return (previous, true, nil) }
+                // Not ours: refused before anything could answer it, also a reused MsgId (never E10 in someone else's name).
+                if let refused = try conversations(now: now).notOurs(message.info, asynchronous: function.expectsAppRec, meta: meta, model: writer.reader) {
+                    let entryKey = previous == nil ? key : "\(key):\(hash)"
+                    if let recorded = try writer.reader.ledger(key: entryKey) { return (recorded, false, refused.refusal) }
+                    let entry = LedgerEntry(key: entryKey, source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected",
+                                            summary: refused.refusal?.description ?? "", outputs: try outputFiles(refused, model: writer.reader))
+                    try writer.record(entry)
+                    return (entry, false, refused.refusal)
+                }
+                if let previous {
                     // The same MsgId with other content: E10 for an async message; nothing changes.
                     let conversations = conversations(now: now)
                     var result = ConversationResult()
@@ -134,6 +147,12 @@ extension Engine {
                 try writer.record(entry)
                 return (entry, false, result.refusal)
             }
+            } catch let invalid as Refusal where invalid.isInvalidOutput {
+                // Nothing was recorded or sent; the input goes to error/ for its bug report.
+                let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was not answered; nothing changed.\n\(invalid)\n")
+                return CommandOutcome(commandId: message.info.msgId, error: invalid, summary: invalid.message, created: [], duplicate: false, inputMovedTo: moved)
+            }
+            let (entry, duplicate, refusal) = committed
             try publish(entry.outputs, key: entry.key)
             let outputs = entry.outputs.map { ($0.folder, $0.name, $0.bytes) }
             if let refusal {
@@ -156,7 +175,10 @@ extension Engine {
             // The function decides (PROTOCOL.md §1: senders are not consistent with Ack); Ack only when unknown.
             let synchronous = error.function.map(\.isSynchronous) ?? !envelope.acknowledgementRequested
             let process = DialogProcess(wireName: envelope.type.value)
-            if synchronous, process != nil {
+            // Not ours: never answered in the name of whoever it was addressed to.
+            if let refused = try store.read({ try conversations.notOurs(envelope, asynchronous: !synchronous, meta: meta, model: $0) }) {
+                result = refused
+            } else if synchronous, process != nil {
                 let request = DialogMessage(info: envelope, documents: [])
                 let code = Conversations.rejectionCode(for: process)
                 result.messages += conversations.answer(request, meta: meta, code: code, label: "Svar-\(code.value)", text: "Forespørselen kunne ikke behandles (\(error.appRecError.rawValue) \(error.appRecError.displayName)).").messages
@@ -166,12 +188,21 @@ extension Engine {
         }
         // Keyed like any message when its envelope could be read: a second delivery is not answered twice.
         let key = error.envelope.map { "message:\($0.sender.communicationPartyHerId ?? "?"):\($0.msgId)" } ?? "undecodable:\(claimed.name):\(SHA256.hex(bytes))"
+        var unanswerable: Refusal?
         let entry = try recordOnce(key: key) { writer in
-            LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: now, outcome: "rejected", summary: error.description, outputs: try outputFiles(result, model: writer.reader))
+            var outputs: [LedgerEntry.Output] = []
+            do {
+                outputs = try outputFiles(result, model: writer.reader)
+            } catch let refusal as Refusal where refusal.isInvalidOutput {
+                // An answer built from a broken envelope that would itself be refused: none is sent.
+                unanswerable = refusal
+            }
+            return LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: now, outcome: "rejected", summary: error.description, outputs: outputs)
         }
         try publish(entry.outputs, key: key)
         let answered = entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }
-        let reason = "inbox/\(claimed.name) could not be processed; nothing in the model changed.\n\(error.description)\n" + (answered.isEmpty ? "No answer could be addressed.\n" : "Answered with: \(answered.joined(separator: ", "))\n")
+        var reason = "inbox/\(claimed.name) could not be processed; nothing in the model changed.\n\(error.description)\n" + (answered.isEmpty ? "No answer could be addressed.\n" : "Answered with: \(answered.joined(separator: ", "))\n")
+        if let unanswerable { reason += "Its answer was not sent: \(unanswerable)\n" }
         let moved = try quarantine(claimed, day: day, reason: reason)
         return CommandOutcome(commandId: error.envelope?.msgId, error: Refusal(error), summary: error.description, created: [], duplicate: false, inputMovedTo: moved)
     }

@@ -26,6 +26,9 @@ public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(code): \(message)" }
 
+    /// An answer timebok built does not validate against the official schemas (TB-0408).
+    var isInvalidOutput: Bool { code == Code.invalidOutput.rawValue }
+
     /// The engine's own codes; only this module makes them.
     struct Code: Sendable, Hashable {
         let rawValue: String

@@ -93,8 +93,9 @@ public struct Spool: Sendable {
         let database = databasePath
         let strict = [root] + Folder.allCases.map(path) + [database, database + "-wal", database + "-shm"]
         return (strict.map { ($0, mode_t(0o007)) } + [(root + "/" + configuration, mode_t(0o002))]).compactMap { path, forbidden in
+            // stat, not lstat: a spool folder that is a symbolic link is judged by what it points to.
             var info = stat()
-            guard lstat(path, &info) == 0 else { return nil }
+            guard stat(path, &info) == 0 else { return nil }
             let mode = info.st_mode & 0o7777
             return mode & forbidden != 0 ? "\(path) (\(String(mode, radix: 8)))" : nil
         }

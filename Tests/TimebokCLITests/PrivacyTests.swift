@@ -70,6 +70,25 @@ import Testing
             }
             #expect(entry.mode == expected, "\(entry.path) is \(String(entry.mode, radix: 8)), not \(String(expected, radix: 8)) (umask \(umask))")
         }
+        // SQLite removes its WAL and shared-memory files when the last connection closes: look at them
+        // while a command holds the database open (test-connection --wait keeps it open).
+        let quoted = "'\(CLI.binary.path)' test-connection '\(spool)' --wait 3"
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        holder.arguments = ["-c", "umask \(umask); exec \(quoted)"]
+        holder.environment = ProcessInfo.processInfo.environment.merging(["TIMEBOK_NOW": CLI.businessNow]) { _, fixed in fixed }
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        defer { holder.waitUntilExit() }
+        var seen: [String: Int] = [:]
+        for _ in 0..<50 where seen.count < 2 {
+            for suffix in ["-wal", "-shm"] where seen[suffix] == nil {
+                var wal = stat()
+                if lstat(spool + "/state/timebok.sqlite" + suffix, &wal) == 0 { seen[suffix] = Int(wal.st_mode & 0o7777) }
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(seen == ["-wal": 0o600, "-shm": 0o600], "the database's WAL files while it is open: \(seen.mapValues { String($0, radix: 8) })")
     }
 
     @Test func aSharedGroupMakesTheFolders2770AndTheirs() throws {

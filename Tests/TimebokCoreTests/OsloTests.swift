@@ -115,3 +115,21 @@ import TimebokCore
         #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 }
+
+@Suite struct Masking {
+    @Test func fodselsnumreKeepOnlyTheirBirthDate() {
+        #expect(IdentityMasking.mask("patient 14035623036.") == "patient 140356*****.")
+        #expect(IdentityMasking.mask("14035623037") == "140356*****", "a mistyped number is still someone's")
+        #expect(IdentityMasking.mask("D-nummer 54035623036") == "D-nummer 540356*****")
+        #expect(IdentityMasking.mask("test 14435623036") == "test 144356*****", "month + 40")
+        #expect(IdentityMasking.mask("æ14035623036ø") == "æ140356*****ø", "beside multi-byte letters")
+    }
+
+    @Test func otherNumbersAreLeftAlone() {
+        let name = "20261201T202651.641Z-001010000001-SvarLedigeTimer-03-5c1860ab-08a8-4cf6-98f7-5ee9dbeff805.xml"
+        #expect(IdentityMasking.mask(name) == name, "12-digit sequences, times, UUIDs")
+        #expect(IdentityMasking.mask("uid a14035623036b") == "uid a14035623036b", "inside a word")
+        #expect(IdentityMasking.mask("HER-id 8093248, org 987654325, 00000012001") == "HER-id 8093248, org 987654325, 00000012001")
+        #expect(IdentityMasking.mask("140356236") == "140356236")
+    }
+}

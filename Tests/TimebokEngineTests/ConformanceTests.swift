@@ -70,6 +70,36 @@ import TimebokCore
         #expect(try office.engine().store.read { try $0.appointments(states: nil) }.isEmpty)
     }
 
+    /// The paths that answer before any function runs (a reused MsgId, an undecodable message) keep the rule too.
+    @Test func aReusedMsgIdOrABrokenMessageForAnotherOfficeIsNeverAnsweredInItsName() throws {
+        let office = try Office()
+        let hn = office.helsenorge
+        let other = Organisation(name: "Annet legekontor", idents: [.organisationHerId("87688")], unit: .organisation(Organisation(name: "Timebok", idents: [.organisationHerId("95316")])))
+        var planned = hn.planned(.ragnhild)
+        planned.info.receiver = other
+        #expect(try office.send(planned, name: "first.xml").isEmpty)
+        var changed = planned
+        changed.info.genDate = "2026-12-01T11:30:00Z"
+        #expect(try office.send(changed, name: "again.xml").isEmpty, "no E10 answer in 87688's name")
+        // An asynchronous one with a wrong fødselsnummer: E21 in the office's own name, not E31 as 87688.
+        var reserve = hn.reserve(.lab, Citizen(fnr: "14035623037", familyName: "Å", givenName: "R"), slot: try office.freeSlot("lab"), contact: "95316")
+        reserve.info.receiver = other
+        let answers = try office.send(reserve, name: "broken-fnr.xml")
+        let receipt = try #require(appRec(answers.first))
+        #expect(answers.count == 1 && receipt.errorCodes == [.receiverUnknown] && receipt.sender.institution?.id == "1234" && receipt.sender.departments.isEmpty)
+    }
+
+    @Test func theOfficeAsItsOwnSecondLevelWithRole23ReachesTheGPsBook() throws {
+        let office = try Office()
+        var request = office.helsenorge.freeSlots(.office, .folke, from: office.today, to: office.today.adding(days: 6))
+        request.info.receiver.unit = .organisation(Organisation(name: "Fjordvik legesenter", idents: [.organisationHerId("1234")]))
+        let wanted = RelatedProfessional(roleToPatient: RoleToPatient.onsketBehandler.code, professional: HealthcareProfessional(familyName: "Fjeld", givenName: "Hanne", idents: [.hpr("9144897")]))
+        request.documents[0] = MessageDocument(payload: .dialogmelding(Dialogmelding(foresporsel: [Foresporsel(typeForesp: RequestType.hentLedigeTimer.code, fraDato: office.today, tilDato: office.today.adding(days: 6), relatedProfessionals: [wanted])])))
+        let answer = try office.send(request)
+        #expect(answerCode(answer.first) == "03")
+        #expect(dialog(answer.first)?.calendar?.events.first?.contact == "91095")
+    }
+
     @Test func aMessageFromSomeoneElseThanHelsenorgeIsRefusedUnanswered() throws {
         let office = try Office()
         var request = office.helsenorge.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 3))

@@ -15,7 +15,10 @@ import TimebokCore
             config.ledgerKeepDays = 120
         }
         let hn = office.helsenorge
-        // Day one (2026-12-01): an answered request, a booking (journal), a broken message (error/).
+        // Day one (2026-12-01): a command file, an answered request, a booking (journal), a broken message (error/).
+        let openSlot = command("epj-old", "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T07:00:00</Start><End>2026-12-07T07:15:00</End></OpenSlot>")
+        try office.spool.drop(openSlot, as: "old-command.xml")
+        #expect(try office.spool.engine().process().outcomes.first?.ok == true)
         let first = hn.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 3))
         #expect(answerCode(try office.send(first).first) == "03")
         let slot = try office.freeSlot("influensavaksine")
@@ -50,5 +53,8 @@ import TimebokCore
         let second = try office.engine().purge()
         #expect(second.errorFolders == ["2026-12-01"] && second.entriesRemoved > 0)
         #expect(office.spool.files("journal") == journal)
+        // An EPJ that sends its old command file again: command ids are never forgotten.
+        try office.spool.drop(openSlot, as: "old-command-again.xml")
+        #expect(try office.spool.engine().process().outcomes.first?.duplicate == true, "never applied twice")
     }
 }
