@@ -25,6 +25,25 @@ public final class BookingStore: Sendable {
         try Self.migrator.migrate(writer)
     }
 
+    /// SQLite's `PRAGMA quick_check` (fast; what a pass runs first): empty when sound, else its findings.
+    public func quickCheck() throws -> [String] {
+        let rows = try writer.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+        return rows == ["ok"] ? [] : rows
+    }
+
+    /// A consistent copy of the database in a new file (`VACUUM INTO`), readable by its owner only.
+    public func backup(to destination: String) throws {
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw ModelError(.storage, "\(destination) already exists; a backup never overwrites.")
+        }
+        let fd = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ModelError(.storage, "Could not create \(destination): \(String(cString: strerror(errno))).") }
+        _ = fchmod(fd, 0o600)
+        close(fd)
+        // VACUUM INTO needs the file not to exist, or to be empty: it is empty.
+        try writer.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [destination]) }
+    }
+
     /// SQLite's full `PRAGMA integrity_check`: empty when the database is sound, else its findings.
     public func integrityProblems() throws -> [String] {
         let rows = try writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }

@@ -67,6 +67,12 @@ public final class Engine {
                 """)
         }
         config = try TimebokConfig.load(path: spool.root + "/" + TimebokConfig.fileName)
+        // Only `timebok init` creates a database: a missing or empty one is a lost one, never silently
+        // replaced by an office without books, patients or duplicate ledger.
+        var info = stat()
+        guard stat(spool.databasePath, &info) == 0, info.st_size > 0 else {
+            throw DatabaseProblem(description: "\(spool.databasePath) is missing or empty, so this spool's books, patients, bookings and message ledger are gone. Stop every timebok on it and restore the database from its backup (README: Backing up a spool); only `timebok init` creates a new one.")
+        }
         store = try BookingStore(path: spool.databasePath)
         if let own = config.ownSchemas, !FileManager.default.fileExists(atPath: own + "/" + OwnSchemas.command.name) {
             throw TimebokConfig.Invalid(description: "\(TimebokConfig.fileName): schemas.own names \"\(own)\", which has no \(OwnSchemas.command.name). Remove the line to use the built-in schemas, or name a folder with timebok's own schemas.")
@@ -80,6 +86,29 @@ public final class Engine {
     }
 
     var nowSeconds: Int { Int(clock().timeIntervalSince1970) }
+
+    /// The database is missing, empty or damaged: nothing is claimed until it is restored.
+    public struct DatabaseProblem: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// SQLite's `quick_check`, run before a pass claims anything.
+    func checkDatabase() throws {
+        let findings: [String]
+        do {
+            findings = try store.quickCheck()
+        } catch {
+            throw DatabaseProblem(description: "\(spool.databasePath) cannot be read (\(error)). Stop every timebok on this spool and restore the database from its backup (README: Backing up a spool); `timebok check \(spool.root)` runs the full integrity check.")
+        }
+        guard findings.isEmpty else {
+            throw DatabaseProblem(description: "\(spool.databasePath) is damaged (SQLite quick_check: \(findings.prefix(3).joined(separator: "; "))). Nothing was claimed. Stop every timebok on this spool and restore the database from its backup (README: Backing up a spool).")
+        }
+    }
+
+    /// A consistent copy of the database at `destination` (SQLite `VACUUM INTO`), safe while timebok runs.
+    public func backup(to destination: String) throws {
+        try store.backup(to: destination)
+    }
 
 
     // MARK: The command line's door
@@ -121,6 +150,7 @@ public final class Engine {
     public func process() throws -> Report {
         let lock = try spool.lock()
         defer { withExtendedLifetime(lock) {} }
+        try checkDatabase()
         var report = Report()
         func attempt(_ claimed: Spool.Claimed) {
             do {

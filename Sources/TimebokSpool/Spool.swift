@@ -25,6 +25,8 @@ public struct Spool: Sendable {
         public var description: String
         /// The `errno` behind it, when there is one.
         public var errorNumber: Int32?
+        /// Another process holds the spool's lock (try again later).
+        public var isBusy: Bool { errorNumber == EWOULDBLOCK }
         public init(description: String, errorNumber: Int32? = nil) {
             self.description = description
             self.errorNumber = errorNumber
@@ -181,8 +183,9 @@ public struct Spool: Sendable {
         guard fd >= 0 else { throw Failure(description: "Could not open \(lockPath): \(String(cString: strerror(errno))).") }
         _ = fchmod(fd, Modes.privateFile)
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let error = errno
             close(fd)
-            throw Failure(description: "Another timebok is processing \(root) (\(lockPath) is locked); try again when it has finished.")
+            throw Failure(description: "Another timebok is processing \(root) (\(lockPath) is locked); try again when it has finished.", errorNumber: error)
         }
         return SpoolLock(fd: fd)
     }

@@ -178,3 +178,16 @@ struct IdentityOption: ParsableArguments {
         if show { Swift.print(text) } else { print(text) }
     }
 }
+
+/// What `timebok process` exits with: one meaning each (sysexits.h numbers where one fits).
+enum ExitStatus {
+    /// Some inputs were refused (answered or quarantined; nothing is left).
+    static let refused: Int32 = 1
+    /// Inputs are left in processing/ to retry: storage trouble (EX_IOERR).
+    static let retry: Int32 = 74
+    /// Another timebok holds the spool's lock (EX_TEMPFAIL): try again later.
+    static let busy: Int32 = 75
+    /// The configuration, the schemas or the database are unusable (EX_CONFIG): nothing was claimed.
+    static let configuration: Int32 = 78
+}
+

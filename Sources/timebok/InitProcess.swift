@@ -4,6 +4,7 @@ import Foundation
 import HelsenorgeMessages
 import TimebokCore
 import TimebokEngine
+import TimebokSpool
 import TimebokSchemas
 
 struct Init: ParsableCommand {
@@ -89,7 +90,11 @@ struct ProcessCommand: ParsableCommand {
         with the same content is not applied again. Files left in processing/ by an interrupted run are \
         finished first. Messages from helsenorge in inbox/ (with NAME.meta from the transport when there is \
         one) are answered in outbox/ (each NAME.xml with its NAME.meta) and journalled in journal/; requests \
-        held past their hold time are answered 26. Exit status 1 when any input was refused.
+        held past their hold time are answered 26.
+
+        Exit status: 0 all done; 1 some inputs refused (answered or quarantined, nothing left); 74 inputs left \
+        in processing/ to retry (storage trouble); 75 the spool is busy (another timebok holds its lock); 78 the \
+        configuration, the schemas or the database are unusable (nothing was claimed).
 
         Example:
           cp samples/commands/open-slot.xml /tmp/demo/commands/ && timebok process /tmp/demo
@@ -100,8 +105,21 @@ struct ProcessCommand: ParsableCommand {
 
     func run() throws {
         let engine: Engine
-        do { engine = try Engine(spoolRoot: directory, clock: BusinessClock.now) } catch { throw CLIError("\(error)") }
-        let report = try engine.process()
+        let report: Engine.Report
+        do {
+            engine = try Engine(spoolRoot: directory, clock: BusinessClock.now)
+            report = try engine.process()
+        } catch let failure as Spool.Failure where failure.isBusy {
+            FileHandle.standardError.write(Data("timebok: \(failure)\n".utf8))
+            throw ExitCode(ExitStatus.busy)
+        } catch let error as Spool.Failure {
+            FileHandle.standardError.write(Data(IdentityMasking.mask("timebok: \(error)\n").utf8))
+            throw ExitCode(ExitStatus.retry)
+        } catch {
+            // The configuration, the schemas or the database: nothing was claimed.
+            FileHandle.standardError.write(Data(IdentityMasking.mask("timebok: \(error)\n").utf8))
+            throw ExitCode(ExitStatus.configuration)
+        }
         var rejected = 0
         for outcome in report.outcomes {
             let id = outcome.commandId ?? "(no id)"
@@ -117,7 +135,8 @@ struct ProcessCommand: ParsableCommand {
         for name in report.waiting { print("\(name): not complete yet (young and not well-formed); left for the next run") }
         for (name, problem) in report.retrying { print("\(name): left in processing/ for the next run: \(problem)") }
         if report.expired > 0 { print("\(report.expired) request\(report.expired == 1 ? "" : "s") expired unanswered (answered 26).") }
-        print("\(report.outcomes.count) file\(report.outcomes.count == 1 ? "" : "s") processed, \(rejected) refused.")
-        if rejected > 0 { throw ExitCode(1) }
+        print("\(report.outcomes.count) file\(report.outcomes.count == 1 ? "" : "s") processed, \(rejected) refused\(report.retrying.isEmpty ? "" : ", \(report.retrying.count) left to retry").")
+        if !report.retrying.isEmpty { throw ExitCode(ExitStatus.retry) }
+        if rejected > 0 { throw ExitCode(ExitStatus.refused) }
     }
 }

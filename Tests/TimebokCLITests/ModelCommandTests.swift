@@ -90,7 +90,7 @@ import Testing
                         ["patients"], ["patients", "list"], ["patients", "import"],
                         ["requests"], ["requests", "list"], ["requests", "confirm"], ["requests", "reject"],
                         ["appointments"], ["appointments", "list"], ["appointments", "book"], ["appointments", "move"], ["appointments", "cancel"],
-                        ["appointments", "no-show"], ["appointments", "complete"], ["gps"], ["gps", "list"], ["gps", "set"], ["test-connection"], ["purge"], ["check"]]
+                        ["appointments", "no-show"], ["appointments", "complete"], ["gps"], ["gps", "list"], ["gps", "set"], ["test-connection"], ["purge"], ["check"], ["backup"]]
         for command in commands {
             let help = try CLI.run(command + ["--help"])
             #expect(help.status == 0)

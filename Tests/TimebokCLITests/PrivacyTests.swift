@@ -4,24 +4,8 @@ import Testing
 /// Patient data stays private (issue 13): modes that do not depend on the umask, an exposed spool
 /// refused, fødselsnumre masked in everything people read.
 @Suite(.serialized) struct Privacy {
-    /// Runs the binary through a shell that sets the umask first.
     static func run(umask: String, _ arguments: [String]) throws -> CLI.Result {
-        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "umask \(umask); exec '\(CLI.binary.path)' \(quoted)"]
-        process.currentDirectoryURL = CLI.packageRoot
-        var environment = ProcessInfo.processInfo.environment
-        environment["TIMEBOK_NOW"] = CLI.businessNow
-        environment["TIMEBOK_SCHEMAS"] = nil
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLI.Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        try CLI.run(arguments, umask: umask)
     }
 
     /// Every folder and file under `root` with its permission bits.

@@ -25,10 +25,17 @@ struct CLI {
         var output: String
     }
 
-    static func run(_ arguments: [String], in directory: URL = packageRoot) throws -> Result {
+    /// Runs the binary and waits; with `umask`, through a shell that sets it first.
+    static func run(_ arguments: [String], in directory: URL = packageRoot, umask: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let umask {
+            let quoted = ([binary.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "umask \(umask); exec \(quoted)"]
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = directory
         // The business clock of every run: the tests' dates (2027-01-04 …) stay in the future on any real date.
         // No official schemas from the caller's environment: a test that wants them says --schemas.
