@@ -371,7 +371,7 @@ struct Conversations {
             var echoed = wanted
             echoed.status = EventStatus.cancelled.rawValue
             let reply = reply(to: message, process: nil, code: AnswerCode(rawValue: refusal.answerCode)!.code, text: refusal.citizenText, calendar: [echoed], calendarDescription: "iCalendarBestillTime", acknowledgement: true)
-            result.messages.append(OutgoingMessage(body: .dialog(reply), label: "SvarTimeReservasjon-\(refusal.answerCode)", meta: asyncMeta(for: reply)))
+            result.messages.append(OutgoingMessage(body: .dialog(reply), label: "SvarTimeReservasjon-\(refusal.answerCode)", meta: asyncMeta(for: reply, request: meta)))
             result.decision.changes.append(.recordSentMessage(SentMessage(msgId: reply.info.msgId, kind: "SvarTimeReservasjon \(refusal.answerCode)", appointmentId: nil, fnr: fnr, sentAt: now)))
             do {
                 let slot = slot ?? Slot(id: wanted.uid, bookId: book.id, start: wanted.start, end: wanted.end, capacity: 0)
@@ -399,7 +399,7 @@ struct Conversations {
         if automatic {
             let event = AppointmentEvent(appointmentId: id, kind: .confirmed, at: now, actor: .system)
             result.decision.events.append(event)
-            let confirmation = confirmationReply(appointment: appointment, slot: slot, book: book, gp: gp, to: message, text: book.informationText.isEmpty ? nil : book.informationText, staff: nil)
+            let confirmation = confirmationReply(appointment: appointment, slot: slot, book: book, gp: gp, to: message, text: book.informationText.isEmpty ? nil : book.informationText, staff: nil, meta: meta)
             result.messages.append(confirmation.outgoing)
             result.decision.changes.append(.recordSentMessage(SentMessage(msgId: confirmation.outgoing.msgId, kind: "SvarTimeReservasjon 05", appointmentId: id, fnr: fnr, sentAt: now)))
             result.journal.append(JournalRecord(event: .confirmed, at: now, actor: .system, book: book, fnr: fnr, familyName: message.info.patient?.familyName ?? "", givenName: message.info.patient?.givenName ?? "",
@@ -431,7 +431,7 @@ struct Conversations {
         guard let found = appointment, found.fnr == fnr, let slot = try model.slot(id: found.slotId), let book = try model.book(id: found.bookId) else {
             let text = "Vi finner ikke denne timen. Ring legekontoret om du mener den finnes."
             let reply = reply(to: message, process: process, code: AnswerCode.timeKunneIkkeAvbestilles.code, text: text, calendar: [event], calendarDescription: "iCalendarBestillTime", acknowledgement: true)
-            result.messages.append(OutgoingMessage(body: .dialog(reply), label: "SvarTimeReservasjon-09", meta: asyncMeta(for: reply)))
+            result.messages.append(OutgoingMessage(body: .dialog(reply), label: "SvarTimeReservasjon-09", meta: asyncMeta(for: reply, request: meta)))
             result.decision.changes.append(.recordSentMessage(SentMessage(msgId: reply.info.msgId, kind: "SvarTimeReservasjon 09", appointmentId: nil, fnr: fnr, sentAt: now)))
             result.decision.summary = "AvbestillAvtale answered 09: unknown appointment."
             return result
@@ -443,7 +443,7 @@ struct Conversations {
             echoed.relatedTo = found.id
             echoed.status = found.state == .confirmed ? EventStatus.confirmed.rawValue : EventStatus.tentative.rawValue
             let reply = reply(to: message, process: process, code: AnswerCode.timeKunneIkkeAvbestilles.code, text: reason, calendar: [echoed], calendarDescription: "iCalendarBestillTime", acknowledgement: true)
-            result.messages.append(OutgoingMessage(body: .dialog(reply), label: "SvarTimeReservasjon-09", meta: asyncMeta(for: reply)))
+            result.messages.append(OutgoingMessage(body: .dialog(reply), label: "SvarTimeReservasjon-09", meta: asyncMeta(for: reply, request: meta)))
             result.decision.changes.append(.recordSentMessage(SentMessage(msgId: reply.info.msgId, kind: "SvarTimeReservasjon 09", appointmentId: found.id, fnr: fnr, sentAt: now)))
             result.decision.summary = "AvbestillAvtale answered 09: \(reason)"
             return result
@@ -455,7 +455,7 @@ struct Conversations {
         cancelled.status = EventStatus.cancelled.rawValue
         cancelled.cancellationReason = CancellationReason.byRecipient.rawValue
         let reply = reply(to: message, process: process, code: AnswerCode.avbestillingBekreftet.code, text: nil, calendar: [cancelled], calendarDescription: "iCalendarBestillTime", acknowledgement: true)
-        result.messages.append(OutgoingMessage(body: .dialog(reply), label: "SvarTimeReservasjon-08", meta: asyncMeta(for: reply)))
+        result.messages.append(OutgoingMessage(body: .dialog(reply), label: "SvarTimeReservasjon-08", meta: asyncMeta(for: reply, request: meta)))
         result.decision.changes.append(.recordSentMessage(SentMessage(msgId: reply.info.msgId, kind: "SvarTimeReservasjon 08", appointmentId: found.id, fnr: fnr, sentAt: now)))
         let patient = try model.patient(fnr: fnr)
         result.journal.append(JournalRecord(event: .cancelled, at: now, actor: .citizen, book: book, fnr: fnr, familyName: patient?.familyName ?? message.info.patient?.familyName ?? "", givenName: patient?.givenName ?? message.info.patient?.givenName ?? "",
@@ -575,7 +575,7 @@ struct Conversations {
                categories: [book.category?.rawValue ?? AppointmentCategory.ordinaer.rawValue])
     }
 
-    func confirmationReply(appointment: Appointment, slot: Slot, book: Book, gp: GP?, to request: DialogMessage?, text: String?, staff: HealthcareProfessional?, patient: ListPatient? = nil) -> (outgoing: OutgoingMessage, text: String?) {
+    func confirmationReply(appointment: Appointment, slot: Slot, book: Book, gp: GP?, to request: DialogMessage?, text: String?, staff: HealthcareProfessional?, patient: ListPatient? = nil, meta: TransportMeta? = nil) -> (outgoing: OutgoingMessage, text: String?) {
         var event = vevent(slot, book: book, gp: gp)
         event.relatedTo = appointment.id
         event.status = EventStatus.confirmed.rawValue
@@ -599,7 +599,7 @@ struct Conversations {
         } else {
             message = laterAnswer(appointment: appointment, book: book, gp: gp, patient: patient ?? ListPatient(fnr: appointment.fnr, familyName: "", givenName: ""), code: .timereservasjonBekreftet, text: text, event: event, related: related)
         }
-        return (OutgoingMessage(body: .dialog(message), label: "SvarTimeReservasjon-05", meta: asyncMeta(for: message)), text)
+        return (OutgoingMessage(body: .dialog(message), label: "SvarTimeReservasjon-05", meta: asyncMeta(for: message, request: meta)), text)
     }
 
     /// An answer in a request's conversation after the request itself is gone from memory.
@@ -637,7 +637,8 @@ struct Conversations {
             "to-her-id": appRec.receiver.communicationPartyHerId ?? config.helsenorgeServiceHerId,
             "message-id": appRec.id,
         ]
-        if let correlation = meta?["message-id"] { values["correlation-id"] = correlation }
+        // Copied from the request (PROTOCOL.md §7): its correlation id, else its message id, else its MsgId.
+        values["correlation-id"] = meta?["correlation-id"] ?? meta?["message-id"] ?? info.msgId
         return OutgoingMessage(body: .appRec(appRec), label: "AppRec", meta: TransportMeta(values: values))
     }
 
@@ -649,9 +650,13 @@ struct Conversations {
         return TransportMeta(values: values)
     }
 
-    func asyncMeta(for message: DialogMessage) -> TransportMeta {
+    /// An asynchronous message's metadata; an answer to an input with a `.meta` correlates with the
+    /// request's transport correlation id (else its message id), PROTOCOL.md §7; otherwise with the
+    /// request's MsgId (a late answer, whose request's `.meta` is gone); a push with nothing.
+    func asyncMeta(for message: DialogMessage, request: TransportMeta? = nil) -> TransportMeta {
         var values = baseMeta(message)
         values["destination"] = "\(message.info.receiver.communicationPartyHerId ?? config.helsenorgeServiceHerId)_async"
+        if let correlation = request?["correlation-id"] ?? request?["message-id"] { values["correlation-id"] = correlation }
         return TransportMeta(values: values)
     }
 

@@ -141,6 +141,10 @@ public final class Engine {
         public var retrying: [(name: String, problem: String)] = []
         /// Requests that expired unanswered in this pass (each answered 26).
         public var expired = 0
+        /// What was not an input (a link, a FIFO, a folder, a name timebok cannot handle) and was moved to `error/`.
+        public var setAside: [(name: String, what: String)] = []
+        /// Temporary files of timebok's own left by an interrupted run, removed.
+        public var leftoversRemoved = 0
     }
 
     /// One pass over the spool, holding its lock: files left in `processing/` by an earlier run
@@ -164,13 +168,25 @@ public final class Engine {
             guard let entry = try store.read({ try $0.ledger(key: key) }) else { continue }
             do { try publish(entry.outputs, key: key) } catch { report.retrying.append((key, "\(error)")) }
         }
+        report.leftoversRemoved = spool.removeOwnLeftovers()
         for claimed in spool.leftInProcessing() {
             attempt(claimed)
         }
         var waiting: [String] = []
+        setAsideOdd(in: .commands, report: &report)
+        setAsideOdd(in: .inbox, report: &report)
         try claimWaiting(in: .commands, waiting: &waiting, attempt)
         try claimWaiting(in: .inbox, waiting: &waiting, attempt)
         report.waiting = waiting
+        // A `.meta` in processing/ whose message is neither there nor waiting: to error/ with a reason.
+        for orphan in spool.orphanCompanions() {
+            do {
+                _ = try quarantine(orphan, day: Oslo.today(at: clock()).description, reason: "processing/\(orphan.name) is transport metadata whose message is gone (neither in processing/ nor in \(orphan.origin.rawValue)/); nothing was done with it.\n")
+                report.setAside.append((orphan.name, "transport metadata without its message; moved to error/"))
+            } catch {
+                report.retrying.append((orphan.name, "\(error)"))
+            }
+        }
         do {
             report.expired = try expireHolds()
         } catch {
@@ -197,24 +213,39 @@ public final class Engine {
                 waiting.append(file.name)
                 continue
             }
-            guard let claimed = try spool.claim(file.name, from: folder) else { continue }
-            if folder == .inbox { try spool.claimCompanion(of: claimed, suffix: ".meta") }
+            guard let claimed = try spool.claim(file.name, from: folder, companion: folder == .inbox ? ".meta" : nil) else { continue }
             attempt(claimed)
+        }
+    }
+
+    /// Links, FIFOs, folders and names timebok cannot handle, moved to `error/` each with a reason
+    /// (nothing is skipped for ever without a word).
+    private func setAsideOdd(in folder: Spool.Folder, report: inout Report) {
+        let day = Oslo.today(at: clock()).description
+        for odd in spool.odd(in: folder) {
+            do {
+                let moved = try spool.setAside(odd, in: folder, day: day)
+                report.setAside.append((IdentityMasking.mask("\(folder.rawValue)/\(odd.printableName)"), "\(odd.why); moved to \(moved.replacingOccurrences(of: spool.root + "/", with: ""))"))
+            } catch {
+                report.retrying.append((odd.printableName, "\(error)"))
+            }
         }
     }
 
     private func handle(_ claimed: Spool.Claimed) throws -> CommandOutcome {
         let now = clock()
         let day = Oslo.today(at: now).description
-        guard let data = FileManager.default.contents(atPath: claimed.path) else {
-            throw Spool.Failure(description: "Could not read \(claimed.path).")
+        // The size comes from the open file: an oversized one is refused without being read.
+        let read = try spool.read(claimed, limit: config.maxInputBytes)
+        guard let bytes = read.bytes else {
+            let error = ModelError(.malformedCommand, "The command file has \(read.size) bytes, more than limits.max-input-bytes (\(config.maxInputBytes)); it was not read.")
+            return try reject(claimed, commandId: nil, error: error, details: [], day: day, contentKey: "size:\(read.size)")
         }
-        let bytes = Array(data)
         let envelope: CommandEnvelope
         do {
             envelope = try decodeCommandFile(bytes, name: claimed.name)
         } catch {
-            return try reject(claimed, commandId: error.commandId, error: error.error, details: error.details, day: day)
+            return try reject(claimed, commandId: error.commandId, error: error.error, details: error.details, day: day, contentKey: SHA256.hex(bytes))
         }
         switch commit(envelope, source: claimed.name, content: bytes, resultName: resultName(for: envelope.id)) {
         case .success(let committed):
@@ -227,7 +258,7 @@ public final class Engine {
             // Not the command's fault: leave it in processing/ and try again on the next pass.
             throw error
         case .failure(let error):
-            return try reject(claimed, commandId: envelope.id, error: error, details: [], day: day)
+            return try reject(claimed, commandId: envelope.id, error: error, details: [], day: day, contentKey: SHA256.hex(bytes))
         }
     }
 
@@ -258,13 +289,12 @@ public final class Engine {
     /// Writes an error result and moves the input to `error/` with a reason a person can read. The
     /// rejection is recorded in the ledger first (key: file name and content hash), so recovery
     /// after a crash answers it once, with the same result.
-    private func reject(_ claimed: Spool.Claimed, commandId: String?, error: ModelError, details: [String], day: String) throws -> CommandOutcome {
-        let bytes = FileManager.default.contents(atPath: claimed.path).map { Array($0) } ?? []
-        let key = "rejected:\(claimed.origin.rawValue)/\(claimed.name):\(SHA256.hex(bytes))"
+    private func reject(_ claimed: Spool.Claimed, commandId: String?, error: ModelError, details: [String], day: String, contentKey: String) throws -> CommandOutcome {
+        let key = "rejected:\(claimed.origin.rawValue)/\(claimed.name):\(contentKey)"
         let entry = try recordOnce(key: key) { _ in
             let name = resultName(for: commandId ?? (claimed.name as NSString).deletingPathExtension)
             let result = CommandFile.result(commandId: commandId, error: error, message: nil, created: [], processedAt: Oslo.xsDateTime(clock()))
-            return LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: nowSeconds, outcome: "rejected", summary: "\(error.code.rawValue): \(error.message)",
+            return LedgerEntry(key: key, source: claimed.name, contentSHA256: contentKey, appliedAt: nowSeconds, outcome: "rejected", summary: "\(error.code.rawValue): \(error.message)",
                                outputs: [LedgerEntry.Output(folder: Spool.Folder.results.rawValue, name: name, bytes: result)])
         }
         try publish(entry.outputs, key: key)

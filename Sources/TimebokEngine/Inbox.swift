@@ -66,19 +66,19 @@ extension Engine {
     /// One message from `inbox/` (with its `.meta`, when the transport wrote one, which follows its input
     /// to the archive or to `error/`).
     func handleMessage(_ claimed: Spool.Claimed) throws -> CommandOutcome {
-        let metaPath = (claimed.path as NSString).deletingPathExtension + ".meta"
-        let outcome = try handleMessageFile(claimed, metaPath: metaPath)
-        if FileManager.default.fileExists(atPath: metaPath), let moved = outcome.inputMovedTo {
-            _ = try spool.archiveCompanion(metaPath, besides: moved)
-        }
-        return outcome
+        try handleMessageFile(claimed, metaPath: claimed.companionPath)
     }
 
     private func handleMessageFile(_ claimed: Spool.Claimed, metaPath: String) throws -> CommandOutcome {
         let now = nowSeconds
         let day = Oslo.today(at: clock()).description
-        guard let data = FileManager.default.contents(atPath: claimed.path) else { throw Spool.Failure(description: "Could not read \(claimed.path).") }
-        let bytes = Array(data)
+        // The size comes from the open file: an oversized one is refused without being read.
+        let read = try spool.read(claimed, limit: config.maxInputBytes)
+        guard let bytes = read.bytes else {
+            let refusal = Refusal(XMLError(.inputTooLarge, "The input has \(read.size) bytes, more than limits.max-input-bytes (\(config.maxInputBytes)); it was not read, so it cannot be answered."))
+            let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused unread.\n\(refusal)\n")
+            return CommandOutcome(commandId: nil, error: refusal, summary: refusal.message, created: [], duplicate: false, inputMovedTo: moved)
+        }
         var meta: TransportMeta?
         if let metaData = FileManager.default.contents(atPath: metaPath) {
             do {

@@ -19,6 +19,11 @@ public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
         message = error.message
     }
 
+    public init(_ error: XMLError) {
+        code = error.code.rawValue
+        message = error.summary
+    }
+
     public init(_ error: MessageError) {
         code = error.code
         message = error.summary

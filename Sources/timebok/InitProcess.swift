@@ -132,10 +132,15 @@ struct ProcessCommand: ParsableCommand {
             if let result = outcome.resultFile { print("  result \(result)") }
             if let moved = outcome.inputMovedTo { print("  input  \(moved.replacingOccurrences(of: engine.spool.root + "/", with: ""))") }
         }
+        for (name, what) in report.setAside {
+            rejected += 1
+            print("\(name): not an input: \(what)")
+        }
+        if report.leftoversRemoved > 0 { print("Removed \(report.leftoversRemoved) temporary file\(report.leftoversRemoved == 1 ? "" : "s") an interrupted run left behind.") }
         for name in report.waiting { print("\(name): not complete yet (young and not well-formed); left for the next run") }
         for (name, problem) in report.retrying { print("\(name): left in processing/ for the next run: \(problem)") }
         if report.expired > 0 { print("\(report.expired) request\(report.expired == 1 ? "" : "s") expired unanswered (answered 26).") }
-        print("\(report.outcomes.count) file\(report.outcomes.count == 1 ? "" : "s") processed, \(rejected) refused\(report.retrying.isEmpty ? "" : ", \(report.retrying.count) left to retry").")
+        print("\(report.outcomes.count + report.setAside.count) file\(report.outcomes.count + report.setAside.count == 1 ? "" : "s") processed, \(rejected) refused\(report.retrying.isEmpty ? "" : ", \(report.retrying.count) left to retry").")
         if !report.retrying.isEmpty { throw ExitCode(ExitStatus.retry) }
         if rejected > 0 { throw ExitCode(ExitStatus.refused) }
     }
