@@ -51,8 +51,9 @@ public final class Engine {
     }
 
     /// Opens a spool: reads `timebok.conf`, opens (and migrates) the store, compiles the command schema.
-    public init(spoolRoot: String, clock: @escaping () -> Date = Date.init) throws {
-        let spool = Spool(root: spoolRoot)
+    /// `fileSystem`: the spool's fallible system calls (tests inject failures through it).
+    public init(spoolRoot: String, clock: @escaping () -> Date = Date.init, fileSystem: FileSystemSeam = .system) throws {
+        let spool = Spool(root: spoolRoot, fileSystem: fileSystem)
         guard spool.exists else {
             throw TimebokConfig.Invalid(description: "\(spool.root) is not a timebok spool (its folders are missing). Create one with `timebok init \(spoolRoot)`.")
         }

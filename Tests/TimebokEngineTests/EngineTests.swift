@@ -30,7 +30,7 @@ final class TemporarySpool {
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
-    func engine() throws -> Engine { try Engine(spoolRoot: root, clock: { [clock] in clock }) }
+    func engine(fileSystem: FileSystemSeam = .system) throws -> Engine { try Engine(spoolRoot: root, clock: { [clock] in clock }, fileSystem: fileSystem) }
 
     func drop(_ text: String, as name: String) throws {
         try text.write(toFile: root + "/commands/" + name, atomically: true, encoding: .utf8)
