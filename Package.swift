@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         .systemLibrary(
@@ -29,14 +31,21 @@ let package = Package(
         .target(name: "TimebokSchemas", dependencies: ["TimebokXML"], resources: [.embedInCode("schemas")]),
         // The appointment model, its rules and its store. Knows nothing of XML.
         .target(name: "Booking", dependencies: ["TimebokCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // XML Signature (PROTOCOL.md §8): sign, verify against an allowlist, keys and certificates.
+        .target(name: "TimebokSigning", dependencies: [
+            "TimebokXML",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates"),
+        ]),
         // The folders: claiming, durable publishing, archiving, quarantine. Knows files, not messages.
         .target(name: "TimebokSpool"),
         // Commands and messages in, decisions committed, outputs published.
-        .target(name: "TimebokEngine", dependencies: ["Booking", "TimebokSpool", "HelsenorgeMessages", "TimebokSchemas", "TimebokXML", "TimebokCore"]),
+        .target(name: "TimebokEngine", dependencies: ["Booking", "TimebokSpool", "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore"]),
         .executableTarget(
             name: "timebok",
             dependencies: [
-                "TimebokEngine", "Booking", "HelsenorgeMessages", "TimebokSchemas", "TimebokXML", "TimebokCore",
+                "TimebokEngine", "Booking", "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -44,7 +53,8 @@ let package = Package(
         .executableTarget(name: "timebok-bench", dependencies: ["HelsenorgeMessages", "TimebokXML", "Booking", "TimebokCore"], path: "Sources/TimebokBench"),
         // What several test targets share: the reference-material gate (more helpers to come).
         .target(name: "TimebokTestKit", path: "Tests/TimebokTestKit"),
-        .testTarget(name: "TimebokXMLTests", dependencies: ["TimebokXML"]),
+        .testTarget(name: "TimebokXMLTests", dependencies: ["TimebokXML", "TimebokTestKit"]),
+        .testTarget(name: "TimebokSigningTests", dependencies: ["TimebokSigning", "TimebokXML", "TimebokTestKit"]),
         .testTarget(name: "TimebokCoreTests", dependencies: ["TimebokCore"]),
         .testTarget(name: "BookingTests", dependencies: ["Booking", "TimebokCore"]),
         .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "Booking", "TimebokSpool", "TimebokSchemas", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift")]),

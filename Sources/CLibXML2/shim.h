@@ -36,4 +36,16 @@ static inline int timebok_c14n_exclude_subtree(void *user_data, xmlNodePtr node,
     return 1;
 }
 
+// Visibility callback for xmlC14NExecute: shows only `user_data` (an element) and its subtree, with
+// the namespace and attribute nodes of its elements (XMLDSig canonicalizes SignedInfo this way).
+static inline int timebok_c14n_only_subtree(void *user_data, xmlNodePtr node, xmlNodePtr parent) {
+    xmlNodePtr apex = (xmlNodePtr)user_data;
+    xmlNodePtr cursor = (node != NULL && node->type != XML_NAMESPACE_DECL) ? node : parent;
+    while (cursor != NULL) {
+        if (cursor == apex) return 1;
+        cursor = cursor->parent;
+    }
+    return 0;
+}
+
 #endif

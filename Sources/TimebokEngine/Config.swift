@@ -37,6 +37,23 @@ public struct TimebokConfig: Sendable, Hashable {
     /// `ledger.keep-days`: how long what duplicate detection needs (sender, MsgId, content hash) is
     /// kept: at least as long as helsenorge may deliver a message again.
     public var ledgerKeepDays = 90
+    /// `signing.key`, `signing.certificate`: PEM files; every outgoing MsgHead message is signed.
+    public var signingKey: String?
+    public var signingCertificate: String?
+    /// A second pair for a rollover: used from `signing.next-from` (an instant) on.
+    public var nextSigningKey: String?
+    public var nextSigningCertificate: String?
+    public var nextSigningFrom: Date?
+    /// `signing.incoming`: what to do with signatures on incoming messages.
+    public var incomingSignatures: IncomingSignatures = .verifyIfPresent
+    /// `signing.trusted-certificates`: a PEM file of the certificates incoming signatures must be made with (optional).
+    public var trustedCertificates: String?
+
+    public enum IncomingSignatures: String, Sendable, Hashable {
+        case ignore
+        case verifyIfPresent = "verify-if-present"
+        case require
+    }
     /// helsenorge's names as MsgHead carries them.
     public var helsenorgeName = "DIREKTORATET FOR E-HELSE"
     public var helsenorgeServiceName = "Digitale innbyggertjenester"
@@ -144,6 +161,28 @@ public struct TimebokConfig: Sendable, Hashable {
                 }
                 config.settleSeconds = try integer("limits.settle-seconds", default: 2, range: 0...3_600)
                 if let entry = values["spool.group"], !entry.value.isEmpty { config.spoolGroup = entry.value }
+                func path(_ key: String) -> String? { values[key].flatMap { $0.value.isEmpty ? nil : $0.value } }
+                config.signingKey = path("signing.key")
+                config.signingCertificate = path("signing.certificate")
+                config.nextSigningKey = path("signing.next-key")
+                config.nextSigningCertificate = path("signing.next-certificate")
+                config.trustedCertificates = path("signing.trusted-certificates")
+                if (config.signingKey == nil) != (config.signingCertificate == nil) || (config.nextSigningKey == nil) != (config.nextSigningCertificate == nil) {
+                    throw Invalid(description: "\(name): a signing key and its certificate go together (signing.key with signing.certificate, signing.next-key with signing.next-certificate).")
+                }
+                if let entry = values["signing.next-from"] {
+                    let formatter = ISO8601DateFormatter()
+                    guard let instant = formatter.date(from: entry.value) else {
+                        throw Invalid(description: "\(name) line \(entry.line): signing.next-from must be an instant with its offset, like 2027-03-01T00:00:00+01:00, not \"\(entry.value)\".")
+                    }
+                    config.nextSigningFrom = instant
+                }
+                if let entry = values["signing.incoming"] {
+                    guard let policy = IncomingSignatures(rawValue: entry.value) else {
+                        throw Invalid(description: "\(name) line \(entry.line): signing.incoming must be ignore, verify-if-present or require, not \"\(entry.value)\".")
+                    }
+                    config.incomingSignatures = policy
+                }
                 config.archiveKeepDays = try integer("archive.keep-days", default: 90, range: 1...36_500)
                 config.errorKeepDays = try integer("error.keep-days", default: 180, range: 1...36_500)
                 config.ledgerKeepDays = try integer("ledger.keep-days", default: 90, range: 1...36_500)
@@ -168,6 +207,8 @@ public struct TimebokConfig: Sendable, Hashable {
         "schemas.official", "schemas.own", "limits.max-input-bytes", "limits.max-slots-per-command", "identity.allow-test-numbers",
         "pushes.process", "limits.settle-seconds", "helsenorge.accepted-service-her-ids",
         "spool.group", "archive.keep-days", "error.keep-days", "ledger.keep-days",
+        "signing.key", "signing.certificate", "signing.next-key", "signing.next-certificate", "signing.next-from", "signing.incoming",
+        "signing.trusted-certificates",
     ]
 
     /// The file `timebok init` writes: every key, documented.
@@ -213,6 +254,19 @@ public struct TimebokConfig: Sendable, Hashable {
         archive.keep-days = \(archiveKeepDays)
         error.keep-days = \(errorKeepDays)
         ledger.keep-days = \(ledgerKeepDays)
+
+        # Signing (PROTOCOL.md §8): every outgoing MsgHead message is signed with this key and certificate
+        # (PEM; the key readable by its owner only). `timebok keygen DIR` makes a self-signed pair for
+        # tests; the README says how to turn an enterprise certificate (.p12) into the two files.
+        \(signingKey.map { "signing.key = \($0)" } ?? "# signing.key = /etc/timebok/signing.key")
+        \(signingCertificate.map { "signing.certificate = \($0)" } ?? "# signing.certificate = /etc/timebok/signing.crt")
+        # A rollover: the next pair, used from an instant on (the archive is verified with both).
+        # signing.next-key = /etc/timebok/signing-2027.key
+        # signing.next-certificate = /etc/timebok/signing-2027.crt
+        # signing.next-from = 2027-03-01T00:00:00+01:00
+        # Incoming signatures: ignore, verify-if-present (default) or require; a bad one gets AppRec S01.
+        signing.incoming = \(incomingSignatures.rawValue)
+        # signing.trusted-certificates = /etc/timebok/helsenorge.pem
 
         # Accept test fødselsnumre (month + 40 or + 80). Only in test environments.
         identity.allow-test-numbers = \(allowTestNumbers)

@@ -3,6 +3,7 @@ import Foundation
 import HelsenorgeMessages
 import TimebokCore
 import TimebokSchemas
+import TimebokSigning
 import TimebokSpool
 import TimebokXML
 
@@ -31,6 +32,16 @@ public final class Engine {
     }
     let handler: CommandHandler
     let clock: () -> Date
+    /// The office's signing keys (nil: outputs are not signed).
+    let signer: Signer?
+    /// What incoming signatures must be made with (nil: any valid certificate).
+    let trustedCertificates: TrustList?
+
+    /// Warnings for people, said on every start (a signing certificate that expires soon).
+    public var warnings: [String] { signer?.warnings ?? [] }
+
+    /// True when outgoing MsgHead messages are signed.
+    public var signs: Bool { signer != nil }
 
     /// What became of one command.
     public struct CommandOutcome: Sendable {
@@ -82,6 +93,8 @@ public final class Engine {
             throw TimebokConfig.Invalid(description: "\(TimebokConfig.fileName): schemas.official names \"\(official)\", which has no driver-all.xsd. Name the folder of the official schema bundle, or remove the line to check with the built-in rules only.")
         }
         commandSchema = try OwnSchemas.compile(OwnSchemas.command, folder: config.ownSchemas)
+        signer = try Signer(config: config, spoolRoot: spool.root, now: clock())
+        trustedCertificates = try config.trustedCertificates.map { try TrustList.load($0.hasPrefix("/") ? $0 : spool.root + "/" + $0) }
         handler = CommandHandler(settings: ModelSettings(allowTestNumbers: config.allowTestNumbers, maxSlotsPerCommand: config.maxSlotsPerCommand))
         self.clock = clock
     }

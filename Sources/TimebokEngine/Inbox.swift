@@ -2,6 +2,7 @@ import Booking
 import Foundation
 import HelsenorgeMessages
 import TimebokCore
+import TimebokSigning
 import TimebokSpool
 import TimebokXML
 
@@ -24,9 +25,15 @@ extension Engine {
             return "\(UTCStamp.compact(clock()))-\(String(format: "%09d%03d", sequence, index))"
         }
         let schemas = try messageSchemas()
+        let identity = signer?.identity(at: clock())
         for message in result.messages {
             let base = "\(prefix())-\(message.label)-\(message.msgId)"
-            let bytes = message.bytes
+            var bytes = message.bytes
+            // Every MsgHead message is signed (AppRecs stay unsigned: their schema has no Signature).
+            // The signed bytes are final: they are what the ledger records and what is published.
+            if let identity, case .dialog = message.body {
+                bytes = try XMLSignature.sign(bytes, with: identity)
+            }
             // With the official schemas configured, every output is validated before it is recorded:
             // an answer helsenorge would refuse with T02 is never sent (the transaction is undone).
             if let schemas {
@@ -110,6 +117,7 @@ extension Engine {
             }
             let key = "message:\(message.info.sender.communicationPartyHerId ?? "?"):\(message.info.msgId)"
             let hash = SHA256.hex(bytes)
+            let signatureProblem = incomingSignatureProblem(bytes)
             let committed: (LedgerEntry, Bool, Refusal?)
             do {
             committed = try store.write { writer -> (LedgerEntry, Bool, Refusal?) in
@@ -123,6 +131,23 @@ extension Engine {
                                             summary: refused.refusal?.description ?? "", outputs: try outputFiles(refused, model: writer.reader))
                     try writer.record(entry)
                     return (entry, false, refused.refusal)
+                }
+                // A bad signature (or none where one is required): S01/S02, or the function's refusal; nothing changes.
+                if let problem = signatureProblem {
+                    let conversations = conversations(now: now)
+                    var result = ConversationResult()
+                    if function.expectsAppRec {
+                        result.messages.append(conversations.appRec(message.info, meta: meta, errors: [(problem.appRecCode == "S02" ? .invalidCertificate : .signatureError, problem.message)]))
+                    } else {
+                        let code = Conversations.rejectionCode(for: message.info.process)
+                        result.messages += conversations.answer(message, meta: meta, code: code, label: "Svar-\(code.value)", text: "Meldingens signatur kunne ikke godtas (\(problem.appRecCode)).").messages
+                    }
+                    let refusal = Refusal(problem)
+                    let entryKey = previous == nil ? key : "\(key):\(hash)"
+                    if let recorded = try writer.reader.ledger(key: entryKey) { return (recorded, false, refusal) }
+                    let entry = LedgerEntry(key: entryKey, source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected", summary: refusal.description, outputs: try outputFiles(result, model: writer.reader))
+                    try writer.record(entry)
+                    return (entry, false, refusal)
                 }
                 if let previous {
                     // The same MsgId with other content: E10 for an async message; nothing changes.
@@ -162,6 +187,20 @@ extension Engine {
             }
             let moved = try spool.archive(claimed, day: day, outputs: outputs)
             return CommandOutcome(commandId: message.info.msgId, error: nil, summary: duplicate ? "Already received: \(entry.summary)" : entry.summary, created: [], duplicate: duplicate, inputMovedTo: moved)
+        }
+    }
+
+    /// What `signing.incoming` says about this message's signature: nil when it may be processed.
+    func incomingSignatureProblem(_ bytes: [UInt8]) -> SigningError? {
+        guard config.incomingSignatures != .ignore else { return nil }
+        do {
+            let verified = try XMLSignature.verify(bytes, at: clock(), trusted: trustedCertificates)
+            if verified == nil, config.incomingSignatures == .require {
+                return SigningError(.missingSignature, "The message is not signed, and signing.incoming = require.")
+            }
+            return nil
+        } catch {
+            return error
         }
     }
 

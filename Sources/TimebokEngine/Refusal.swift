@@ -1,5 +1,6 @@
 import Booking
 import HelsenorgeMessages
+import TimebokSigning
 import TimebokXML
 
 /// Why an input was refused, with the stable code of the layer that refused it: TB-01xx the XML
@@ -22,6 +23,11 @@ public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
     public init(_ error: XMLError) {
         code = error.code.rawValue
         message = error.summary
+    }
+
+    public init(_ error: SigningError) {
+        code = error.code.rawValue
+        message = error.message
     }
 
     public init(_ error: MessageError) {

@@ -22,6 +22,19 @@ public enum SpoolSetup {
         _ = try BookingStore(path: spool.databasePath)
     }
 
+    /// Writes a signing pair into `state/` (the key 0600, the certificate 0640) and returns their paths.
+    public static func installSigningPair(root: String, keyPEM: String, certificatePEM: String) throws -> (key: String, certificate: String) {
+        let spool = Spool(root: root)
+        let key = spool.path(.state) + "/signing.key"
+        try spool.createPrivateFile(key)
+        guard let handle = FileHandle(forWritingAtPath: key) else { throw Spool.Failure(description: "Could not open \(key).") }
+        try handle.write(contentsOf: Data(keyPEM.utf8))
+        try handle.synchronize()
+        try handle.close()
+        _ = try spool.publish(Array(certificatePEM.utf8), to: .state, name: "signing.crt")
+        return (key, spool.path(.state) + "/signing.crt")
+    }
+
     /// The demo office's configuration: Fjordvik legesenter, addressed like the official examples.
     public static func demoConfig(officialSchemas: String?, ownSchemas: String?) -> TimebokConfig {
         TimebokConfig(officeName: "Fjordvik legesenter", organisationNumber: "987654325", officeHerId: "1234", officialSchemas: officialSchemas, ownSchemas: ownSchemas)

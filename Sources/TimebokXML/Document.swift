@@ -88,6 +88,9 @@ public struct XElement {
     }
 
     /// The local name.
+    /// True when both are the same element of the same document.
+    public func isSameNode(as other: XElement) -> Bool { node == other.node }
+
     public var name: String { String(cString: node.pointee.name) }
 
     /// The namespace URI, or nil for no namespace.

@@ -14,7 +14,9 @@ struct SpoolOption: ParsableArguments {
 
     func openEngine() throws -> Engine {
         do {
-            return try Engine(spoolRoot: resolved, clock: BusinessClock.now)
+            let engine = try Engine(spoolRoot: resolved, clock: BusinessClock.now)
+            sayWarnings(engine)
+            return engine
         } catch {
             throw CLIError("\(error)")
         }
@@ -191,3 +193,7 @@ enum ExitStatus {
     static let configuration: Int32 = 78
 }
 
+/// Warnings said on every start (a signing certificate that expires within 30 days), on stderr.
+func sayWarnings(_ engine: Engine) {
+    for warning in engine.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+}

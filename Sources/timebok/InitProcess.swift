@@ -6,6 +6,7 @@ import TimebokCore
 import TimebokEngine
 import TimebokSpool
 import TimebokSchemas
+import TimebokSigning
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,13 +54,26 @@ struct Init: ParsableCommand {
         }
         config.allowTestNumbers = allowTestNumbers
         config.spoolGroup = group
+        // The demo signs its replies with a self-signed pair made here (state/signing.key, .crt).
+        let root = URL(fileURLWithPath: directory).standardizedFileURL.path
+        if demo {
+            config.signingKey = root + "/state/signing.key"
+            config.signingCertificate = root + "/state/signing.crt"
+        }
         do {
             try SpoolSetup.create(root: directory, config: config)
+            if demo {
+                let now = BusinessClock.now()
+                let pair = try SigningIdentity.makeSelfSigned(commonName: config.officeName, organisation: config.officeName,
+                                                              notBefore: now.addingTimeInterval(-30 * 86_400), notAfter: now.addingTimeInterval(3 * 365 * 86_400))
+                _ = try SpoolSetup.installSigningPair(root: root, keyPEM: pair.keyPEM, certificatePEM: pair.certificatePEM)
+            }
         } catch {
             throw CLIError("\(error)")
         }
         print("Created the spool \(URL(fileURLWithPath: directory).standardizedFileURL.path) for \(config.officeName) (HER-id \(config.officeHerId)).")
         print(SchemaLevel(officialFolder: official))
+        print(demo ? "Signing: every outgoing MsgHead message is signed with a self-signed demo certificate (state/signing.crt)." : "Signing: off (set signing.key and signing.certificate in timebok.conf; `timebok keygen DIR` makes a test pair).")
         if demo {
             let engine = try Engine(spoolRoot: directory, clock: BusinessClock.now)
             for envelope in SpoolSetup.demoCommands(today: BusinessClock.today()) {
@@ -108,6 +122,7 @@ struct ProcessCommand: ParsableCommand {
         let report: Engine.Report
         do {
             engine = try Engine(spoolRoot: directory, clock: BusinessClock.now)
+            sayWarnings(engine)
             report = try engine.process()
         } catch let failure as Spool.Failure where failure.isBusy {
             FileHandle.standardError.write(Data("timebok: \(failure)\n".utf8))

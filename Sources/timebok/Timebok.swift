@@ -11,7 +11,7 @@ struct Timebok: ParsableCommand {
         applies them to the office's appointment books and answers with XML replies and receipts.
         """,
         version: TimebokVersion.current,
-        subcommands: [Demo.self, Init.self, ProcessCommand.self, Books.self, Slots.self, Patients.self, Requests.self, Appointments.self, GPs.self, BookingSwitch.self, TestConnection.self, Purge.self, Check.self, Backup.self, Validate.self]
+        subcommands: [Demo.self, Init.self, ProcessCommand.self, Books.self, Slots.self, Patients.self, Requests.self, Appointments.self, GPs.self, BookingSwitch.self, TestConnection.self, Purge.self, Check.self, Backup.self, Keygen.self, Verify.self, Validate.self]
     )
 
     static func main() {

@@ -47,7 +47,7 @@ import Testing
             let expected: Int
             if entry.directory {
                 expected = 0o750
-            } else if entry.path.hasPrefix("state/timebok.sqlite") || entry.path == "state/timebok.lock" {
+            } else if entry.path.hasPrefix("state/timebok.sqlite") || entry.path == "state/timebok.lock" || entry.path == "state/signing.key" {
                 expected = 0o600
             } else {
                 expected = 0o640

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TimebokTestKit
 @testable import TimebokXML
 
 private func parse(_ text: String, limits: ParseLimits = ParseLimits()) throws(XMLError) -> XDocument {

@@ -3,12 +3,12 @@ import Glibc
 #endif
 
 /// A TCP listener on 127.0.0.1 that never accepts; it only tells whether anything tried to connect.
-final class LoopbackListener {
-    struct Failure: Error { var step: String }
+public final class LoopbackListener {
+    public struct Failure: Error { public var step: String }
     let fd: Int32
-    let port: UInt16
+    public let port: UInt16
 
-    init() throws {
+    public init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
         guard fd >= 0 else { throw Failure(step: "socket") }
@@ -28,7 +28,7 @@ final class LoopbackListener {
     }
 
     /// Counts connection attempts waiting in the backlog (made, whether or not since closed).
-    func pendingConnections(waitMilliseconds: Int32) -> Int {
+    public func pendingConnections(waitMilliseconds: Int32) -> Int {
         var count = 0
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         while poll(&descriptor, 1, count == 0 ? waitMilliseconds : 0) > 0 {
