@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "TimebokSigningTests", dependencies: ["TimebokSigning", "TimebokXML", "TimebokTestKit"]),
         .testTarget(name: "TimebokCoreTests", dependencies: ["TimebokCore"]),
         .testTarget(name: "BookingTests", dependencies: ["Booking", "TimebokCore"]),
-        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "Booking", "TimebokSpool", "TimebokSchemas", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "Booking", "TimebokSpool", "TimebokSchemas", "TimebokSigning", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "HelsenorgeMessagesTests", dependencies: ["HelsenorgeMessages", "TimebokSchemas", "TimebokXML", "TimebokTestKit"]),
         // Drives the built `timebok` binary as a user would (the dependency makes `swift test` build it).
         .testTarget(name: "TimebokCLITests", dependencies: ["timebok", "TimebokTestKit"]),

@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(libxml2-dev libsqlite3-dev pkg-config)
 case "${1:-demo}" in
   demo) ;;
-  test) packages+=(libxml2-utils tzdata faketime) ;;
+  test) packages+=(libxml2-utils tzdata faketime xmlsec1) ;;
   *) echo "usage: scripts/setup.sh demo|test" >&2; exit 64 ;;
 esac
 

@@ -261,12 +261,12 @@ public struct TimebokConfig: Sendable, Hashable {
         \(signingKey.map { "signing.key = \($0)" } ?? "# signing.key = /etc/timebok/signing.key")
         \(signingCertificate.map { "signing.certificate = \($0)" } ?? "# signing.certificate = /etc/timebok/signing.crt")
         # A rollover: the next pair, used from an instant on (the archive is verified with both).
-        # signing.next-key = /etc/timebok/signing-2027.key
-        # signing.next-certificate = /etc/timebok/signing-2027.crt
-        # signing.next-from = 2027-03-01T00:00:00+01:00
+        \(nextSigningKey.map { "signing.next-key = \($0)" } ?? "# signing.next-key = /etc/timebok/signing-2027.key")
+        \(nextSigningCertificate.map { "signing.next-certificate = \($0)" } ?? "# signing.next-certificate = /etc/timebok/signing-2027.crt")
+        \(nextSigningFrom.map { "signing.next-from = \(ISO8601DateFormatter().string(from: $0))" } ?? "# signing.next-from = 2027-03-01T00:00:00+01:00")
         # Incoming signatures: ignore, verify-if-present (default) or require; a bad one gets AppRec S01.
         signing.incoming = \(incomingSignatures.rawValue)
-        # signing.trusted-certificates = /etc/timebok/helsenorge.pem
+        \(trustedCertificates.map { "signing.trusted-certificates = \($0)" } ?? "# signing.trusted-certificates = /etc/timebok/helsenorge.pem")
 
         # Accept test fødselsnumre (month + 40 or + 80). Only in test environments.
         identity.allow-test-numbers = \(allowTestNumbers)

@@ -121,6 +121,11 @@ public struct SigningIdentity: Sendable {
     /// A new RSA-2048 key and a self-signed certificate (digitalSignature, nonRepudiation), for tests
     /// and the demo. Returns the key (PKCS#8) and the certificate in PEM.
     public static func makeSelfSigned(commonName: String, organisation: String, notBefore: Date, notAfter: Date) throws(SigningError) -> (keyPEM: String, certificatePEM: String) {
+        try makeSelfSigned(commonName: commonName, organisation: organisation, notBefore: notBefore, notAfter: notAfter, mayAlsoSign: true)
+    }
+
+    /// `mayAlsoSign` false: a certificate for certificate signing only (tests of the key-usage check).
+    static func makeSelfSigned(commonName: String, organisation: String, notBefore: Date, notAfter: Date, mayAlsoSign: Bool) throws(SigningError) -> (keyPEM: String, certificatePEM: String) {
         do {
             let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
             let name = try DistinguishedName {
@@ -133,7 +138,7 @@ public struct SigningIdentity: Sendable {
                 notValidBefore: notBefore, notValidAfter: notAfter, issuer: name, subject: name,
                 signatureAlgorithm: .sha256WithRSAEncryption,
                 extensions: try Certificate.Extensions {
-                    Critical(KeyUsage(digitalSignature: true, nonRepudiation: true))
+                    Critical(mayAlsoSign ? KeyUsage(digitalSignature: true, nonRepudiation: true) : KeyUsage(keyCertSign: true))
                 },
                 issuerPrivateKey: Certificate.PrivateKey(key))
             return (key.pkcs8PEMRepresentation, try certificate.serializeAsPEM().pemString)
