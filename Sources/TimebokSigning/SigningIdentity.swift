@@ -89,7 +89,7 @@ public struct SigningIdentity: Sendable {
     public func check(at instant: Date) throws(SigningError) -> String? {
         try Self.checkUsable(certificate, at: instant)
         let left = certificate.notValidAfter.timeIntervalSince(instant)
-        if left < 30 * 86_400 {
+        if left <= 30 * 86_400 {
             return "The signing certificate \(subject) expires on \(Self.day(certificate.notValidAfter)), in \(Int(left / 86_400)) days: renew it and configure the new pair (signing.next-key, signing.next-certificate, signing.next-from)."
         }
         return nil

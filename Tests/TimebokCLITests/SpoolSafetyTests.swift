@@ -69,3 +69,55 @@ import Testing
         #expect(try CLI.run(["books", "--spool", spool]).output.contains("lab: Lab"))
     }
 }
+
+/// Signing at the command line (issue 11): the demo's replies are signed and verify; keygen, verify.
+@Suite(.serialized) struct SigningCommands {
+    @Test func theDemosRepliesAreSignedAndVerify() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spool = directory.appendingPathComponent("demo").path
+        let demo = try CLI.run(["demo", spool])
+        #expect(demo.status == 0 && demo.output.contains("Signing: every outgoing MsgHead message is signed"), "\(demo.output)")
+        let outbox = try FileManager.default.contentsOfDirectory(atPath: spool + "/outbox").filter { $0.hasSuffix(".xml") }.sorted().map { spool + "/outbox/" + $0 }
+        #expect(outbox.count == 2)
+        let verified = try CLI.run(["verify", "--trusted-pem", spool + "/state/signing.crt"] + outbox)
+        #expect(verified.status == 0 && verified.output.components(separatedBy: "ok, signed by CN=Fjordvik legesenter").count == 3, "\(verified.output)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/xmlsec1")
+        process.arguments = ["--verify", "--trusted-pem", spool + "/state/signing.crt", outbox[0]]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "xmlsec1 accepts the demo's reply")
+        let status = try CLI.run(["verify", "--status", "--spool", spool])
+        #expect(status.status == 0 && status.output.contains("signing with: CN=Fjordvik legesenter"), "\(status.output)")
+        // An unsigned file (the demo's own request, in the archive) is a failure.
+        #expect(try CLI.run(["verify", CLI.packageRoot.appendingPathComponent("samples/in-Kommunikasjonstest.xml").path]).output.contains("FAILED: not signed"))
+    }
+
+    @Test func keygenMakesAPairAndAnExposedKeyIsRefused() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keys = directory.appendingPathComponent("keys").path
+        let made = try CLI.run(["keygen", keys, "--common-name", "Nanset legekontor", "--days", "30"])
+        #expect(made.status == 0 && made.output.contains("signing.key = \(keys)/signing.key"), "\(made.output)")
+        var info = stat()
+        #expect(stat(keys + "/signing.key", &info) == 0 && info.st_mode & 0o777 == 0o600)
+        #expect(try CLI.run(["keygen", keys]).output.contains("never overwrites"))
+        // A spool configured with it; the key made readable by others: refused with the chmod.
+        let spool = directory.appendingPathComponent("spool").path
+        #expect(try CLI.run(["init", spool, "--office-name", "Nanset legekontor", "--organisation-number", "971318864", "--her-id", "1234"]).status == 0)
+        let conf = spool + "/timebok.conf"
+        var text = try String(contentsOfFile: conf, encoding: .utf8)
+        text = text.replacingOccurrences(of: "# signing.key = /etc/timebok/signing.key", with: "signing.key = \(keys)/signing.key")
+            .replacingOccurrences(of: "# signing.certificate = /etc/timebok/signing.crt", with: "signing.certificate = \(keys)/signing.crt")
+        try text.write(toFile: conf, atomically: true, encoding: .utf8)
+        #expect(chmod(conf, 0o640) == 0)
+        let warned = try CLI.run(["books", "--spool", spool])
+        #expect(warned.status == 0 && warned.output.contains("warning: The signing certificate CN=Nanset legekontor") && warned.output.contains("expires"), "30 days: a warning on every start\n\(warned.output)")
+        #expect(chmod(keys + "/signing.key", 0o644) == 0)
+        let refused = try CLI.run(["process", spool])
+        #expect(refused.status == 78 && refused.output.contains("chmod 600 \(keys)/signing.key"), "\(refused.output)")
+    }
+}
