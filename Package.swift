@@ -50,7 +50,7 @@ let package = Package(
             ]
         ),
         // `swift run -c release timebok-bench`: figures for the closing notes, never a timed test.
-        .executableTarget(name: "timebok-bench", dependencies: ["HelsenorgeMessages", "TimebokXML", "Booking", "TimebokCore"], path: "Sources/TimebokBench"),
+        .executableTarget(name: "timebok-bench", dependencies: ["HelsenorgeMessages", "TimebokXML", "Booking", "TimebokCore", "TimebokSigning"], path: "Sources/TimebokBench"),
         // What several test targets share: the reference-material gate (more helpers to come).
         .target(name: "TimebokTestKit", path: "Tests/TimebokTestKit"),
         .testTarget(name: "TimebokXMLTests", dependencies: ["TimebokXML", "TimebokTestKit"]),

@@ -5,6 +5,7 @@
 //   swift run -c release timebok-bench rss [rounds]      resident memory while decoding, for leak checks
 //   scripts/leak-check.sh                                the same loop under valgrind
 //   swift run -c release timebok-bench model             free-slot query (1,000 vs 1,000,000 slots), opening 100,000 slots
+//   swift run -c release timebok-bench signing [rounds]  signed vs unsigned replies, beside openssl speed rsa2048
 import Booking
 import Foundation
 import HelsenorgeMessages
@@ -17,6 +18,11 @@ let rounds = arguments.compactMap { Int($0) }.first ?? (mode == "bench" ? 200 : 
 
 if mode == "model" {
     try modelBenchmark()
+    exit(0)
+}
+
+if mode == "signing" {
+    try signingBenchmark(rounds: arguments.compactMap { Int($0) }.first ?? 300)
     exit(0)
 }
 
