@@ -27,29 +27,19 @@ struct CLI {
 
     /// Runs the binary and waits; with `umask`, through a shell that sets it first.
     static func run(_ arguments: [String], in directory: URL = packageRoot, umask: String? = nil) throws -> Result {
-        let process = Process()
-        if let umask {
-            let quoted = ([binary.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "umask \(umask); exec \(quoted)"]
-        } else {
-            process.executableURL = binary
-            process.arguments = arguments
-        }
-        process.currentDirectoryURL = directory
         // The business clock of every run: the tests' dates (2027-01-04 …) stay in the future on any real date.
         // No official schemas from the caller's environment: a test that wants them says --schemas.
         var environment = ProcessInfo.processInfo.environment.merging(["TIMEBOK_NOW": businessNow]) { _, fixed in fixed }
         environment["TIMEBOK_SCHEMAS"] = nil
         environment["TIMEBOK_OWN_SCHEMAS"] = nil
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let result: (status: Int32, output: String)
+        if let umask {
+            let quoted = ([binary.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+            result = try runProcess("/bin/sh", ["-c", "umask \(umask); exec \(quoted)"], environment: environment, in: directory)
+        } else {
+            result = try runProcess(binary.path, arguments, environment: environment, in: directory)
+        }
+        return Result(status: result.status, output: result.output)
     }
 
     static func sampleFiles() -> [String] {

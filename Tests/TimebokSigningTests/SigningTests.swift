@@ -35,18 +35,9 @@ enum Sample {
     static func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: root.appendingPathComponent(name))) }
 }
 
-/// Runs xmlsec1 (Debian package xmlsec1), returns its exit status.
+/// Runs xmlsec1 (Debian package xmlsec1).
 func xmlsec1(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/xmlsec1")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try runProcess("/usr/bin/xmlsec1", arguments)
 }
 
 @Suite struct Signing {
