@@ -675,4 +675,5 @@ struct Conversations {
 }
 
 /// The version written into AppRecs (SoftwareVersion).
-public let timebokVersion = "0.3.0"
+/// timebok's version: `timebok --version` and the AppRec's SoftwareVersion say the same.
+public let timebokVersion = "0.4.0"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Booking
 import Foundation
+import SwiftCSV
 import TimebokCore
 import TimebokEngine
 
@@ -273,11 +274,22 @@ struct Patients: ParsableCommand {
 
         func run() throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("Cannot read \(file).") }
+            var text = String(decoding: data, as: UTF8.self)
+            // Excel and others start a UTF-8 file with a byte-order mark.
+            if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+            // SwiftCSV: quoted fields (with ; or line breaks inside) stay whole.
+            let csv: EnumeratedCSV
+            do {
+                csv = try EnumeratedCSV(string: text, delimiter: .semicolon, loadColumns: false)
+            } catch {
+                throw CLIError("\(file) is not readable CSV: \(error).")
+            }
             var patients: [ListPatient] = []
-            for (index, line) in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).enumerated() {
-                let fields = line.split(separator: ";", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            for (index, row) in ([csv.header] + csv.rows).enumerated() {
+                let fields = row.map { $0.trimmingCharacters(in: .whitespaces) }
+                if fields.allSatisfy(\.isEmpty) { continue }
                 if index == 0 && fields.first?.lowercased() == "fnr" { continue }
-                guard fields.count >= 3 else { throw CLIError("\(file) line \(index + 1): expected fnr;family_name;given_name;groups, found \"\(line)\".") }
+                guard fields.count >= 3 else { throw CLIError("\(file) row \(index + 1): expected fnr;family_name;given_name;groups, found \"\(row.joined(separator: ";"))\".") }
                 let groups = fields.count > 3 ? fields[3].split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } : []
                 patients.append(ListPatient(fnr: fields[0], familyName: fields[1], givenName: fields[2], groups: groups))
             }

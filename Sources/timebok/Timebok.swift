@@ -1,4 +1,5 @@
 import ArgumentParser
+import TimebokEngine
 import TimebokCore
 
 @main
@@ -10,7 +11,7 @@ struct Timebok: ParsableCommand {
         timebok reads helsenorge.no's digital-dialog messages (Hodemelding + Dialogmelding + xCal), \
         applies them to the office's appointment books and answers with XML replies and receipts.
         """,
-        version: TimebokVersion.current,
+        version: timebokVersion,
         subcommands: [Demo.self, Init.self, ProcessCommand.self, Books.self, Slots.self, Patients.self, Requests.self, Appointments.self, GPs.self, BookingSwitch.self, TestConnection.self, Purge.self, Check.self, Backup.self, Keygen.self, Verify.self, Validate.self]
     )
 
@@ -26,8 +27,4 @@ struct Timebok: ParsableCommand {
             exit(withError: error)
         }
     }
-}
-
-enum TimebokVersion {
-    static let current = "0.1.0"
 }

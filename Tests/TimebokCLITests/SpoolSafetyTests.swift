@@ -115,3 +115,34 @@ import TimebokTestKit
         #expect(refused.status == 78 && refused.output.contains("chmod 600 \(keys)/signing.key"), "\(refused.output)")
     }
 }
+
+/// Patient lists as spreadsheets write them: a byte-order mark, quoted fields (issue 8's CSV finding).
+@Suite struct PatientImport {
+    @Test func aByteOrderMarkAndQuotedFieldsAreRead() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spool = directory.appendingPathComponent("spool").path
+        #expect(try CLI.run(["init", spool, "--demo"]).status == 0)
+        let csv = directory.appendingPathComponent("liste.csv")
+        let text = "\u{FEFF}fnr;family_name;given_name;groups\r\n14035623036;\"Åsmundsen; jr.\";Ragnhild;risikogruppe|helsepersonell\r\n22098641169;Solbakken;Eirik;\r\n"
+        try Data(text.utf8).write(to: csv)
+        let imported = try CLI.run(["patients", "import", csv.path, "--replace", "--spool", spool])
+        #expect(imported.status == 0 && imported.output.contains("Replaced the list with 2 patients in 2 groups"), "\(imported.output)")
+        let listed = try CLI.run(["patients", "--show-identity", "--spool", spool]).output
+        #expect(listed.contains("14035623036  Åsmundsen; jr., Ragnhild  [helsepersonell, risikogruppe]"), "\(listed)")
+    }
+
+    @Test func versionIsTheOneTheAppRecsCarry() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spool = directory.appendingPathComponent("spool").path
+        #expect(try CLI.run(["init", spool, "--demo"]).status == 0)
+        try FileManager.default.copyItem(atPath: CLI.packageRoot.appendingPathComponent("samples/in-ReserverAvtale-resourcebook.xml").path, toPath: spool + "/inbox/rt.xml")
+        _ = try CLI.run(["process", spool])
+        let receipt = try #require(try FileManager.default.contentsOfDirectory(atPath: spool + "/outbox").first { $0.contains("-AppRec-") && $0.hasSuffix(".xml") })
+        let text = try String(contentsOfFile: spool + "/outbox/" + receipt, encoding: .utf8)
+        let carried = try #require(text.firstMatch(of: /<SoftwareVersion>([^<]+)<\/SoftwareVersion>/)).output.1
+        let version = try CLI.run(["--version"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!version.isEmpty && String(carried) == version, "--version \(version), AppRec \(carried)")
+    }
+}
