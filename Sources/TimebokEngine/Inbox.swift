@@ -123,49 +123,45 @@ extension Engine {
             committed = try store.write { writer -> (LedgerEntry, Bool, Refusal?) in
                 let previous = try writer.reader.ledger(key: key)
                 if let previous, previous.contentSHA256 == hash { return (previous, true, nil) }
-                // Not ours: refused before anything could answer it, also a reused MsgId (never E10 in someone else's name).
-                if let refused = try conversations(now: now).notOurs(message.info, asynchronous: function.expectsAppRec, meta: meta, model: writer.reader) {
+                let conversations = conversations(now: now)
+                // A refusal is recorded once (under the MsgId, or MsgId + content when the MsgId is taken),
+                // so a second delivery is never answered twice.
+                func refuse(_ result: ConversationResult, _ refusal: Refusal) throws -> (LedgerEntry, Bool, Refusal?) {
                     let entryKey = previous == nil ? key : "\(key):\(hash)"
-                    if let recorded = try writer.reader.ledger(key: entryKey) { return (recorded, false, refused.refusal) }
+                    if let recorded = try writer.reader.ledger(key: entryKey) { return (recorded, false, refusal) }
                     let entry = LedgerEntry(key: entryKey, source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected",
-                                            summary: refused.refusal?.description ?? "", outputs: try outputFiles(refused, model: writer.reader))
+                                            summary: refusal.description, outputs: try outputFiles(result, model: writer.reader))
                     try writer.record(entry)
-                    return (entry, false, refused.refusal)
+                    return (entry, false, refusal)
+                }
+                // The answer to a refused message of ours: an AppRec for an asynchronous one, the function's refusal for a synchronous one.
+                func refusalAnswer(_ error: AppRecErrorCode, _ reason: String, citizenText: String) -> ConversationResult {
+                    var result = ConversationResult()
+                    if function.expectsAppRec {
+                        result.messages.append(conversations.appRec(message.info, meta: meta, errors: [(error, reason)]))
+                    } else {
+                        let code = Conversations.rejectionCode(for: message.info.process)
+                        result.messages += conversations.answer(message, meta: meta, code: code, label: "Svar-\(code.value)", text: citizenText).messages
+                    }
+                    return result
+                }
+                // Not ours: refused before anything could answer it, also a reused MsgId (never E10 in someone else's name).
+                if let refused = try conversations.notOurs(message.info, asynchronous: function.expectsAppRec, meta: meta, model: writer.reader) {
+                    return try refuse(refused, refused.refusal ?? Refusal(code: .notAddressedHere, "Not addressed to this office."))
                 }
                 // A bad signature (or none where one is required): S01/S02, or the function's refusal; nothing changes.
                 if let problem = signatureProblem {
-                    let conversations = conversations(now: now)
-                    var result = ConversationResult()
-                    if function.expectsAppRec {
-                        result.messages.append(conversations.appRec(message.info, meta: meta, errors: [(problem.appRecCode == "S02" ? .invalidCertificate : .signatureError, problem.message)]))
-                    } else {
-                        let code = Conversations.rejectionCode(for: message.info.process)
-                        result.messages += conversations.answer(message, meta: meta, code: code, label: "Svar-\(code.value)", text: "Meldingens signatur kunne ikke godtas (\(problem.appRecCode)).").messages
-                    }
-                    let refusal = Refusal(problem)
-                    let entryKey = previous == nil ? key : "\(key):\(hash)"
-                    if let recorded = try writer.reader.ledger(key: entryKey) { return (recorded, false, refusal) }
-                    let entry = LedgerEntry(key: entryKey, source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected", summary: refusal.description, outputs: try outputFiles(result, model: writer.reader))
-                    try writer.record(entry)
-                    return (entry, false, refusal)
+                    let result = refusalAnswer(problem.appRecCode == "S02" ? .invalidCertificate : .signatureError, problem.message,
+                                               citizenText: "Meldingens signatur kunne ikke godtas (\(problem.appRecCode)).")
+                    return try refuse(result, Refusal(problem))
                 }
                 if let previous {
-                    // The same MsgId with other content: E10 for an async message; nothing changes.
-                    let conversations = conversations(now: now)
-                    var result = ConversationResult()
+                    // The same MsgId with other content: E10; nothing changes.
                     let reason = "MsgId \(message.info.msgId) was already received (\(previous.source)) with other content."
-                    if function.expectsAppRec {
-                        result.messages.append(conversations.appRec(message.info, meta: meta, errors: [(.invalidMessageId, reason)]))
-                    } else {
-                        result.messages += conversations.answer(message, meta: meta, code: Conversations.rejectionCode(for: message.info.process), label: "Svar-\(Conversations.rejectionCode(for: message.info.process).value)", text: "Meldingen er allerede mottatt med annet innhold (E10).").messages
-                    }
-                    let refusal = Refusal(code: .messageIdReused, reason + " Answered E10; nothing changed.")
-                    let entry = LedgerEntry(key: "\(key):\(hash)", source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected", summary: refusal.description, outputs: try outputFiles(result, model: writer.reader))
-                    if let recorded = try writer.reader.ledger(key: entry.key) { return (recorded, false, refusal) }
-                    try writer.record(entry)
-                    return (entry, false, refusal)
+                    let result = refusalAnswer(.invalidMessageId, reason, citizenText: "Meldingen er allerede mottatt med annet innhold (E10).")
+                    return try refuse(result, Refusal(code: .messageIdReused, reason + " Answered E10; nothing changed."))
                 }
-                let result = try conversations(now: now).handle(message, function, meta: meta, model: writer.reader)
+                let result = try conversations.handle(message, function, meta: meta, model: writer.reader)
                 try writer.apply(result.decision)
                 let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: result.refusal == nil ? "ok" : "rejected",
                                         summary: result.refusal?.description ?? "\(function.rawValue): \(result.decision.summary)", outputs: try outputFiles(result, model: writer.reader))

@@ -23,15 +23,12 @@ public enum XMLSignature {
         guard let closing = closingRootTag(in: bytes) else {
             throw SigningError(.unsignable, "The document has no closing root tag to put the signature before.")
         }
-        let document: XDocument
         let digest: [UInt8]
         do {
-            document = try HardenedXMLParser.parse(bytes)
-            digest = Array(SHA256.hash(data: try document.exclusiveCanonicalForm()))
+            digest = Array(SHA256.hash(data: try HardenedXMLParser.parse(bytes).exclusiveCanonicalForm()))
         } catch {
             throw SigningError(.unsignable, "The document cannot be canonicalized: \(error)")
         }
-        _ = document
         let signedInfo = "<SignedInfo><CanonicalizationMethod Algorithm=\"\(exclusiveC14N)\"></CanonicalizationMethod>"
             + "<SignatureMethod Algorithm=\"\(rsaSHA256)\"></SignatureMethod><Reference URI=\"\"><Transforms>"
             + "<Transform Algorithm=\"\(envelopedSignature)\"></Transform><Transform Algorithm=\"\(exclusiveC14N)\"></Transform>"
