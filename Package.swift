@@ -39,14 +39,19 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
         ]),
+        // The office-side files timebok defines: command files and results, journal entries, the
+        // transport `.meta`. Their vocabulary is the model's (commands) and the wire's code lists
+        // (answer codes, cancellation reasons), so it sits above both (DESIGN.md puts it lower; see
+        // the issue 8 note).
+        .target(name: "TimebokFormats", dependencies: ["Booking", "HelsenorgeMessages", "TimebokXML", "TimebokCore"]),
         // The folders: claiming, durable publishing, archiving, quarantine. Knows files, not messages.
         .target(name: "TimebokSpool"),
         // Commands and messages in, decisions committed, outputs published.
-        .target(name: "TimebokEngine", dependencies: ["Booking", "TimebokSpool", "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore"]),
+        .target(name: "TimebokEngine", dependencies: ["Booking", "TimebokFormats", "TimebokSpool", .product(name: "GRDB", package: "GRDB.swift"), "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore"]),
         .executableTarget(
             name: "timebok",
             dependencies: [
-                "TimebokEngine", "Booking", "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore",
+                "TimebokEngine", "Booking", "TimebokFormats", "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftCSV", package: "SwiftCSV"),
             ]
@@ -59,7 +64,7 @@ let package = Package(
         .testTarget(name: "TimebokSigningTests", dependencies: ["TimebokSigning", "TimebokXML", "TimebokTestKit"]),
         .testTarget(name: "TimebokCoreTests", dependencies: ["TimebokCore"]),
         .testTarget(name: "BookingTests", dependencies: ["Booking", "TimebokCore"]),
-        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "Booking", "TimebokSpool", "TimebokSchemas", "TimebokSigning", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "Booking", "TimebokFormats", "HelsenorgeMessages", "TimebokSpool", "TimebokSchemas", "TimebokSigning", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "HelsenorgeMessagesTests", dependencies: ["HelsenorgeMessages", "TimebokSchemas", "TimebokXML", "TimebokTestKit"]),
         // Drives the built `timebok` binary as a user would (the dependency makes `swift test` build it).
         .testTarget(name: "TimebokCLITests", dependencies: ["timebok", "TimebokTestKit"]),

@@ -98,10 +98,10 @@ public enum Command: Sendable, Hashable {
     case closeSlot(slotId: String, force: Bool, reason: String?)
     case importPatients(mode: ImportMode, patients: [ListPatient])
     case confirmRequest(requestId: String, by: Staff, text: String?)
-    case rejectRequest(requestId: String, reason: String, answerCode: String?)
+    case rejectRequest(requestId: String, reason: String, kind: RejectionKind?)
     case bookAppointment(slotId: String, fnr: String, text: String?)
     case moveAppointment(appointmentId: String, newSlotId: String)
-    case cancelAppointment(appointmentId: String, reason: String, text: String?)
+    case cancelAppointment(appointmentId: String, reason: CancellationCause, text: String?)
     case recordNoShow(appointmentId: String)
     case completeAppointment(appointmentId: String)
 

@@ -2,12 +2,13 @@ import Foundation
 import TimebokCore
 
 /// Turns a command into a decision against a snapshot of the model. Pure: reads through the
-/// reader, never writes; ids come from `newId` so tests and replays are deterministic.
+/// reader, never writes; ids come from `newId` (the engine's generator) so tests and replays are
+/// deterministic.
 public struct CommandHandler {
     public var settings: ModelSettings
     public var newId: () -> String
 
-    public init(settings: ModelSettings = ModelSettings(), newId: @escaping () -> String = { UUID().uuidString.lowercased() }) {
+    public init(settings: ModelSettings = ModelSettings(), newId: @escaping () -> String) {
         self.settings = settings
         self.newId = newId
     }
@@ -86,8 +87,9 @@ public struct CommandHandler {
                 // The store knows the bookings of the slot; the handler names them through the reader.
                 for appointment in try bookings(inSlot: slot, model: model) {
                     let state: Appointment.State = appointment.state == .requested ? .rejected : .cancelled
-                    changes.append(.setAppointmentState(appointmentId: appointment.id, state: state, cancellationReason: state == .cancelled ? CancellationReasonText.byService : nil))
-                    events.append(AppointmentEvent(appointmentId: appointment.id, kind: state == .cancelled ? .cancelled : .rejected, at: now, actor: actor, text: reason ?? "Timen er avlyst av legekontoret."))
+                    changes.append(.setAppointmentState(appointmentId: appointment.id, state: state, cancellationReason: state == .cancelled ? .byService : nil))
+                    // No reason given: the engine tells the patient the office cancelled.
+                    events.append(AppointmentEvent(appointmentId: appointment.id, kind: state == .cancelled ? .cancelled : .rejected, at: now, actor: actor, text: reason))
                 }
             }
             return Decision(changes: changes, events: events, summary: "Closed slot \(slot.start)" + (events.isEmpty ? "." : "; \(events.count) booking\(events.count == 1 ? "" : "s") cancelled."))
@@ -120,18 +122,16 @@ public struct CommandHandler {
                 events: [AppointmentEvent(appointmentId: requestId, kind: .confirmed, at: now, actor: .office(name: staff.fullName, hpr: staff.hpr), text: text)],
                 summary: "Confirmed request \(requestId) (by \(staff.fullName)).")
 
-        case .rejectRequest(let requestId, let reason, let answerCode):
+        case .rejectRequest(let requestId, let reason, let kind):
             let appointment = try requireAppointment(requestId, model)
             guard appointment.state == .requested else {
                 throw ModelError(.wrongState, "Request \(requestId) is \(appointment.state.rawValue), not waiting for confirmation.")
             }
-            if let answerCode, answerCode != "26" && answerCode != "06" {
-                throw ModelError(.invalidValue, "A rejection is answered 26 or 06, not \(answerCode).")
-            }
+            let rejection = kind ?? .declined
             return Decision(
                 changes: [.setAppointmentState(appointmentId: requestId, state: .rejected, cancellationReason: nil)],
-                events: [AppointmentEvent(appointmentId: requestId, kind: .rejected, at: now, actor: actor, text: reason, answerCode: answerCode ?? "26")],
-                summary: "Rejected request \(requestId) (answer \(answerCode ?? "26")).")
+                events: [AppointmentEvent(appointmentId: requestId, kind: .rejected, at: now, actor: actor, text: reason, rejection: rejection)],
+                summary: "Rejected request \(requestId) (\(rejection == .slotTaken ? "the slot is taken" : "declined")).")
 
         case .bookAppointment(let slotId, let fnr, let text):
             guard let slot = try model.slot(id: slotId) else { throw ModelError(.unknownSlot, "There is no slot with id \"\(slotId)\".") }
@@ -174,20 +174,17 @@ public struct CommandHandler {
             guard appointment.state.holdsPlace else {
                 throw ModelError(.wrongState, "Appointment \(appointmentId) is \(appointment.state.rawValue) and cannot be cancelled.")
             }
-            guard CancellationReasonText.all.contains(reason) else {
-                throw ModelError(.invalidValue, "The reason must be one of: \(CancellationReasonText.all.joined(separator: "; ")).")
-            }
             if appointment.state == .requested {
                 // A held request was never confirmed: it is rejected (answered 26 in its conversation), not cancelled.
                 return Decision(
                     changes: [.setAppointmentState(appointmentId: appointmentId, state: .rejected, cancellationReason: nil)],
-                    events: [AppointmentEvent(appointmentId: appointmentId, kind: .rejected, at: now, actor: actor, text: text ?? "Legekontoret kan ikke gi deg denne timen.", answerCode: "26")],
+                    events: [AppointmentEvent(appointmentId: appointmentId, kind: .rejected, at: now, actor: actor, text: text, rejection: .declined)],
                     summary: "Rejected the waiting request \(appointmentId) (it was never confirmed).")
             }
             return Decision(
                 changes: [.setAppointmentState(appointmentId: appointmentId, state: .cancelled, cancellationReason: reason)],
-                events: [AppointmentEvent(appointmentId: appointmentId, kind: .cancelled, at: now, actor: actor, text: text ?? reason)],
-                summary: "Cancelled appointment \(appointmentId) (\(reason)).")
+                events: [AppointmentEvent(appointmentId: appointmentId, kind: .cancelled, at: now, actor: actor, text: text)],
+                summary: "Cancelled appointment \(appointmentId) (\(reason.description)).")
 
         case .recordNoShow(let appointmentId), .completeAppointment(let appointmentId):
             let noShow: Bool
@@ -212,7 +209,7 @@ public struct CommandHandler {
         let expired = try model.expiredHolds(now: now)
         return Decision(
             changes: expired.map { .setAppointmentState(appointmentId: $0.id, state: .expired, cancellationReason: nil) },
-            events: expired.map { AppointmentEvent(appointmentId: $0.id, kind: .expired, at: now, actor: .system, text: "Ingen svar innen fristen.") },
+            events: expired.map { AppointmentEvent(appointmentId: $0.id, kind: .expired, at: now, actor: .system) },
             summary: "\(expired.count) request\(expired.count == 1 ? "" : "s") expired unanswered.")
     }
 
@@ -322,7 +319,7 @@ public struct CommandHandler {
 
     /// Capacity is per slot: parallel staff, not the same patient twice.
     private func refuseSecondBooking(of fnr: String, in slot: Slot, model: some ModelReader) throws {
-        if try model.appointments(inSlot: slot.id).contains(where: { $0.fnr == fnr && $0.state.holdsPlace }) {
+        if try model.holdsPlace(fnr: fnr, inSlot: slot.id) {
             throw ModelError(.invalidValue, "Patient \(fnr.prefix(6))***** already has a booking in slot \(slot.start).")
         }
     }

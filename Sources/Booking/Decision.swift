@@ -11,14 +11,8 @@ public struct Decision: Sendable, Hashable {
         case replacePatients([ListPatient])
         case upsertPatients([ListPatient])
         case insertAppointment(Appointment)
-        case setAppointmentState(appointmentId: String, state: Appointment.State, cancellationReason: String?)
+        case setAppointmentState(appointmentId: String, state: Appointment.State, cancellationReason: CancellationCause?)
         case moveAppointment(appointmentId: String, toSlotId: String)
-        /// A message sent to helsenorge that expects an AppRec back.
-        case recordSentMessage(SentMessage)
-        /// helsenorge's AppRec for a sent message.
-        case setSentMessageStatus(msgId: String, status: SentMessage.Status, errors: String?)
-        /// The request a booking came from (opaque bytes), so a later answer can swap its parties exactly.
-        case recordRequestMessage(appointmentId: String, bytes: [UInt8])
         /// helsenorge answered E35: the patient is not a digitally active user.
         case setPatientDigitallyInactive(fnr: String)
     }

@@ -233,10 +233,10 @@ public struct Appointment: Sendable, Hashable, Codable {
     /// The helsenorge conversation, when the booking came from there.
     public var requestMsgId: String?
     public var conversationId: String?
-    /// The cancellation reason (x-cancellation-reason text) when cancelled.
-    public var cancellationReason: String?
+    /// Why it was cancelled, when cancelled.
+    public var cancellationReason: CancellationCause?
 
-    public init(id: String, bookId: String, slotId: String, fnr: String, state: State, subject: String? = nil, text: String? = nil, createdAt: Int, holdUntil: Int? = nil, requestMsgId: String? = nil, conversationId: String? = nil, cancellationReason: String? = nil) {
+    public init(id: String, bookId: String, slotId: String, fnr: String, state: State, subject: String? = nil, text: String? = nil, createdAt: Int, holdUntil: Int? = nil, requestMsgId: String? = nil, conversationId: String? = nil, cancellationReason: CancellationCause? = nil) {
         self.id = id
         self.bookId = bookId
         self.slotId = slotId
@@ -266,52 +266,46 @@ public struct AppointmentEvent: Sendable, Hashable, Codable {
     public var text: String?
     /// For moves: the slot before.
     public var previousSlotId: String?
-    /// The answer code the citizen gets for this event, where the office chose it (06 or 26 on a rejection).
-    public var answerCode: String?
+    /// How the office turned a request down, where it chose (rejections only).
+    public var rejection: RejectionKind?
 
-    public init(appointmentId: String, kind: Kind, at: Int, actor: Actor, text: String? = nil, previousSlotId: String? = nil, answerCode: String? = nil) {
+    public init(appointmentId: String, kind: Kind, at: Int, actor: Actor, text: String? = nil, previousSlotId: String? = nil, rejection: RejectionKind? = nil) {
         self.appointmentId = appointmentId
         self.kind = kind
         self.at = at
         self.actor = actor
         self.text = text
         self.previousSlotId = previousSlotId
-        self.answerCode = answerCode
+        self.rejection = rejection
     }
 }
 
-/// The four x-cancellation-reason texts (PROTOCOL.md §4).
-public enum CancellationReasonText {
-    public static let byService = "Avlyst av tjeneste"
-    public static let notAtHome = "Avlyst - ikke hjemme"
-    public static let byRecipient = "Avlyst av tjenestemottaker selv"
-    public static let onBehalfOfRecipient = "Avlyst på vegne av tjenestemottaker"
-    public static let all = [byService, notAtHome, byRecipient, onBehalfOfRecipient]
+/// Why a booking was cancelled (the engine writes it as the protocol's x-cancellation-reason text).
+public enum CancellationCause: String, Sendable, Hashable, Codable, CaseIterable {
+    /// By the office (the service).
+    case byService
+    /// The patient was not at home (home visits).
+    case notAtHome
+    /// By the patient himself (on helsenorge or by calling).
+    case byRecipient
+    /// By someone on the patient's behalf.
+    case onBehalfOfRecipient
+
+    /// For people: "by the service", …
+    public var description: String {
+        switch self {
+        case .byService: return "by the service"
+        case .notAtHome: return "not at home"
+        case .byRecipient: return "by the patient"
+        case .onBehalfOfRecipient: return "on the patient's behalf"
+        }
+    }
 }
 
-/// A message timebok sent to helsenorge that is answered with an AppRec (SvarTimeReservasjon, Avtale).
-public struct SentMessage: Sendable, Hashable, Codable {
-    public enum Status: String, Sendable, Hashable, Codable {
-        case sent, delivered, failed
-    }
-
-    public var msgId: String
-    /// What it was, e.g. `SvarTimeReservasjon 05`, `Avtale 07`.
-    public var kind: String
-    public var appointmentId: String?
-    public var fnr: String?
-    public var sentAt: Int
-    public var status: Status
-    /// The AppRec's error codes and texts, when it failed.
-    public var errors: String?
-
-    public init(msgId: String, kind: String, appointmentId: String?, fnr: String?, sentAt: Int, status: Status = .sent, errors: String? = nil) {
-        self.msgId = msgId
-        self.kind = kind
-        self.appointmentId = appointmentId
-        self.fnr = fnr
-        self.sentAt = sentAt
-        self.status = status
-        self.errors = errors
-    }
+/// How the office turned down a held request.
+public enum RejectionKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The request is declined (the default).
+    case declined
+    /// The slot is no longer available.
+    case slotTaken
 }

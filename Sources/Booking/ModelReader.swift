@@ -19,6 +19,10 @@ public protocol ModelReader {
     func appointments(inSlot slotId: String) throws -> [Appointment]
     /// Requested or confirmed bookings of a patient in a book whose slot starts after `afterSeconds`.
     func activeBookings(fnr: String, bookId: String, afterSeconds: Int) throws -> Int
+    /// Open slots of a book with free capacity that start in [fromSeconds, toSeconds), by start.
+    func freeSlots(bookId: String, fromSeconds: Int, toSeconds: Int) throws -> [Slot]
+    /// The patient's requested and confirmed bookings whose slot starts after `afterSeconds`, by start.
+    func upcomingBookings(fnr: String, afterSeconds: Int) throws -> [Appointment]
 }
 
 /// Settings of the model that come from the configuration, not from commands.

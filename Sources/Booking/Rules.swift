@@ -18,31 +18,43 @@ extension AccessRule {
     }
 }
 
-/// Why a citizen's booking request is refused, and which answer code it gets (PROTOCOL.md §5).
-public enum RequestRefusal: Sendable, Hashable {
-    /// 30: the patient may not use this book.
+/// Why a citizen's booking (or free-slot) request is refused: a reason, never a wire code or a
+/// text. The engine maps each reason to its answer code and the citizen's Norwegian text.
+public enum BookingRefusal: Sendable, Hashable, CaseIterable {
+    /// The book is not published, or it is a GP's personal book he keeps closed.
+    case notOnline
+    /// The patient may not use this book (not on the list, outside the access rule).
     case noAccess
-    /// 06: the slot is gone, closed or full.
+    /// The office has switched booking in resource books off.
+    case bookingSwitchedOff
+    /// The subject is longer than ``BookingRules/maxSubject``.
+    case subjectTooLong
+    /// The text is longer than ``BookingRules/maxText``.
+    case textTooLong
+    /// The book requires the prerequisites to be accepted, and they were not.
+    case prerequisitesNotAccepted
+    /// The patient already holds as many bookings in the book as it allows.
+    case tooManyActiveBookings
+    /// The slot has started or is over.
+    case slotStarted
+    /// The slot starts within the book's booking cut-off.
+    case insideBookingCutoff
+    /// The slot is further ahead than the book's booking horizon.
+    case beyondHorizon
+    /// The patient already holds a place in this slot.
+    case alreadyHoldsSlot
+    /// The slot is gone, closed or full.
     case slotUnavailable
-    /// 26 with a reason a citizen understands.
-    case rejected(String)
+}
 
-    public var answerCode: String {
-        switch self {
-        case .noAccess: return "30"
-        case .slotUnavailable: return "06"
-        case .rejected: return "26"
-        }
-    }
-
-    /// The text for the citizen (TekstNotatInnhold).
-    public var citizenText: String {
-        switch self {
-        case .noAccess: return "Du har ikke tilgang til å bestille time i denne timeboken."
-        case .slotUnavailable: return "Timen er ikke lenger ledig. Velg en annen time."
-        case .rejected(let reason): return reason
-        }
-    }
+/// Why a citizen may not cancel (AvbestillAvtale).
+public enum CancellationRefusal: Sendable, Hashable, CaseIterable {
+    /// The booking is already cancelled, rejected, expired or over.
+    case notActive
+    /// The slot has started or is over.
+    case slotStarted
+    /// The slot starts within the book's cancellation cut-off.
+    case insideCancellationCutoff
 }
 
 /// The booking rules for requests from citizens (the office's own bookings skip horizon and cut-offs).
@@ -50,68 +62,73 @@ public enum BookingRules {
     public static let maxSubject = 50
     public static let maxText = 1_000
 
-    /// Checks a citizen's request for `slot` in `book`, in the order the protocol answers them:
-    /// access (30), then rule breaks (26), then availability (06).
-    /// `personalBookOpen` is the GP's setting for a personal book (ignored for resource books).
-    public static func checkCitizenRequest(book: Book, slot: Slot, patient: ListPatient?, bookingEnabled: Bool, now: Int, activeBookings: Int, prerequisitesAccepted: Bool, subject: String?, text: String, personalBookOpen: Bool = true, allowTestNumbers: Bool = true) -> RequestRefusal? {
-        let today = Oslo.localDateTime(at: .init(timeIntervalSince1970: Double(now))).date
-        guard book.published, book.kind == .resource || personalBookOpen else {
-            return .rejected("Denne timeboken er ikke åpen for bestilling på nett.")
-        }
+    /// Whether a citizen may use a book at all, in the order the protocol answers: a book that is not
+    /// online, then access, then booking switched off. `personalBookOpen` is the GP's setting for a
+    /// personal book (ignored for resource books).
+    public static func checkBookOpen(book: Book, patient: ListPatient?, bookingEnabled: Bool, personalBookOpen: Bool, today: LocalDate, allowTestNumbers: Bool) -> BookingRefusal? {
+        guard book.published, book.kind == .resource || personalBookOpen else { return .notOnline }
         guard book.access.permits(patient, today: today, allowTestNumbers: allowTestNumbers) else { return .noAccess }
-        if book.kind == .resource && !bookingEnabled {
-            return .rejected("Legekontoret tar ikke imot timebestillinger på nett for denne tjenesten nå.")
+        if book.kind == .resource && !bookingEnabled { return .bookingSwitchedOff }
+        return nil
+    }
+
+    /// Whether the patient may take one more booking in the book.
+    public static func checkBookingLimit(book: Book, activeBookings: Int) -> BookingRefusal? {
+        if let limit = book.maxActiveBookingsPerPatient, activeBookings >= limit { return .tooManyActiveBookings }
+        return nil
+    }
+
+    /// Checks a citizen's request for `slot` in `book`, in the order the protocol answers them:
+    /// the book (not online, access, switched off), then rule breaks, then availability, then a
+    /// place the patient already holds in the slot.
+    public static func checkCitizenRequest(book: Book, slot: Slot, patient: ListPatient?, bookingEnabled: Bool, now: Int, activeBookings: Int, prerequisitesAccepted: Bool, subject: String?, text: String, personalBookOpen: Bool = true, allowTestNumbers: Bool = true, alreadyHoldsSlot: Bool = false) -> BookingRefusal? {
+        let today = Oslo.localDateTime(at: .init(timeIntervalSince1970: Double(now))).date
+        if let refusal = checkBookOpen(book: book, patient: patient, bookingEnabled: bookingEnabled, personalBookOpen: personalBookOpen, today: today, allowTestNumbers: allowTestNumbers) {
+            return refusal
         }
-        if let subject, subject.count > maxSubject {
-            return .rejected("Emnet kan være på høyst \(maxSubject) tegn.")
-        }
-        if text.count > maxText {
-            return .rejected("Meldingen kan være på høyst \(maxText) tegn.")
-        }
-        if book.prerequisitesMustBeAccepted && !prerequisitesAccepted {
-            return .rejected("Du må bekrefte at du har lest og godtar forutsetningene for timen: \(book.informationText)")
-        }
-        if let limit = book.maxActiveBookingsPerPatient, activeBookings >= limit {
-            return .rejected("Du har allerede \(activeBookings) aktive bestillinger i denne timeboken; høyst \(limit) er tillatt.")
-        }
+        if let subject, subject.count > maxSubject { return .subjectTooLong }
+        if text.count > maxText { return .textTooLong }
+        if book.prerequisitesMustBeAccepted && !prerequisitesAccepted { return .prerequisitesNotAccepted }
+        if let refusal = checkBookingLimit(book: book, activeBookings: activeBookings) { return refusal }
         let start = slot.startSeconds
-        if start <= now {
-            return .rejected("Timen har allerede begynt eller er passert.")
-        }
-        if start - now < book.bookingCutoffMinutes * 60 {
-            return .rejected("Timen kan ikke bestilles senere enn \(describeMinutes(book.bookingCutoffMinutes)) før den begynner.")
-        }
-        if let horizon = book.bookingHorizonDays, slot.start.date > today.adding(days: horizon) {
-            return .rejected("Timen kan ikke bestilles så langt fram i tid (høyst \(horizon) dager).")
-        }
+        if start <= now { return .slotStarted }
+        if start - now < book.bookingCutoffMinutes * 60 { return .insideBookingCutoff }
+        if let horizon = book.bookingHorizonDays, slot.start.date > today.adding(days: horizon) { return .beyondHorizon }
         guard slot.bookId == book.id, slot.freeCapacity > 0 else { return .slotUnavailable }
+        if alreadyHoldsSlot { return .alreadyHoldsSlot }
         return nil
     }
 
-    /// Whether a citizen may still cancel (AvbestillAvtale): nil, or the reason for 09.
-    public static func checkCitizenCancellation(book: Book, slot: Slot, appointment: Appointment, now: Int) -> String? {
-        guard appointment.state.holdsPlace else { return "Timen er allerede avbestilt eller avsluttet." }
+    /// Whether a citizen may still cancel (AvbestillAvtale): nil, or why not.
+    public static func checkCitizenCancellation(book: Book, slot: Slot, appointment: Appointment, now: Int) -> CancellationRefusal? {
+        guard appointment.state.holdsPlace else { return .notActive }
         let start = slot.startSeconds
-        if start <= now { return "Timen har allerede begynt eller er passert." }
-        if start - now < book.cancellationCutoffMinutes * 60 {
-            return "Timen kan ikke avbestilles på nett senere enn \(describeMinutes(book.cancellationCutoffMinutes)) før den begynner. Ring legekontoret."
-        }
+        if start <= now { return .slotStarted }
+        if start - now < book.cancellationCutoffMinutes * 60 { return .insideCancellationCutoff }
         return nil
     }
 
-    /// Whether a slot is offered to this patient in a free-slot answer (capacity, future, horizon, cut-off).
-    public static func isOffered(_ slot: Slot, in book: Book, now: Int, today: LocalDate) -> Bool {
+    /// Whether a free slot is offered in a free-slot answer: open with room, in the future and
+    /// outside the booking cut-off. (A slot past the booking horizon is offered with the day it
+    /// becomes bookable: ``bookableFrom(_:in:today:)``.)
+    public static func isOffered(_ slot: Slot, in book: Book, now: Int) -> Bool {
         guard slot.status == .open, slot.freeCapacity > 0 else { return false }
         let start = slot.startSeconds
-        guard start > now, start - now >= book.bookingCutoffMinutes * 60 else { return false }
-        if let horizon = book.bookingHorizonDays, slot.start.date > today.adding(days: horizon) { return false }
-        return true
+        return start > now && start - now >= book.bookingCutoffMinutes * 60
     }
 
-    static func describeMinutes(_ minutes: Int) -> String {
-        if minutes % 1_440 == 0 { return "\(minutes / 1_440) døgn" }
-        if minutes % 60 == 0 { return "\(minutes / 60) timer" }
-        return "\(minutes) minutter"
+    /// The day a slot past the book's booking horizon becomes bookable (nil: bookable now).
+    public static func bookableFrom(_ slot: Slot, in book: Book, today: LocalDate) -> LocalDate? {
+        guard let horizon = book.bookingHorizonDays, slot.start.date > today.adding(days: horizon) else { return nil }
+        return slot.start.date.adding(days: -horizon)
+    }
+}
+
+extension ModelReader {
+    /// Whether the patient holds a place (requested or confirmed) in the slot: capacity is parallel
+    /// staff, never the same patient twice.
+    public func holdsPlace(fnr: String, inSlot slotId: String) throws -> Bool {
+        try appointments(inSlot: slotId).contains { $0.fnr == fnr && $0.state.holdsPlace }
     }
 }
 

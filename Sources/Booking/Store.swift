@@ -1,14 +1,17 @@
 import Foundation
-import GRDB
+package import GRDB
 import TimebokCore
 
 /// The model on disk: SQLite through GRDB (WAL, synchronous=FULL, migrations from the first version).
-/// One transaction commits a decision together with its ledger row and the bytes of its outputs.
+/// The engine keeps its own tables (ledger, sent messages) in the same file and commits them in the
+/// same transaction as a decision: it registers their migrations here and writes them through
+/// ``StoreWriter/database``.
 public final class BookingStore: Sendable {
     let writer: any DatabaseWriter
 
-    /// Opens (creating and migrating) the store at `path`.
-    public init(path: String) throws {
+    /// Opens (creating and migrating) the store at `path`. `migrations`: the engine's own tables,
+    /// migrated after the model's.
+    package init(path: String, migrations: [(identifier: String, migrate: @Sendable (Database) throws -> Void)]) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
@@ -16,13 +19,23 @@ public final class BookingStore: Sendable {
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         writer = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(writer)
+        try Self.migrator(adding: migrations).migrate(writer)
     }
 
-    /// A store in memory (tests).
-    public init() throws {
+    /// Opens (creating and migrating) the model alone at `path`.
+    public convenience init(path: String) throws {
+        try self.init(path: path, migrations: [])
+    }
+
+    /// A store in memory (tests, and decisions replayed without files).
+    package init(migrations: [(identifier: String, migrate: @Sendable (Database) throws -> Void)]) throws {
         writer = try DatabaseQueue()
-        try Self.migrator.migrate(writer)
+        try Self.migrator(adding: migrations).migrate(writer)
+    }
+
+    /// The model alone, in memory.
+    public convenience init() throws {
+        try self.init(migrations: [])
     }
 
     /// SQLite's `PRAGMA quick_check` (fast; what a pass runs first): empty when sound, else its findings.
@@ -60,7 +73,7 @@ public final class BookingStore: Sendable {
         try writer.write { db in try body(StoreWriter(db: db)) }
     }
 
-    static var migrator: DatabaseMigrator {
+    static func migrator(adding extra: [(identifier: String, migrate: @Sendable (Database) throws -> Void)]) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -90,77 +103,26 @@ public final class BookingStore: Sendable {
                     id INTEGER PRIMARY KEY AUTOINCREMENT, appointment_id TEXT NOT NULL REFERENCES appointment(id),
                     kind TEXT NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL, text TEXT, previous_slot_id TEXT);
                 CREATE INDEX appointment_event_by_appointment ON appointment_event(appointment_id);
-                CREATE TABLE ledger (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
-                    content_sha256 TEXT NOT NULL, applied_at INTEGER NOT NULL, outcome TEXT NOT NULL, summary TEXT NOT NULL);
-                CREATE TABLE ledger_output (
-                    ledger_id INTEGER NOT NULL REFERENCES ledger(id), seq INTEGER NOT NULL,
-                    folder TEXT NOT NULL, name TEXT NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (ledger_id, seq));
                 """)
         }
+        // (Until 0.4 this migration also added ledger_output.published; the engine's own migrations
+        // now create and complete its tables, also in databases made before 0.5.)
         migrator.registerMigration("v2: answer codes on events, published outputs") { db in
-            try db.execute(sql: """
-                ALTER TABLE appointment_event ADD COLUMN answer_code TEXT;
-                ALTER TABLE ledger_output ADD COLUMN published INTEGER NOT NULL DEFAULT 0;
-                """)
+            // The column keeps its first name; it holds a RejectionKind.
+            try db.execute(sql: "ALTER TABLE appointment_event ADD COLUMN answer_code TEXT")
         }
-        migrator.registerMigration("v3: sent messages and their receipts") { db in
-            try db.execute(sql: """
-                CREATE TABLE sent_message (
-                    msg_id TEXT PRIMARY KEY, kind TEXT NOT NULL, appointment_id TEXT, fnr TEXT,
-                    sent_at INTEGER NOT NULL, status TEXT NOT NULL, errors TEXT);
-                """)
-        }
-        migrator.registerMigration("v4: the request behind a booking") { db in
-            try db.execute(sql: "CREATE TABLE appointment_request (appointment_id TEXT PRIMARY KEY REFERENCES appointment(id), message BLOB NOT NULL)")
-        }
+        // The engine's tables come after the model's.
+        for migration in extra { migrator.registerMigration(migration.identifier, migrate: migration.migrate) }
         return migrator
-    }
-}
-
-/// One processed input, as the ledger remembers it.
-public struct LedgerEntry: Sendable, Hashable {
-    public struct Output: Sendable, Hashable {
-        /// Spool folder (`results`, `outbox`, `journal`).
-        public var folder: String
-        public var name: String
-        public var bytes: [UInt8]
-        /// Set once the file was published; a published output is never published again (its reader
-        /// may already have consumed and removed it).
-        public var published: Bool
-
-        public init(folder: String, name: String, bytes: [UInt8], published: Bool = false) {
-            self.folder = folder
-            self.name = name
-            self.bytes = bytes
-            self.published = published
-        }
-    }
-
-    /// `command:<id>` or `message:<sender HER-id>:<MsgId>`.
-    public var key: String
-    /// The input file's name (or `cli`).
-    public var source: String
-    public var contentSHA256: String
-    public var appliedAt: Int
-    public var outcome: String
-    public var summary: String
-    public var outputs: [Output]
-
-    public init(key: String, source: String, contentSHA256: String, appliedAt: Int, outcome: String, summary: String, outputs: [Output]) {
-        self.key = key
-        self.source = source
-        self.contentSHA256 = contentSHA256
-        self.appliedAt = appliedAt
-        self.outcome = outcome
-        self.summary = summary
-        self.outputs = outputs
     }
 }
 
 /// Read access inside a transaction or snapshot.
 public struct StoreReader: ModelReader {
     let db: Database
+
+    /// The transaction's connection, for the engine's own tables.
+    package var database: Database { db }
 
     public func bookingEnabled() throws -> Bool {
         try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'booking_enabled'") != "false"
@@ -268,18 +230,6 @@ public struct StoreReader: ModelReader {
                                 arguments: StatementArguments(arguments)).map(appointment)
     }
 
-    /// The request a booking came from, as recorded (nil for the office's own bookings).
-    public func requestMessage(appointmentId: String) throws -> [UInt8]? {
-        try Data.fetchOne(db, sql: "SELECT message FROM appointment_request WHERE appointment_id = ?", arguments: [appointmentId]).map { [UInt8]($0) }
-    }
-
-    public func sentMessage(msgId: String) throws -> SentMessage? {
-        try Row.fetchOne(db, sql: "SELECT * FROM sent_message WHERE msg_id = ?", arguments: [msgId]).map {
-            SentMessage(msgId: $0["msg_id"], kind: $0["kind"], appointmentId: $0["appointment_id"], fnr: $0["fnr"], sentAt: $0["sent_at"],
-                        status: SentMessage.Status(rawValue: $0["status"]) ?? .sent, errors: $0["errors"])
-        }
-    }
-
     /// The patient's requested and confirmed bookings whose slot starts after `afterSeconds`, by start.
     public func upcomingBookings(fnr: String, afterSeconds: Int) throws -> [Appointment] {
         try Row.fetchAll(db, sql: """
@@ -300,29 +250,8 @@ public struct StoreReader: ModelReader {
             AppointmentEvent(
                 appointmentId: row["appointment_id"], kind: AppointmentEvent.Kind(rawValue: row["kind"]) ?? .requested, at: row["at"],
                 actor: (try? JSONDecoder().decode(Actor.self, from: Data((row["actor"] as String).utf8))) ?? .system,
-                text: row["text"], previousSlotId: row["previous_slot_id"], answerCode: row["answer_code"])
+                text: row["text"], previousSlotId: row["previous_slot_id"], rejection: (row["answer_code"] as String?).flatMap(RejectionKind.init(rawValue:)))
         }
-    }
-
-    /// Ledger keys with outputs recorded but not yet published (a crash or a full disk came between).
-    public func keysWithUnpublishedOutputs() throws -> [String] {
-        try String.fetchAll(db, sql: "SELECT DISTINCT l.key FROM ledger l JOIN ledger_output o ON o.ledger_id = l.id WHERE o.published = 0 ORDER BY l.id")
-    }
-
-    /// The id the next ledger entry gets (inside a write transaction): a sequence that orders output
-    /// names within the same millisecond, across processes.
-    public func nextLedgerSequence() throws -> Int {
-        (try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) + 1 FROM ledger") ?? 1)
-    }
-
-    /// The ledger entry for a key (`command:<id>`, …), with its recorded outputs.
-    public func ledger(key: String) throws -> LedgerEntry? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM ledger WHERE key = ?", arguments: [key]) else { return nil }
-        let id: Int64 = row["id"]
-        let outputs = try Row.fetchAll(db, sql: "SELECT folder, name, bytes, published FROM ledger_output WHERE ledger_id = ? ORDER BY seq", arguments: [id]).map {
-            LedgerEntry.Output(folder: $0["folder"], name: $0["name"], bytes: [UInt8]($0["bytes"] as Data), published: $0["published"])
-        }
-        return LedgerEntry(key: row["key"], source: row["source"], contentSHA256: row["content_sha256"], appliedAt: row["applied_at"], outcome: row["outcome"], summary: row["summary"], outputs: outputs)
     }
 
     // MARK: Row mapping
@@ -347,7 +276,7 @@ public struct StoreReader: ModelReader {
         Appointment(id: row["id"], bookId: row["book_id"], slotId: row["slot_id"], fnr: row["fnr"],
                     state: Appointment.State(rawValue: row["state"]) ?? .cancelled, subject: row["subject"], text: row["text"],
                     createdAt: row["created_at"], holdUntil: row["hold_until"], requestMsgId: row["request_msg_id"],
-                    conversationId: row["conversation_id"], cancellationReason: row["cancellation_reason"])
+                    conversationId: row["conversation_id"], cancellationReason: (row["cancellation_reason"] as String?).flatMap(CancellationCause.init(rawValue:)))
     }
 }
 
@@ -355,30 +284,10 @@ public struct StoreReader: ModelReader {
 public struct StoreWriter {
     let db: Database
 
-    public var reader: StoreReader { StoreReader(db: db) }
+    /// The transaction's connection, for the engine's own tables (committed with the model).
+    package var database: Database { db }
 
-    /// Retention: forgets the stored bytes of published outputs of entries applied before
-    /// `bytesBefore` (the archive held them; the ledger keeps their names), and removes entries
-    /// applied before `entriesBefore` whose outputs were all published (duplicate detection no
-    /// longer needs them). With `apply` false, only counts. Returns (outputs cleared, entries removed).
-    public func purgeLedger(bytesBefore: Int, entriesBefore: Int, apply: Bool) throws -> (outputs: Int, entries: Int) {
-        // Command ids are kept for ever (a row each): an EPJ that sends an old command file again
-        // must never have it applied twice.
-        let settled = "key NOT LIKE 'command:%' AND NOT EXISTS (SELECT 1 FROM ledger_output u WHERE u.ledger_id = ledger.id AND u.published = 0)"
-        let entries = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger WHERE applied_at < ? AND \(settled)", arguments: [entriesBefore]) ?? 0
-        let outputs = try Int.fetchOne(db, sql: """
-            SELECT COUNT(*) FROM ledger_output WHERE published = 1 AND length(bytes) > 0
-            AND ledger_id IN (SELECT id FROM ledger WHERE applied_at < ?)
-            """, arguments: [bytesBefore]) ?? 0
-        guard apply else { return (outputs, entries) }
-        try db.execute(sql: """
-            UPDATE ledger_output SET bytes = x'' WHERE published = 1 AND length(bytes) > 0
-            AND ledger_id IN (SELECT id FROM ledger WHERE applied_at < ?)
-            """, arguments: [bytesBefore])
-        try db.execute(sql: "DELETE FROM ledger_output WHERE ledger_id IN (SELECT id FROM ledger WHERE applied_at < ? AND \(settled))", arguments: [entriesBefore])
-        try db.execute(sql: "DELETE FROM ledger WHERE applied_at < ? AND NOT EXISTS (SELECT 1 FROM ledger_output o WHERE o.ledger_id = ledger.id)", arguments: [entriesBefore])
-        return (outputs, entries)
-    }
+    public var reader: StoreReader { StoreReader(db: db) }
 
     /// Applies a decision's changes, keeping each slot's count of active bookings in step.
     public func apply(_ decision: Decision) throws {
@@ -388,7 +297,7 @@ public struct StoreWriter {
         let encoder = JSONEncoder()
         for event in decision.events {
             try db.execute(sql: "INSERT INTO appointment_event (appointment_id, kind, at, actor, text, previous_slot_id, answer_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [event.appointmentId, event.kind.rawValue, event.at, String(decoding: try encoder.encode(event.actor), as: UTF8.self), event.text, event.previousSlotId, event.answerCode])
+                           arguments: [event.appointmentId, event.kind.rawValue, event.at, String(decoding: try encoder.encode(event.actor), as: UTF8.self), event.text, event.previousSlotId, event.rejection?.rawValue])
         }
     }
 
@@ -424,24 +333,17 @@ public struct StoreWriter {
                 INSERT INTO appointment (id, book_id, slot_id, fnr, state, subject, text, created_at, hold_until, request_msg_id, conversation_id, cancellation_reason)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [appointment.id, appointment.bookId, appointment.slotId, appointment.fnr, appointment.state.rawValue, appointment.subject, appointment.text,
-                                 appointment.createdAt, appointment.holdUntil, appointment.requestMsgId, appointment.conversationId, appointment.cancellationReason])
+                                 appointment.createdAt, appointment.holdUntil, appointment.requestMsgId, appointment.conversationId, appointment.cancellationReason?.rawValue])
             if appointment.state.holdsPlace {
                 try db.execute(sql: "UPDATE slot SET active = active + 1 WHERE id = ?", arguments: [appointment.slotId])
             }
         case .setAppointmentState(let id, let state, let reason):
             guard let current = try StoreReader(db: db).appointment(id: id) else { throw ModelError(.unknownAppointment, "No appointment \(id).") }
-            try db.execute(sql: "UPDATE appointment SET state = ?, cancellation_reason = COALESCE(?, cancellation_reason) WHERE id = ?", arguments: [state.rawValue, reason, id])
+            try db.execute(sql: "UPDATE appointment SET state = ?, cancellation_reason = COALESCE(?, cancellation_reason) WHERE id = ?", arguments: [state.rawValue, reason?.rawValue, id])
             let delta = (state.holdsPlace ? 1 : 0) - (current.state.holdsPlace ? 1 : 0)
             if delta != 0 {
                 try db.execute(sql: "UPDATE slot SET active = active + ? WHERE id = ?", arguments: [delta, current.slotId])
             }
-        case .recordSentMessage(let message):
-            try db.execute(sql: "INSERT INTO sent_message (msg_id, kind, appointment_id, fnr, sent_at, status, errors) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [message.msgId, message.kind, message.appointmentId, message.fnr, message.sentAt, message.status.rawValue, message.errors])
-        case .setSentMessageStatus(let msgId, let status, let errors):
-            try db.execute(sql: "UPDATE sent_message SET status = ?, errors = ? WHERE msg_id = ?", arguments: [status.rawValue, errors, msgId])
-        case .recordRequestMessage(let appointmentId, let bytes):
-            try db.execute(sql: "INSERT OR REPLACE INTO appointment_request (appointment_id, message) VALUES (?, ?)", arguments: [appointmentId, Data(bytes)])
         case .setPatientDigitallyInactive(let fnr):
             try db.execute(sql: "UPDATE patient SET digitally_inactive = 1 WHERE fnr = ?", arguments: [fnr])
         case .moveAppointment(let id, let slotId):
@@ -464,22 +366,6 @@ public struct StoreWriter {
             try statement.execute(arguments: [patient.fnr, patient.familyName, patient.givenName])
             try db.execute(sql: "DELETE FROM patient_group WHERE fnr = ?", arguments: [patient.fnr])
             for group in Set(patient.groups) { try groupStatement.execute(arguments: [patient.fnr, group]) }
-        }
-    }
-
-    /// Marks a ledger entry's outputs as published (after the files exist).
-    public func markPublished(key: String) throws {
-        try db.execute(sql: "UPDATE ledger_output SET published = 1 WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)", arguments: [key])
-    }
-
-    /// Records a processed input and the bytes of every output it causes, before any output file exists.
-    public func record(_ entry: LedgerEntry) throws {
-        try db.execute(sql: "INSERT INTO ledger (key, source, content_sha256, applied_at, outcome, summary) VALUES (?, ?, ?, ?, ?, ?)",
-                       arguments: [entry.key, entry.source, entry.contentSHA256, entry.appliedAt, entry.outcome, entry.summary])
-        let id = db.lastInsertedRowID
-        for (seq, output) in entry.outputs.enumerated() {
-            try db.execute(sql: "INSERT INTO ledger_output (ledger_id, seq, folder, name, bytes) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id, seq, output.folder, output.name, Data(output.bytes)])
         }
     }
 

@@ -6,10 +6,7 @@ import TimebokXML
 public enum DocumentKind: Sendable, Hashable, CustomStringConvertible {
     case msgHead
     case appRec(AppRec.Version)
-    /// timebok's own formats (schemas/).
-    case command
-    case commandResult
-    case journalEntry
+    /// timebok's Ressursoversikt payload (PROTOCOL.md §9.2), a helsenorge message part.
     case resourceBooks
     /// A known root name in the wrong namespace (a message that must be refused with T10).
     case wrongNamespace(name: String, namespace: String?)
@@ -22,11 +19,8 @@ public enum DocumentKind: Sendable, Hashable, CustomStringConvertible {
         case (Namespace.msgHead, "MsgHead"): self = .msgHead
         case (Namespace.appRec11, "AppRec"): self = .appRec(.v1_1)
         case (Namespace.appRec10, "AppRec"): self = .appRec(.v1_0)
-        case (Namespace.command, "Command"): self = .command
-        case (Namespace.command, "CommandResult"): self = .commandResult
-        case (Namespace.journal, "JournalEntry"): self = .journalEntry
         case (Namespace.resourceBooks, "ResourceBooks"): self = .resourceBooks
-        case (_, "MsgHead"), (_, "AppRec"), (_, "Command"), (_, "CommandResult"), (_, "JournalEntry"), (_, "ResourceBooks"):
+        case (_, "MsgHead"), (_, "AppRec"), (_, "ResourceBooks"):
             self = .wrongNamespace(name: name, namespace: namespace)
         default:
             self = .unknown(name: name, namespace: namespace)
@@ -37,9 +31,6 @@ public enum DocumentKind: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .msgHead: return "MsgHead (Hodemelding 1.2)"
         case .appRec(let version): return "AppRec \(version == .v1_1 ? "1.1" : "1.0")"
-        case .command: return "timebok command"
-        case .commandResult: return "timebok command result"
-        case .journalEntry: return "timebok journal entry"
         case .resourceBooks: return "timebok resource-book list"
         case .wrongNamespace(let name, let namespace): return "\(name) in the wrong namespace \(namespace ?? "(none)")"
         case .unknown(let name, let namespace): return "unknown document \(namespace.map { "{\($0)}" } ?? "")\(name)"

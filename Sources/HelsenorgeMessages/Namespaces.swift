@@ -11,8 +11,4 @@ public enum Namespace {
     public static let xhtml = "http://www.w3.org/1999/xhtml"
     /// timebok's own payload for the Ressursoversikt answer (profile decision, PROTOCOL.md §9.2).
     public static let resourceBooks = "http://timebok.no/xmlstds/resourcebooks/v1"
-    /// timebok's command files and their results (schemas/command-v1.xsd).
-    public static let command = "http://timebok.no/xmlstds/command/v1"
-    /// timebok's journal entries (schemas/journal-v1.xsd).
-    public static let journal = "http://timebok.no/xmlstds/journal/v1"
 }

@@ -31,17 +31,18 @@ extension Engine {
     /// `.meta`). When helsenorge's RKT arrives in `inbox/`, `process` matches it and reports the
     /// round-trip time.
     public func sendCommunicationTest() throws -> SentTest {
-        let now = nowSeconds
-        let msgId = UUID().uuidString.lowercased()
+        let context = decisionContext()
+        let now = context.now
+        let msgId = context.newId()
         let key = "connection-test:\(msgId)"
         let entry = try recordOnce(key: key) { writer in
-            var result = ConversationResult()
-            result.messages.append(conversations(now: now).communicationTest(msgId: msgId))
-            result.decision = Decision(changes: [.recordSentMessage(SentMessage(msgId: msgId, kind: "Kommunikasjonstest", appointmentId: nil, fnr: nil, sentAt: now))],
-                                       summary: "Kommunikasjonstest \(msgId) sent.")
-            try writer.apply(result.decision)
+            var result = Outcome()
+            result.messages.append(conversations(context).communicationTest(msgId: msgId))
+            result.records.append(.sent(SentMessage(msgId: msgId, kind: "Kommunikasjonstest", appointmentId: nil, fnr: nil, sentAt: now)))
+            result.decision.summary = "Kommunikasjonstest \(msgId) sent."
+            try writer.apply(result)
             return LedgerEntry(key: key, source: "test-connection", contentSHA256: "", appliedAt: now, outcome: "ok", summary: result.decision.summary,
-                               outputs: try outputFiles(result, model: writer.reader))
+                               outputs: try outputFiles(result, context: context, model: writer.reader))
         }
         try publish(entry.outputs, key: key)
         let file = entry.outputs.first { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" } ?? ""

@@ -2,6 +2,7 @@ import Booking
 import Foundation
 import HelsenorgeMessages
 import TimebokCore
+import TimebokFormats
 import TimebokSchemas
 import TimebokSigning
 import TimebokSpool
@@ -30,7 +31,7 @@ public final class Engine {
         compiledMessageSchemas = compiled
         return compiled
     }
-    let handler: CommandHandler
+    let settings: ModelSettings
     let clock: () -> Date
     /// The office's signing keys (nil: outputs are not signed).
     let signer: Signer?
@@ -85,7 +86,7 @@ public final class Engine {
         guard stat(spool.databasePath, &info) == 0, info.st_size > 0 else {
             throw DatabaseProblem(description: "\(spool.databasePath) is missing or empty, so this spool's books, patients, bookings and message ledger are gone. Stop every timebok on it and restore the database from its backup (README: Backing up a spool); only `timebok init` creates a new one.")
         }
-        store = try BookingStore(path: spool.databasePath)
+        store = try BookingStore(path: spool.databasePath, migrations: EngineRecords.migrations)
         if let own = config.ownSchemas, !FileManager.default.fileExists(atPath: own + "/" + OwnSchemas.command.name) {
             throw TimebokConfig.Invalid(description: "\(TimebokConfig.fileName): schemas.own names \"\(own)\", which has no \(OwnSchemas.command.name). Remove the line to use the built-in schemas, or name a folder with timebok's own schemas.")
         }
@@ -95,11 +96,17 @@ public final class Engine {
         commandSchema = try OwnSchemas.compile(OwnSchemas.command, folder: config.ownSchemas)
         signer = try Signer(config: config, spoolRoot: spool.root, now: clock())
         trustedCertificates = try config.trustedCertificates.map { try TrustList.load($0.hasPrefix("/") ? $0 : spool.root + "/" + $0) }
-        handler = CommandHandler(settings: ModelSettings(allowTestNumbers: config.allowTestNumbers, maxSlotsPerCommand: config.maxSlotsPerCommand))
+        settings = ModelSettings(allowTestNumbers: config.allowTestNumbers, maxSlotsPerCommand: config.maxSlotsPerCommand)
         self.clock = clock
     }
 
     var nowSeconds: Int { Int(clock().timeIntervalSince1970) }
+
+    /// The one place a decision's instant and new ids come from: the business clock, read once per
+    /// input, and random UUIDs. Handlers get them only through the context.
+    func decisionContext() -> DecisionContext {
+        DecisionContext(now: nowSeconds, config: config, newId: { UUID().uuidString.lowercased() })
+    }
 
     /// The database is missing, empty or damaged: nothing is claimed until it is restored.
     public struct DatabaseProblem: Error, CustomStringConvertible, Sendable {
@@ -363,7 +370,8 @@ public final class Engine {
     private func commit(_ envelope: CommandEnvelope, source: String, content: [UInt8], resultName: String?) -> Result<Committed, ModelError> {
         let hash = SHA256.hex(content)
         let key = "command:\(envelope.id)"
-        let now = nowSeconds
+        let context = decisionContext()
+        let now = context.now
         do {
             return .success(try store.write { writer in
                 if let previous = try writer.reader.ledger(key: key) {
@@ -372,17 +380,17 @@ public final class Engine {
                     }
                     return Committed(outcome: CommandOutcome(commandId: envelope.id, error: nil, summary: "Already applied: \(previous.summary)", created: [], duplicate: true), outputs: previous.outputs)
                 }
-                let decision = try handler.decide(envelope, model: writer.reader, now: now)
-                try writer.apply(decision)
-                // The office's events become answers, pushes and journal entries in the same transaction.
-                let conversation = try conversations(now: now).render(events: decision.events, model: writer.reader)
-                try writer.apply(conversation.decision)
+                let decision = try CommandHandler(settings: settings, newId: context.newId).decide(envelope, model: writer.reader, now: now)
+                // The office's events become answers, pushes and journal entries, decided on the same
+                // snapshot and committed with the decision in one step.
+                let conversation = try Conversations(context: context).officeEvents(of: decision, model: writer.reader)
+                try writer.apply(conversation)
                 var outputs: [LedgerEntry.Output] = []
                 if let resultName {
                     outputs.append(LedgerEntry.Output(folder: Spool.Folder.results.rawValue, name: resultName,
                                                       bytes: CommandFile.result(commandId: envelope.id, error: nil, message: decision.summary, created: decision.created, processedAt: Oslo.xsDateTime(Date(timeIntervalSince1970: Double(now))))))
                 }
-                outputs += try outputFiles(conversation, model: writer.reader)
+                outputs += try outputFiles(conversation, context: context, model: writer.reader)
                 try writer.record(LedgerEntry(key: key, source: source, contentSHA256: hash, appliedAt: now, outcome: "ok", summary: decision.summary, outputs: outputs))
                 return Committed(outcome: CommandOutcome(commandId: envelope.id, error: nil, summary: decision.summary, created: decision.created, duplicate: false), outputs: outputs)
             })

@@ -2,20 +2,21 @@ import Booking
 import Foundation
 import HelsenorgeMessages
 import TimebokCore
+import TimebokFormats
 import TimebokSigning
 import TimebokSpool
 import TimebokXML
 
 extension Engine {
-    func conversations(now: Int) -> Conversations {
-        Conversations(config: config, now: now)
+    func conversations(_ context: DecisionContext) -> Conversations {
+        Conversations(context: context)
     }
 
     /// The files an input causes: each message as `NAME.meta` then `NAME.xml` in `outbox/` (the
     /// metadata exists before the message appears), and journal entries in `journal/`.
     /// Names are `<UTC time>-<ledger sequence><index>-<what>-<id>`: they sort by time, also within
     /// one millisecond, and are unique.
-    func outputFiles(_ result: ConversationResult, model: StoreReader) throws -> [LedgerEntry.Output] {
+    func outputFiles(_ result: Outcome, context: DecisionContext, model: StoreReader) throws -> [LedgerEntry.Output] {
         var outputs: [LedgerEntry.Output] = []
         let sequence = try model.nextLedgerSequence()
         var index = 0
@@ -46,7 +47,7 @@ extension Engine {
             outputs.append(LedgerEntry.Output(folder: Spool.Folder.outbox.rawValue, name: base + ".xml", bytes: bytes))
         }
         for record in result.journal {
-            let id = UUID().uuidString.lowercased()
+            let id = context.newId()
             outputs.append(LedgerEntry.Output(folder: Spool.Folder.journal.rawValue, name: "\(prefix())-\(record.event.rawValue)-\(record.appointmentId ?? id).xml", bytes: record.render(id: id)))
         }
         return outputs
@@ -54,15 +55,15 @@ extension Engine {
 
     /// Requests nobody answered within the hold time: expired, answered 26, journalled (one transaction).
     func expireHolds() throws -> Int {
-        let now = nowSeconds
-        let key = "expiry:\(now):\(UUID().uuidString.lowercased())"
+        let context = decisionContext()
+        let now = context.now
+        let key = "expiry:\(now):\(context.newId())"
         let (count, outputs) = try store.write { writer -> (Int, [LedgerEntry.Output]) in
-            let decision = try handler.expireHolds(model: writer.reader, now: now)
+            let decision = try CommandHandler(settings: settings, newId: context.newId).expireHolds(model: writer.reader, now: now)
             guard !decision.changes.isEmpty else { return (0, []) }
-            try writer.apply(decision)
-            let conversation = try conversations(now: now).render(events: decision.events, model: writer.reader)
-            try writer.apply(conversation.decision)
-            let outputs = try outputFiles(conversation, model: writer.reader)
+            let conversation = try conversations(context).officeEvents(of: decision, model: writer.reader)
+            try writer.apply(conversation)
+            let outputs = try outputFiles(conversation, context: context, model: writer.reader)
             try writer.record(LedgerEntry(key: key, source: "hold expiry", contentSHA256: "", appliedAt: now, outcome: "ok", summary: decision.summary, outputs: outputs))
             return (decision.events.count, outputs)
         }
@@ -77,7 +78,8 @@ extension Engine {
     }
 
     private func handleMessageFile(_ claimed: Spool.Claimed, metaPath: String) throws -> CommandOutcome {
-        let now = nowSeconds
+        let context = decisionContext()
+        let now = context.now
         let day = Oslo.today(at: clock()).description
         // The size comes from the open file: an oversized one is refused without being read.
         let read = try spool.read(claimed, limit: config.maxInputBytes)
@@ -123,20 +125,20 @@ extension Engine {
             committed = try store.write { writer -> (LedgerEntry, Bool, Refusal?) in
                 let previous = try writer.reader.ledger(key: key)
                 if let previous, previous.contentSHA256 == hash { return (previous, true, nil) }
-                let conversations = conversations(now: now)
+                let conversations = conversations(context)
                 // A refusal is recorded once (under the MsgId, or MsgId + content when the MsgId is taken),
                 // so a second delivery is never answered twice.
-                func refuse(_ result: ConversationResult, _ refusal: Refusal) throws -> (LedgerEntry, Bool, Refusal?) {
+                func refuse(_ result: Outcome, _ refusal: Refusal) throws -> (LedgerEntry, Bool, Refusal?) {
                     let entryKey = previous == nil ? key : "\(key):\(hash)"
                     if let recorded = try writer.reader.ledger(key: entryKey) { return (recorded, false, refusal) }
                     let entry = LedgerEntry(key: entryKey, source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected",
-                                            summary: refusal.description, outputs: try outputFiles(result, model: writer.reader))
+                                            summary: refusal.description, outputs: try outputFiles(result, context: context, model: writer.reader))
                     try writer.record(entry)
                     return (entry, false, refusal)
                 }
                 // The answer to a refused message of ours: an AppRec for an asynchronous one, the function's refusal for a synchronous one.
-                func refusalAnswer(_ error: AppRecErrorCode, _ reason: String, citizenText: String) -> ConversationResult {
-                    var result = ConversationResult()
+                func refusalAnswer(_ error: AppRecErrorCode, _ reason: String, citizenText: String) -> Outcome {
+                    var result = Outcome()
                     if function.expectsAppRec {
                         result.messages.append(conversations.appRec(message.info, meta: meta, errors: [(error, reason)]))
                     } else {
@@ -162,9 +164,9 @@ extension Engine {
                     return try refuse(result, Refusal(code: .messageIdReused, reason + " Answered E10; nothing changed."))
                 }
                 let result = try conversations.handle(message, function, meta: meta, model: writer.reader)
-                try writer.apply(result.decision)
+                try writer.apply(result)
                 let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: result.refusal == nil ? "ok" : "rejected",
-                                        summary: result.refusal?.description ?? "\(function.rawValue): \(result.decision.summary)", outputs: try outputFiles(result, model: writer.reader))
+                                        summary: result.refusal?.description ?? "\(function.rawValue): \(result.decision.summary)", outputs: try outputFiles(result, context: context, model: writer.reader))
                 try writer.record(entry)
                 return (entry, false, result.refusal)
             }
@@ -203,9 +205,10 @@ extension Engine {
     /// A message that cannot be decoded: an AppRec error for an asynchronous one, 26 for a
     /// synchronous one (when its envelope could be read), and the input to `error/`.
     private func answerUndecodable(_ claimed: Spool.Claimed, error: MessageError, meta: TransportMeta?, bytes: [UInt8], day: String) throws -> CommandOutcome {
-        let now = nowSeconds
-        var result = ConversationResult()
-        let conversations = conversations(now: now)
+        let context = decisionContext()
+        let now = context.now
+        var result = Outcome()
+        let conversations = conversations(context)
         if let envelope = error.envelope {
             // The function decides (PROTOCOL.md §1: senders are not consistent with Ack); Ack only when unknown.
             let synchronous = error.function.map(\.isSynchronous) ?? !envelope.acknowledgementRequested
@@ -227,7 +230,7 @@ extension Engine {
         let entry = try recordOnce(key: key) { writer in
             var outputs: [LedgerEntry.Output] = []
             do {
-                outputs = try outputFiles(result, model: writer.reader)
+                outputs = try outputFiles(result, context: context, model: writer.reader)
             } catch let refusal as Refusal where refusal.isInvalidOutput {
                 // An answer built from a broken envelope that would itself be refused: none is sent.
                 unanswerable = refusal
@@ -244,22 +247,14 @@ extension Engine {
 
     /// An AppRec from helsenorge: matched to the message it answers; E35 marks the patient as not digitally active.
     private func receive(_ appRec: AppRec, claimed: Spool.Claimed, bytes: [UInt8], day: String) throws -> CommandOutcome {
-        let now = nowSeconds
+        let context = decisionContext()
         let key = "apprec:\(appRec.sender.communicationPartyHerId ?? "?"):\(appRec.id)"
         let outcome = try store.write { writer -> String? in
             if try writer.reader.ledger(key: key) != nil { return "duplicate" }
-            guard let sent = try writer.reader.sentMessage(msgId: appRec.original.id) else { return nil }
-            var changes: [Decision.Change] = []
-            let status = appRec.appRecStatus ?? .rejected
-            let errors = appRec.errors.map { "\($0.value)\($0.originalText.map { " \($0)" } ?? "")" }.joined(separator: "; ")
-            changes.append(.setSentMessageStatus(msgId: sent.msgId, status: status == .rejected ? .failed : .delivered, errors: errors.isEmpty ? nil : errors))
-            if appRec.errorCodes.contains(.patientNotFound), let fnr = sent.fnr {
-                changes.append(.setPatientDigitallyInactive(fnr: fnr))
-            }
-            let summary = "AppRec \(status.displayName) for \(sent.kind) \(sent.msgId)" + (errors.isEmpty ? "" : ": \(errors)")
-            try writer.apply(Decision(changes: changes, summary: summary))
-            try writer.record(LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: now, outcome: "ok", summary: summary, outputs: []))
-            return summary
+            guard let receipt = try conversations(context).receive(appRec, model: writer.reader) else { return nil }
+            try writer.apply(receipt)
+            try writer.record(LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: context.now, outcome: "ok", summary: receipt.decision.summary, outputs: []))
+            return receipt.decision.summary
         }
         guard let outcome else {
             let refusal = Refusal(code: .unmatchedAnswer, "It is an AppRec for message \(appRec.original.id), which timebok did not send (or no longer knows). Nothing changed.")
@@ -275,5 +270,13 @@ extension Engine {
         let refusal = Refusal(code: .transportMismatch, reason)
         let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused.\n\(refusal)\n")
         return CommandOutcome(commandId: nil, error: refusal, summary: reason, created: [], duplicate: false, inputMovedTo: moved)
+    }
+}
+
+extension StoreWriter {
+    /// Commits a handler's outcome: the model's decision and the engine's records, in this transaction.
+    func apply(_ outcome: Outcome) throws {
+        try apply(outcome.decision)
+        try apply(outcome.records)
     }
 }

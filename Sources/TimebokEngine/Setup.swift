@@ -19,7 +19,7 @@ public enum SpoolSetup {
         _ = try spool.publish(Array(config.rendered().utf8), toDirectory: spool.root, name: TimebokConfig.fileName)
         // 0600 before SQLite opens it: its WAL and shared-memory files take the database's mode.
         try spool.createPrivateFile(spool.databasePath)
-        _ = try BookingStore(path: spool.databasePath)
+        _ = try BookingStore(path: spool.databasePath, migrations: EngineRecords.migrations)
     }
 
     /// Writes a signing pair into `state/` (the key 0600, the certificate 0640) and returns their paths.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Booking
 import Foundation
 import TimebokCore
+import TimebokFormats
 import TimebokEngine
 import TimebokSchemas
 

@@ -1,8 +1,10 @@
+import HelsenorgeMessages
 import ArgumentParser
 import Booking
 import Foundation
 import SwiftCSV
 import TimebokCore
+import TimebokFormats
 import TimebokEngine
 
 // MARK: books
@@ -344,7 +346,11 @@ struct Requests: ParsableCommand {
         @OptionGroup var spool: SpoolOption
         @OptionGroup var submission: Submission
 
-        func run() throws { try submit(.rejectRequest(requestId: id, reason: reason, answerCode: answerCode), spool: spool, submission: submission) }
+        func run() throws {
+            let kind: RejectionKind?
+            do { kind = try CommandFile.rejectionKind(answerCode) } catch { throw ValidationError("--answer-code is 26 or 06, not \(answerCode ?? "").") }
+            try submit(.rejectRequest(requestId: id, reason: reason, kind: kind), spool: spool, submission: submission)
+        }
     }
 }
 
@@ -394,11 +400,15 @@ struct Appointments: ParsableCommand {
     struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cancel an appointment.", discussion: "Example:\n  timebok appointments cancel a68b… --reason \"Avlyst av tjeneste\" --text \"Legen er syk.\"")
         @Argument(help: "The appointment's id.") var id: String
-        @Option(help: "One of: \(CancellationReasonText.all.joined(separator: "; ")).") var reason: String = CancellationReasonText.byService
+        @Option(help: "One of: \(CancellationReason.allCases.map(\.rawValue).joined(separator: "; ")).") var reason: String = CancellationReason.byService.rawValue
         @Option(help: "A text for the patient.") var text: String?
         @OptionGroup var spool: SpoolOption
         @OptionGroup var submission: Submission
-        func run() throws { try submit(.cancelAppointment(appointmentId: id, reason: reason, text: text), spool: spool, submission: submission) }
+        func run() throws {
+            let cause: CancellationCause
+            do { cause = try CommandFile.cancellationCause(reason) } catch { throw ValidationError("--reason must be one of: \(CancellationReason.allCases.map(\.rawValue).joined(separator: "; ")).") }
+            try submit(.cancelAppointment(appointmentId: id, reason: cause, text: text), spool: spool, submission: submission)
+        }
     }
 
     struct NoShow: ParsableCommand {

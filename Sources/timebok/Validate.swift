@@ -1,3 +1,4 @@
+import TimebokFormats
 import ArgumentParser
 import Foundation
 import HelsenorgeMessages
@@ -91,6 +92,15 @@ struct FileChecker {
         }
         var lines = ["well-formed XML (\(document.declaredEncoding ?? "UTF-8"))"]
         guard let root = document.root else { return Report(passed: false, text: "\(path): FAILED\n  no root element") }
+        if let office = OfficeDocumentKind(root: root) {
+            lines.append(office.description)
+            let issues = ownSchemas.validate(document)
+            guard issues.isEmpty else {
+                return failure(path, MessageError(.schemaInvalid, .schemaInvalid, "The \(office) does not validate against timebok's schema.", line: issues[0].line, details: issues.map(\.description)), known: lines)
+            }
+            lines.append("valid against timebok's schemas")
+            return Report(passed: true, text: "\(path): ok\n" + lines.map { "  " + $0 }.joined(separator: "\n"))
+        }
         let kind = DocumentKind(root: root)
         switch kind {
         case .msgHead, .appRec:
@@ -114,7 +124,7 @@ struct FileChecker {
             } catch {
                 return failure(path, error, known: lines)
             }
-        case .command, .commandResult, .journalEntry, .resourceBooks:
+        case .resourceBooks:
             lines.append(kind.description)
             let issues = (codec.schemas ?? ownSchemas).validate(document)
             guard issues.isEmpty else {

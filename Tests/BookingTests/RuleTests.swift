@@ -63,35 +63,39 @@ let today = LocalDate(year: 2026, month: 12, day: 1)
         return Slot(id: "s", bookId: "lab", start: start, end: start.addingWallClock(minutes: 15), capacity: 2, status: status, activeBookings: active)
     }
 
-    func check(_ slot: Slot, patient: ListPatient? = nil, enabled: Bool = true, active: Int = 0, accepted: Bool = true, subject: String? = nil, text: String = "", book: Book? = nil) -> RequestRefusal? {
-        BookingRules.checkCitizenRequest(book: book ?? self.book, slot: slot, patient: patient ?? self.patient, bookingEnabled: enabled, now: now, activeBookings: active, prerequisitesAccepted: accepted, subject: subject, text: text)
+    func check(_ slot: Slot, patient: ListPatient? = nil, enabled: Bool = true, active: Int = 0, accepted: Bool = true, subject: String? = nil, text: String = "", book: Book? = nil, holds: Bool = false) -> BookingRefusal? {
+        BookingRules.checkCitizenRequest(book: book ?? self.book, slot: slot, patient: patient ?? self.patient, bookingEnabled: enabled, now: now, activeBookings: active, prerequisitesAccepted: accepted, subject: subject, text: text, alreadyHoldsSlot: holds)
     }
 
     @Test func aGoodRequestPasses() {
         #expect(check(slot(today.adding(days: 2), 9)) == nil)
     }
 
-    @Test func everyRefusalHasItsCode() {
+    /// Every reason, in the protocol's order (the engine's table gives each its answer code and text:
+    /// TimebokEngineTests.WireVocabularyTests).
+    @Test func everyRefusalHasItsReason() {
         let good = slot(today.adding(days: 2), 9)
         let young = ListPatient(fnr: fnr(born: LocalDate(year: 1990, month: 1, day: 1)), familyName: "A", givenName: "B")
         #expect(check(good, patient: young) == .noAccess)
-        #expect(check(good, patient: young)?.answerCode == "30")
         var unpublished = book
         unpublished.published = false
-        #expect(check(good, book: unpublished)?.answerCode == "26", "the office does not serve it: 26, not 30")
-        #expect(check(good, enabled: false)?.answerCode == "26")
-        #expect(check(good, accepted: false)?.citizenText.contains("Faste.") == true)
-        #expect(check(good, active: 1)?.answerCode == "26")
-        #expect(check(good, subject: String(repeating: "x", count: 51))?.answerCode == "26")
+        #expect(check(good, book: unpublished) == .notOnline, "the office does not serve it: not a question of access")
+        #expect(check(good, patient: young, book: unpublished) == .notOnline, "a book that is not online is said before access")
+        #expect(check(good, enabled: false) == .bookingSwitchedOff)
+        #expect(check(good, patient: young, enabled: false) == .noAccess, "access before booking switched off")
+        #expect(check(good, accepted: false) == .prerequisitesNotAccepted)
+        #expect(check(good, active: 1) == .tooManyActiveBookings)
+        #expect(check(good, subject: String(repeating: "x", count: 51)) == .subjectTooLong)
         #expect(check(good, subject: String(repeating: "x", count: 50)) == nil)
-        #expect(check(good, text: String(repeating: "x", count: 1_001))?.answerCode == "26")
+        #expect(check(good, text: String(repeating: "x", count: 1_001)) == .textTooLong)
         #expect(check(good, text: String(repeating: "ø", count: 1_000)) == nil, "limits count characters, not bytes")
-        #expect(check(slot(today, 11))?.answerCode == "26", "in the past")
-        #expect(check(slot(today.adding(days: 15), 9))?.answerCode == "26", "beyond the 14-day horizon")
+        #expect(check(slot(today, 11)) == .slotStarted, "in the past")
+        #expect(check(slot(today.adding(days: 15), 9)) == .beyondHorizon, "beyond the 14-day horizon")
         #expect(check(slot(today.adding(days: 14), 9)) == nil, "the last day of the horizon")
         #expect(check(slot(today.adding(days: 2), 9, active: 2)) == .slotUnavailable)
-        #expect(check(slot(today.adding(days: 2), 9, active: 2))?.answerCode == "06")
         #expect(check(slot(today.adding(days: 2), 9, status: .closed)) == .slotUnavailable)
+        #expect(check(slot(today.adding(days: 2), 9, active: 1), holds: true) == .alreadyHoldsSlot)
+        #expect(check(slot(today.adding(days: 2), 9, active: 2), holds: true) == .slotUnavailable, "a full slot is full, whoever holds it")
     }
 
     @Test func capacityEdges() {
@@ -103,7 +107,7 @@ let today = LocalDate(year: 2026, month: 12, day: 1)
     @Test func bookingCutoffEdges() {
         // now is 12:00; cut-off 60 minutes.
         #expect(check(slot(today, 13, 0)) == nil, "exactly at the cut-off")
-        #expect(check(slot(today, 12, 59))?.answerCode == "26", "one minute inside the cut-off")
+        #expect(check(slot(today, 12, 59)) == .insideBookingCutoff, "one minute inside the cut-off")
     }
 
     @Test func cancellationCutoff() {
@@ -111,10 +115,11 @@ let today = LocalDate(year: 2026, month: 12, day: 1)
         book.cancellationCutoffMinutes = 720
         let appointment = Appointment(id: "a", bookId: "lab", slotId: "s", fnr: patient.fnr, state: .confirmed, createdAt: 0)
         #expect(BookingRules.checkCitizenCancellation(book: book, slot: slot(today.adding(days: 1), 0), appointment: appointment, now: now) == nil, "exactly 12 hours before")
-        #expect(BookingRules.checkCitizenCancellation(book: book, slot: slot(today.adding(days: 1), 0), appointment: appointment, now: now + 60) != nil)
+        #expect(BookingRules.checkCitizenCancellation(book: book, slot: slot(today.adding(days: 1), 0), appointment: appointment, now: now + 60) == .insideCancellationCutoff)
         var cancelled = appointment
         cancelled.state = .cancelled
-        #expect(BookingRules.checkCitizenCancellation(book: book, slot: slot(today.adding(days: 3), 0), appointment: cancelled, now: now) != nil)
+        #expect(BookingRules.checkCitizenCancellation(book: book, slot: slot(today.adding(days: 3), 0), appointment: cancelled, now: now) == .notActive)
+        #expect(BookingRules.checkCitizenCancellation(book: book, slot: slot(today, 11), appointment: appointment, now: now) == .slotStarted)
     }
 
     @Test func cutoffAcrossTheAutumnClockChange() {

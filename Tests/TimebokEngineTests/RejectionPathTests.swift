@@ -210,7 +210,7 @@ import TimebokXML
         #expect(answerCode(try office.newOutbox().first) == "07")
         let second = engine.execute(CommandEnvelope(id: "b2", command: .bookAppointment(slotId: slot.id, fnr: Citizen.kari.fnr, text: nil)))
         _ = try office.newOutbox()
-        #expect(engine.execute(CommandEnvelope(id: "c", command: .cancelAppointment(appointmentId: second.created[0].id, reason: CancellationReason.byService.rawValue, text: "Legen er syk."))).ok)
+        #expect(engine.execute(CommandEnvelope(id: "c", command: .cancelAppointment(appointmentId: second.created[0].id, reason: .byService, text: "Legen er syk."))).ok)
         let cancel = try office.newOutbox()
         #expect(answerCode(cancel.first) == "08" && dialog(cancel.first)?.calendar?.events.first?.cancellationReason == "Avlyst av tjeneste")
         // After the appointment time: no-show, and for another, a completed visit.
@@ -300,7 +300,7 @@ import TimebokXML
         let request = try engine.store.read { try $0.appointments(states: [.requested]) }[0]
         let move = engine.execute(CommandEnvelope(id: "mv", command: .moveAppointment(appointmentId: request.id, newSlotId: try office.freeSlot("lab", on: office.today.adding(days: 5)).id)))
         #expect(move.error?.message.contains("confirm or reject it first") == true)
-        #expect(engine.execute(CommandEnvelope(id: "cx", command: .cancelAppointment(appointmentId: request.id, reason: CancellationReason.byService.rawValue, text: nil))).ok)
+        #expect(engine.execute(CommandEnvelope(id: "cx", command: .cancelAppointment(appointmentId: request.id, reason: .byService, text: nil))).ok)
         let answer = try office.newOutbox()
         #expect(answerCode(answer.first) == "26" && dialog(answer.first)?.info.conversationRef?.refToParent == request.requestMsgId, "answered in its conversation, never an Avtale push")
     }

@@ -6,29 +6,52 @@ import TimebokXML
 
 /// A journal entry for the EPJ (schemas/journal-v1.xsd): one booking event with who, which book,
 /// which time, the citizen's own text, the answer given and the message ids.
-struct JournalRecord {
-    var event: AppointmentEvent.Kind
-    var at: Int
-    var actor: Actor
-    var book: Book
-    var fnr: String
-    var familyName: String
-    var givenName: String
-    var appointmentId: String?
-    var slot: Slot
-    var location: String?
-    var previousSlot: Slot?
-    var subject: String?
-    var text: String?
-    var answerCode: String?
-    var answerText: String?
-    var requestMsgId: String?
-    var replyMsgId: String?
-    var conversationId: String?
+public struct JournalRecord: Sendable, Hashable {
+    public var event: AppointmentEvent.Kind
+    public var at: Int
+    public var actor: Actor
+    public var book: Book
+    public var fnr: String
+    public var familyName: String
+    public var givenName: String
+    public var appointmentId: String?
+    public var slot: Slot
+    public var location: String?
+    public var previousSlot: Slot?
+    public var subject: String?
+    public var text: String?
+    public var answerCode: String?
+    public var answerText: String?
+    public var requestMsgId: String?
+    public var replyMsgId: String?
+    public var conversationId: String?
 
-    func render(id: String) -> [UInt8] {
+    public init(event: AppointmentEvent.Kind, at: Int, actor: Actor, book: Book, fnr: String, familyName: String, givenName: String, appointmentId: String? = nil, slot: Slot, location: String? = nil, previousSlot: Slot? = nil, subject: String? = nil, text: String? = nil, answerCode: String? = nil, answerText: String? = nil, requestMsgId: String? = nil, replyMsgId: String? = nil, conversationId: String? = nil) {
+        self.event = event
+        self.at = at
+        self.actor = actor
+        self.book = book
+        self.fnr = fnr
+        self.familyName = familyName
+        self.givenName = givenName
+        self.appointmentId = appointmentId
+        self.slot = slot
+        self.location = location
+        self.previousSlot = previousSlot
+        self.subject = subject
+        self.text = text
+        self.answerCode = answerCode
+        self.answerText = answerText
+        self.requestMsgId = requestMsgId
+        self.replyMsgId = replyMsgId
+        self.conversationId = conversationId
+    }
+
+
+    /// The entry's bytes, with its own id.
+    public func render(id: String) -> [UInt8] {
         var w = XMLWriter()
-        w.element("JournalEntry", attributes: ["xmlns": Namespace.journal, "id": id]) { w in
+        w.element("JournalEntry", attributes: ["xmlns": OfficeNamespace.journal, "id": id]) { w in
             w.element("Event", text: event.rawValue)
             w.element("At", text: Oslo.xsDateTime(Date(timeIntervalSince1970: Double(at))))
             w.element("Actor") { w in

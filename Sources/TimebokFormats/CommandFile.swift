@@ -5,7 +5,7 @@ import TimebokXML
 
 /// timebok's command files (schemas/command-v1.xsd) to ``CommandEnvelope``, and results to XML.
 public enum CommandFile {
-    static let ns = Namespace.command
+    static let ns = OfficeNamespace.command
 
     /// Decodes a parsed, schema-valid command document.
     public static func decode(_ document: XDocument) throws -> CommandEnvelope {
@@ -60,19 +60,40 @@ public enum CommandFile {
             let by = try required(e, "ConfirmedBy")
             return .confirmRequest(requestId: try text(e, "RequestId"), by: Staff(familyName: try text(by, "FamilyName"), givenName: try text(by, "GivenName"), hpr: by.optionalChildText(ns, "Hpr")), text: e.optionalChildText(ns, "Text"))
         case "RejectRequest":
-            return .rejectRequest(requestId: try text(e, "RequestId"), reason: try text(e, "Reason"), answerCode: e.optionalChildText(ns, "AnswerCode"))
+            return .rejectRequest(requestId: try text(e, "RequestId"), reason: try text(e, "Reason"), kind: try rejectionKind(e.optionalChildText(ns, "AnswerCode")))
         case "BookAppointment":
             return .bookAppointment(slotId: try text(e, "SlotId"), fnr: try text(e, "Fnr"), text: e.optionalChildText(ns, "Text"))
         case "MoveAppointment":
             return .moveAppointment(appointmentId: try text(e, "AppointmentId"), newSlotId: try text(e, "NewSlotId"))
         case "CancelAppointment":
-            return .cancelAppointment(appointmentId: try text(e, "AppointmentId"), reason: try text(e, "Reason"), text: e.optionalChildText(ns, "Text"))
+            return .cancelAppointment(appointmentId: try text(e, "AppointmentId"), reason: try cancellationCause(text(e, "Reason")), text: e.optionalChildText(ns, "Text"))
         case "RecordNoShow":
             return .recordNoShow(appointmentId: try text(e, "AppointmentId"))
         case "CompleteAppointment":
             return .completeAppointment(appointmentId: try text(e, "AppointmentId"))
         default:
             throw ModelError(.invalidCommand, "\(e.name) is not a timebok command.")
+        }
+    }
+
+    /// AnswerCode 26 (declined, the default) or 06 (the slot is taken): the codes the citizen is answered with.
+    public static func rejectionKind(_ code: String?) throws -> RejectionKind? {
+        switch code?.trimmedWhitespace {
+        case nil: return nil
+        case AnswerCode.foresporselAvvist.rawValue?: return .declined
+        case AnswerCode.timeIkkeTilgjengelig.rawValue?: return .slotTaken
+        case let other?: throw ModelError(.invalidValue, "A rejection is answered 26 or 06, not \(other).")
+        }
+    }
+
+    /// The x-cancellation-reason texts of PROTOCOL.md §4, as the model's causes.
+    public static func cancellationCause(_ text: String) throws -> CancellationCause {
+        switch CancellationReason(rawValue: text.trimmedWhitespace) {
+        case .byService?: return .byService
+        case .notAtHome?: return .notAtHome
+        case .byRecipient?: return .byRecipient
+        case .onBehalfOfRecipient?: return .onBehalfOfRecipient
+        case nil: throw ModelError(.invalidValue, "The reason must be one of: \(CancellationReason.allCases.map(\.rawValue).joined(separator: "; ")).")
         }
     }
 
@@ -207,7 +228,8 @@ public func parseTimeOfDay(_ text: String) -> Int? {
 }
 
 extension XElement {
-    func optionalChildText(_ namespace: String, _ name: String) -> String? {
+    /// The trimmed text of a child element, nil when absent.
+    public func optionalChildText(_ namespace: String, _ name: String) -> String? {
         guard let text = child(namespace, name)?.text.trimmedWhitespace, !text.isEmpty else { return nil }
         return text
     }
