@@ -23,7 +23,7 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
         ),
-        .target(name: "TimebokXML", dependencies: ["CLibXML2"]),
+        .target(name: "TimebokXML", dependencies: ["CLibXML2", "TimebokCore"]),
         // Norwegian identity numbers and Europe/Oslo time: shared by the codec and (later) the model.
         .target(name: "TimebokCore"),
         .target(name: "HelsenorgeMessages", dependencies: ["TimebokXML", "TimebokCore"]),
@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Booking", dependencies: ["TimebokCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // XML Signature (PROTOCOL.md §8): sign, verify against an allowlist, keys and certificates.
         .target(name: "TimebokSigning", dependencies: [
-            "TimebokXML",
+            "TimebokXML", "TimebokCore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
@@ -45,7 +45,7 @@ let package = Package(
         // the issue 8 note).
         .target(name: "TimebokFormats", dependencies: ["Booking", "HelsenorgeMessages", "TimebokXML", "TimebokCore"]),
         // The folders: claiming, durable publishing, archiving, quarantine. Knows files, not messages.
-        .target(name: "TimebokSpool"),
+        .target(name: "TimebokSpool", dependencies: ["TimebokCore"]),
         // Commands and messages in, decisions committed, outputs published.
         .target(name: "TimebokEngine", dependencies: ["Booking", "TimebokFormats", "TimebokSpool", .product(name: "GRDB", package: "GRDB.swift"), "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore"]),
         .executableTarget(

@@ -1,38 +1,39 @@
+import TimebokCore
 import TimebokXML
 
 /// Why a message could not be accepted: a stable code, the AppRec error code the protocol
 /// prescribes, and a sentence a person understands (with the line when known).
-public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct MessageError: TimebokError, Hashable {
     /// Stable codes of the message layer (`TB-02xx`); XML-layer failures keep their `TB-01xx` code.
-    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
         public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
+        private init(_ rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
         /// The root element is not a message timebok knows (or is in the wrong namespace).
-        public static let unknownMessage = Code(rawValue: "TB-0201")
+        public static let unknownMessage = Code("TB-0201")
         /// The message does not validate against the official schemas.
-        public static let schemaInvalid = Code(rawValue: "TB-0202")
+        public static let schemaInvalid = Code("TB-0202")
         /// `MsgInfo/Type` names a process timebok does not serve.
-        public static let unsupportedProcess = Code(rawValue: "TB-0203")
+        public static let unsupportedProcess = Code("TB-0203")
         /// The request or answer code is not one of this process's functions.
-        public static let unsupportedFunction = Code(rawValue: "TB-0204")
+        public static let unsupportedFunction = Code("TB-0204")
         /// A required element or attribute is missing or empty.
-        public static let missingElement = Code(rawValue: "TB-0205")
+        public static let missingElement = Code("TB-0205")
         /// The patient has no fødselsnummer or D-nummer.
-        public static let patientIdMissing = Code(rawValue: "TB-0206")
+        public static let patientIdMissing = Code("TB-0206")
         /// The patient's fødselsnummer or D-nummer is not valid.
-        public static let patientIdInvalid = Code(rawValue: "TB-0207")
+        public static let patientIdInvalid = Code("TB-0207")
         /// The patient's name is missing (both, family or given name).
-        public static let patientNameMissing = Code(rawValue: "TB-0208")
+        public static let patientNameMissing = Code("TB-0208")
         /// A date or date-time value cannot be read.
-        public static let badDateTime = Code(rawValue: "TB-0209")
+        public static let badDateTime = Code("TB-0209")
         /// An appointment ends before (or when) it starts.
-        public static let badInterval = Code(rawValue: "TB-0210")
+        public static let badInterval = Code("TB-0210")
         /// Documents are not in the order the protocol requires (Dialogmelding first).
-        public static let documentOrder = Code(rawValue: "TB-0211")
+        public static let documentOrder = Code("TB-0211")
         /// A value is not allowed here (wrong code, more than one where one is allowed, …).
-        public static let badValue = Code(rawValue: "TB-0212")
+        public static let badValue = Code("TB-0212")
     }
 
     /// `TB-01xx` (XML layer) or `TB-02xx` (message layer).
@@ -75,6 +76,10 @@ public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
         details = error.issues.map(\.description)
         envelope = nil
     }
+
+    public var errorCode: String { code }
+    public var message: String { summary }
+    public var appRecCode: String? { appRecError.rawValue }
 
     public var description: String {
         var text = "\(code) [AppRec \(appRecError.rawValue)]: "

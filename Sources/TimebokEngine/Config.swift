@@ -67,8 +67,35 @@ public struct TimebokConfig: Sendable, Hashable {
 
     public static let fileName = "timebok.conf"
 
-    public struct Invalid: Error, CustomStringConvertible, Sendable {
-        public var description: String
+    /// A spool or configuration that cannot be used: nothing was read or changed.
+    public struct Invalid: TimebokError, Hashable {
+        /// Opaque codes (`TB-080x`): only this module makes them.
+        public struct Code: Sendable, Hashable, CustomStringConvertible {
+            public let rawValue: String
+            private init(_ rawValue: String) { self.rawValue = rawValue }
+            public var description: String { rawValue }
+
+            /// The folder is not a timebok spool (its folders or timebok.conf are missing).
+            public static let notASpool = Code("TB-0801")
+            /// The folder is already a spool (`init` never overwrites).
+            public static let alreadyASpool = Code("TB-0802")
+            /// Other users can read or write the spool.
+            public static let exposedSpool = Code("TB-0803")
+            /// timebok.conf has a line or value timebok cannot use.
+            public static let badSetting = Code("TB-0804")
+            /// A configured schema folder lacks its schemas.
+            public static let badSchemaFolder = Code("TB-0805")
+        }
+
+        public let code: Code
+        public let message: String
+
+        init(_ code: Code, _ message: String) {
+            self.code = code
+            self.message = message
+        }
+
+        public var errorCode: String { code.rawValue }
     }
 
     public init(officeName: String, organisationNumber: String, officeHerId: String, helsenorgeHerId: String = "115851", helsenorgeServiceHerId: String = "8093248", officialSchemas: String? = nil, ownSchemas: String? = nil, maxInputBytes: Int = 8 * 1024 * 1024, maxSlotsPerCommand: Int = 200_000, allowTestNumbers: Bool = false) {
@@ -87,7 +114,7 @@ public struct TimebokConfig: Sendable, Hashable {
     /// Reads and validates `timebok.conf`.
     public static func load(path: String) throws -> TimebokConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw Invalid(description: "\(path) is missing or unreadable. Create a spool with `timebok init DIR`.")
+            throw Invalid(.notASpool, "\(path) is missing or unreadable.")
         }
         return try parse(String(decoding: data, as: UTF8.self), name: path)
     }
@@ -98,34 +125,34 @@ public struct TimebokConfig: Sendable, Hashable {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             guard !line.allSatisfy(\.isWhitespace) else { continue }
             guard let equals = line.firstIndex(of: "=") else {
-                throw Invalid(description: "\(name) line \(index + 1): expected `key = value`, found \"\(line.trimmedWhitespace)\".")
+                throw Invalid(.badSetting, "\(name) line \(index + 1): expected `key = value`, found \"\(line.trimmedWhitespace)\".")
             }
             let key = String(line[..<equals]).trimmedWhitespace
             let value = String(line[line.index(after: equals)...]).trimmedWhitespace
             guard knownKeys.contains(key) else {
-                throw Invalid(description: "\(name) line \(index + 1): unknown key \"\(key)\". Known keys: \(knownKeys.sorted().joined(separator: ", ")).")
+                throw Invalid(.badSetting, "\(name) line \(index + 1): unknown key \"\(key)\". Known keys: \(knownKeys.sorted().joined(separator: ", ")).")
             }
-            guard values[key] == nil else { throw Invalid(description: "\(name) line \(index + 1): \(key) is set twice.") }
+            guard values[key] == nil else { throw Invalid(.badSetting, "\(name) line \(index + 1): \(key) is set twice.") }
             values[key] = (value, index + 1)
         }
         func required(_ key: String) throws -> (String, Int) {
-            guard let entry = values[key], !entry.value.isEmpty else { throw Invalid(description: "\(name): \(key) is required.") }
+            guard let entry = values[key], !entry.value.isEmpty else { throw Invalid(.badSetting, "\(name): \(key) is required.") }
             return entry
         }
         func digits(_ key: String, max: Int, default fallback: String? = nil) throws -> String {
             guard let entry = values[key] else {
                 if let fallback { return fallback }
-                throw Invalid(description: "\(name): \(key) is required.")
+                throw Invalid(.badSetting, "\(name): \(key) is required.")
             }
             guard !entry.value.isEmpty, entry.value.count <= max, entry.value.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-                throw Invalid(description: "\(name) line \(entry.line): \(key) must be 1 to \(max) digits, not \"\(entry.value)\".")
+                throw Invalid(.badSetting, "\(name) line \(entry.line): \(key) must be 1 to \(max) digits, not \"\(entry.value)\".")
             }
             return entry.value
         }
         func integer(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
             guard let entry = values[key] else { return fallback }
             guard let value = Int(entry.value), range.contains(value) else {
-                throw Invalid(description: "\(name) line \(entry.line): \(key) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(entry.value)\".")
+                throw Invalid(.badSetting, "\(name) line \(entry.line): \(key) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(entry.value)\".")
             }
             return value
         }
@@ -134,12 +161,12 @@ public struct TimebokConfig: Sendable, Hashable {
             switch entry.value {
             case "true", "yes", "on": return true
             case "false", "no", "off": return false
-            default: throw Invalid(description: "\(name) line \(entry.line): \(key) must be true or false, not \"\(entry.value)\".")
+            default: throw Invalid(.badSetting, "\(name) line \(entry.line): \(key) must be true or false, not \"\(entry.value)\".")
             }
         }
         let organisationNumber = try digits("office.organisation-number", max: 9)
         if organisationNumber.count != 9 || !isValidOrganisationNumber(organisationNumber) {
-            throw Invalid(description: "\(name) line \(values["office.organisation-number"]!.line): office.organisation-number \(organisationNumber) is not a valid Norwegian organisation number (9 digits, mod-11 check digit).")
+            throw Invalid(.badSetting, "\(name) line \(values["office.organisation-number"]!.line): office.organisation-number \(organisationNumber) is not a valid Norwegian organisation number (9 digits, mod-11 check digit).")
         }
         return try TimebokConfig(
             officeName: try required("office.name").0,
@@ -155,7 +182,7 @@ public struct TimebokConfig: Sendable, Hashable {
             .with { config in
                 if let entry = values["pushes.process"] {
                     guard let process = PushProcess(rawValue: entry.value) else {
-                        throw Invalid(description: "\(name) line \(entry.line): pushes.process must be timereservasjon or avtaleutsending, not \"\(entry.value)\".")
+                        throw Invalid(.badSetting, "\(name) line \(entry.line): pushes.process must be timereservasjon or avtaleutsending, not \"\(entry.value)\".")
                     }
                     config.pushProcess = process
                 }
@@ -168,18 +195,18 @@ public struct TimebokConfig: Sendable, Hashable {
                 config.nextSigningCertificate = path("signing.next-certificate")
                 config.trustedCertificates = path("signing.trusted-certificates")
                 if (config.signingKey == nil) != (config.signingCertificate == nil) || (config.nextSigningKey == nil) != (config.nextSigningCertificate == nil) {
-                    throw Invalid(description: "\(name): a signing key and its certificate go together (signing.key with signing.certificate, signing.next-key with signing.next-certificate).")
+                    throw Invalid(.badSetting, "\(name): a signing key and its certificate go together (signing.key with signing.certificate, signing.next-key with signing.next-certificate).")
                 }
                 if let entry = values["signing.next-from"] {
                     let formatter = ISO8601DateFormatter()
                     guard let instant = formatter.date(from: entry.value) else {
-                        throw Invalid(description: "\(name) line \(entry.line): signing.next-from must be an instant with its offset, like 2027-03-01T00:00:00+01:00, not \"\(entry.value)\".")
+                        throw Invalid(.badSetting, "\(name) line \(entry.line): signing.next-from must be an instant with its offset, like 2027-03-01T00:00:00+01:00, not \"\(entry.value)\".")
                     }
                     config.nextSigningFrom = instant
                 }
                 if let entry = values["signing.incoming"] {
                     guard let policy = IncomingSignatures(rawValue: entry.value) else {
-                        throw Invalid(description: "\(name) line \(entry.line): signing.incoming must be ignore, verify-if-present or require, not \"\(entry.value)\".")
+                        throw Invalid(.badSetting, "\(name) line \(entry.line): signing.incoming must be ignore, verify-if-present or require, not \"\(entry.value)\".")
                     }
                     config.incomingSignatures = policy
                 }
@@ -189,7 +216,7 @@ public struct TimebokConfig: Sendable, Hashable {
                 if let entry = values["helsenorge.accepted-service-her-ids"] {
                     let ids = entry.value.split(separator: ",").map { String($0).trimmedWhitespace }.filter { !$0.isEmpty }
                     guard ids.allSatisfy({ $0.count <= 9 && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else {
-                        throw Invalid(description: "\(name) line \(entry.line): helsenorge.accepted-service-her-ids must be HER-ids separated by commas, not \"\(entry.value)\".")
+                        throw Invalid(.badSetting, "\(name) line \(entry.line): helsenorge.accepted-service-her-ids must be HER-ids separated by commas, not \"\(entry.value)\".")
                     }
                     config.helsenorgeOtherServiceHerIds = ids
                 }

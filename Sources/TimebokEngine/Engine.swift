@@ -14,7 +14,8 @@ import TimebokXML
 public final class Engine {
     public let spool: Spool
     public let config: TimebokConfig
-    public let store: BookingStore
+    /// The model and the engine's records; the command line reads through ``readModel(_:)``.
+    let store: BookingStore
     let commandSchema: SchemaSet
     /// The official schemas with ours, for helsenorge messages: compiled on first use, so commands
     /// that never read a message (listings, the command line) do not pay for it.
@@ -67,31 +68,31 @@ public final class Engine {
     public init(spoolRoot: String, clock: @escaping () -> Date = Date.init, fileSystem: FileSystemSeam = .system) throws {
         let spool = Spool(root: spoolRoot, fileSystem: fileSystem)
         guard spool.exists else {
-            throw TimebokConfig.Invalid(description: "\(spool.root) is not a timebok spool (its folders are missing). Create one with `timebok init \(spoolRoot)`.")
+            throw TimebokConfig.Invalid(.notASpool, "\(spool.root) is not a timebok spool (its folders are missing).")
         }
         self.spool = spool
         // Health data: a spool other users can read or write is refused before anything is read.
         let exposed = spool.exposedToOthers(configuration: TimebokConfig.fileName)
         if !exposed.isEmpty {
-            throw TimebokConfig.Invalid(description: """
+            throw TimebokConfig.Invalid(.exposedSpool, """
                 \(spool.root) is readable or writable by other users, and every file in it holds health data: \(exposed.joined(separator: ", ")). \
                 Fix it with: chmod -R o-rwx \(spool.root) (folders 0750 or 2770 with spool.group, files 0640, state/timebok.sqlite* 0600; \
                 chgrp -R GROUP \(spool.root) for the group the transport and the EPJ share).
                 """)
         }
         config = try TimebokConfig.load(path: spool.root + "/" + TimebokConfig.fileName)
-        // Only `timebok init` creates a database: a missing or empty one is a lost one, never silently
+        // Only creating a spool creates a database: a missing or empty one is a lost one, never silently
         // replaced by an office without books, patients or duplicate ledger.
         var info = stat()
         guard stat(spool.databasePath, &info) == 0, info.st_size > 0 else {
-            throw DatabaseProblem(description: "\(spool.databasePath) is missing or empty, so this spool's books, patients, bookings and message ledger are gone. Stop every timebok on it and restore the database from its backup (README: Backing up a spool); only `timebok init` creates a new one.")
+            throw DatabaseProblem(.missing, "\(spool.databasePath) is missing or empty, so this spool's books, patients, bookings and message ledger are gone. Stop every timebok on it and restore the database from its backup (README: Backing up a spool). timebok never creates a database for an existing spool.")
         }
         store = try BookingStore(path: spool.databasePath, migrations: EngineRecords.migrations)
         if let own = config.ownSchemas, !FileManager.default.fileExists(atPath: own + "/" + OwnSchemas.command.name) {
-            throw TimebokConfig.Invalid(description: "\(TimebokConfig.fileName): schemas.own names \"\(own)\", which has no \(OwnSchemas.command.name). Remove the line to use the built-in schemas, or name a folder with timebok's own schemas.")
+            throw TimebokConfig.Invalid(.badSchemaFolder, "\(TimebokConfig.fileName): schemas.own names \"\(own)\", which has no \(OwnSchemas.command.name). Remove the line to use the built-in schemas, or name a folder with timebok's own schemas.")
         }
         if let official = config.officialSchemas, !FileManager.default.fileExists(atPath: official + "/driver-all.xsd") {
-            throw TimebokConfig.Invalid(description: "\(TimebokConfig.fileName): schemas.official names \"\(official)\", which has no driver-all.xsd. Name the folder of the official schema bundle, or remove the line to check with the built-in rules only.")
+            throw TimebokConfig.Invalid(.badSchemaFolder, "\(TimebokConfig.fileName): schemas.official names \"\(official)\", which has no driver-all.xsd. Name the folder of the official schema bundle, or remove the line to check with the built-in rules only.")
         }
         commandSchema = try OwnSchemas.compile(OwnSchemas.command, folder: config.ownSchemas)
         signer = try Signer(config: config, spoolRoot: spool.root, now: clock())
@@ -109,8 +110,28 @@ public final class Engine {
     }
 
     /// The database is missing, empty or damaged: nothing is claimed until it is restored.
-    public struct DatabaseProblem: Error, CustomStringConvertible, Sendable {
-        public var description: String
+    public struct DatabaseProblem: TimebokError, Hashable {
+        /// Opaque codes (`TB-081x`): only this module makes them.
+        public struct Code: Sendable, Hashable, CustomStringConvertible {
+            public let rawValue: String
+            private init(_ rawValue: String) { self.rawValue = rawValue }
+            public var description: String { rawValue }
+
+            /// The database file is missing or empty (lost; never silently recreated).
+            public static let missing = Code("TB-0811")
+            /// The database cannot be read or fails SQLite's check.
+            public static let damaged = Code("TB-0812")
+        }
+
+        public let code: Code
+        public let message: String
+
+        init(_ code: Code, _ message: String) {
+            self.code = code
+            self.message = message
+        }
+
+        public var errorCode: String { code.rawValue }
     }
 
     /// SQLite's `quick_check`, run before a pass claims anything.
@@ -119,11 +140,16 @@ public final class Engine {
         do {
             findings = try store.quickCheck()
         } catch {
-            throw DatabaseProblem(description: "\(spool.databasePath) cannot be read (\(error)). Stop every timebok on this spool and restore the database from its backup (README: Backing up a spool); `timebok check \(spool.root)` runs the full integrity check.")
+            throw DatabaseProblem(.damaged, "\(spool.databasePath) cannot be read (\(error)). Stop every timebok on this spool and restore the database from its backup (README: Backing up a spool).")
         }
         guard findings.isEmpty else {
-            throw DatabaseProblem(description: "\(spool.databasePath) is damaged (SQLite quick_check: \(findings.prefix(3).joined(separator: "; "))). Nothing was claimed. Stop every timebok on this spool and restore the database from its backup (README: Backing up a spool).")
+            throw DatabaseProblem(.damaged, "\(spool.databasePath) is damaged (SQLite quick_check: \(findings.prefix(3).joined(separator: "; "))). Nothing was claimed. Stop every timebok on this spool and restore the database from its backup (README: Backing up a spool).")
         }
+    }
+
+    /// A consistent, read-only snapshot of the model (books, slots, patients, bookings), for listings.
+    public func readModel<T>(_ body: (StoreReader) throws -> T) throws -> T {
+        try store.read(body)
     }
 
     /// A consistent copy of the database at `destination` (SQLite `VACUUM INTO`), safe while timebok runs.
@@ -143,7 +169,7 @@ public final class Engine {
             do {
                 try publish(committed.outputs, key: "command:\(envelope.id)")
             } catch {
-                outcome.summary += " (Its messages are recorded but could not be published yet: \(error). The next `timebok process` publishes them.)"
+                outcome.summary += " (Its messages are recorded but could not be published yet: \(error). The next pass publishes them.)"
             }
             return outcome
         case .failure(let error): return CommandOutcome(commandId: envelope.id, error: Refusal(error), summary: error.message, created: [], duplicate: false)

@@ -154,7 +154,7 @@ extension Engine {
                 // A bad signature (or none where one is required): S01/S02, or the function's refusal; nothing changes.
                 if let problem = signatureProblem {
                     let result = refusalAnswer(problem.appRecCode == "S02" ? .invalidCertificate : .signatureError, problem.message,
-                                               citizenText: "Meldingens signatur kunne ikke godtas (\(problem.appRecCode)).")
+                                               citizenText: "Meldingens signatur kunne ikke godtas (\(problem.appRecCode ?? "S01")).")
                     return try refuse(result, Refusal(problem))
                 }
                 if let previous {

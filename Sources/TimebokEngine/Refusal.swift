@@ -1,12 +1,13 @@
 import Booking
 import HelsenorgeMessages
 import TimebokSigning
+import TimebokCore
 import TimebokXML
 
 /// Why an input was refused, with the stable code of the layer that refused it: TB-01xx the XML
 /// layer, TB-02xx the message layer, TB-03xx the model and commands, TB-04xx the conversations and
 /// the transport (below). `timebok process` prints it; the reason file says the same.
-public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
+public struct Refusal: TimebokError, Hashable {
     public let code: String
     public let message: String
 
@@ -15,27 +16,13 @@ public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    public init(_ error: ModelError) {
-        code = error.code.rawValue
+    /// The refusal of a layer below: its own code and sentence.
+    public init(_ error: some TimebokError) {
+        code = error.errorCode
         message = error.message
     }
 
-    public init(_ error: XMLError) {
-        code = error.code.rawValue
-        message = error.summary
-    }
-
-    public init(_ error: SigningError) {
-        code = error.code.rawValue
-        message = error.message
-    }
-
-    public init(_ error: MessageError) {
-        code = error.code
-        message = error.summary
-    }
-
-    public var description: String { "\(code): \(message)" }
+    public var errorCode: String { code }
 
     /// An answer timebok built does not validate against the official schemas (TB-0408).
     var isInvalidOutput: Bool { code == Code.invalidOutput.rawValue }

@@ -11,7 +11,7 @@ public enum SpoolSetup {
         let spool = Spool(root: root)
         let configPath = spool.root + "/" + TimebokConfig.fileName
         if FileManager.default.fileExists(atPath: configPath) {
-            throw TimebokConfig.Invalid(description: "\(configPath) already exists; \(spool.root) is already a timebok spool (nothing was changed).")
+            throw TimebokConfig.Invalid(.alreadyASpool, "\(configPath) already exists; \(spool.root) is already a timebok spool (nothing was changed).")
         }
         // Round-trip through the parser: what init writes must be what the daemon accepts.
         _ = try TimebokConfig.parse(config.rendered(), name: configPath)

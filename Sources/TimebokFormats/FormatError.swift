@@ -1,5 +1,7 @@
 /// A file in one of timebok's own formats that cannot be read: a stable code and a sentence.
-public struct FormatError: Error, Sendable, Hashable, CustomStringConvertible {
+import TimebokCore
+
+public struct FormatError: TimebokError, Hashable {
     /// Opaque codes: only this module makes them.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         public let rawValue: String
@@ -20,5 +22,5 @@ public struct FormatError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { "\(code.rawValue): \(message)" }
+    public var errorCode: String { code.rawValue }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import TimebokCore
 import Foundation
 import SwiftASN1
 import X509
@@ -6,7 +7,7 @@ import _CryptoExtras
 
 /// What went wrong with a key, a certificate or a signature: a stable code (TB-05xx), a sentence,
 /// and the AppRec code helsenorge gets for a bad incoming signature (S01, S02).
-public struct SigningError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct SigningError: TimebokError, Hashable {
     public struct Code: Sendable, Hashable {
         public let rawValue: String
         private init(_ rawValue: String) { self.rawValue = rawValue }
@@ -34,10 +35,10 @@ public struct SigningError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { "\(code.rawValue): \(message)" }
+    public var errorCode: String { code.rawValue }
 
     /// The 8221 code for an incoming message with this problem: S02 for the certificate, else S01.
-    public var appRecCode: String { code == .invalidCertificate ? "S02" : "S01" }
+    public var appRecCode: String? { code == .invalidCertificate ? "S02" : "S01" }
 }
 
 /// A private key and its certificate, loaded from PEM and checked.

@@ -1,3 +1,5 @@
+import TimebokCore
+
 /// One problem reported by libxml2 (parser or schema validator), with its position when known.
 public struct XMLIssue: Sendable, Hashable, CustomStringConvertible {
     /// 1-based line in the input, when libxml2 knows it.
@@ -24,31 +26,31 @@ public struct XMLIssue: Sendable, Hashable, CustomStringConvertible {
 
 /// An error of the XML layer. Its ``code`` is stable (operators and log searches rely on it);
 /// its ``summary`` is a sentence a person understands; ``issues`` carry libxml2's details with lines.
-public struct XMLError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct XMLError: TimebokError, Hashable {
     /// Stable error codes of the XML layer (`TB-01xx`).
-    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
         public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
+        private init(_ rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
         /// The input has no bytes.
-        public static let emptyInput = Code(rawValue: "TB-0101")
+        public static let emptyInput = Code("TB-0101")
         /// The input is larger than the configured cap; it was not parsed.
-        public static let inputTooLarge = Code(rawValue: "TB-0102")
+        public static let inputTooLarge = Code("TB-0102")
         /// The document has a DOCTYPE; timebok refuses every DTD (entity attacks).
-        public static let doctypeForbidden = Code(rawValue: "TB-0103")
+        public static let doctypeForbidden = Code("TB-0103")
         /// The byte-order mark says one encoding and the XML declaration another.
-        public static let encodingConflict = Code(rawValue: "TB-0104")
+        public static let encodingConflict = Code("TB-0104")
         /// The input is not well-formed XML (or not readable in its declared encoding).
-        public static let notWellFormed = Code(rawValue: "TB-0105")
+        public static let notWellFormed = Code("TB-0105")
         /// A schema could not be loaded or compiled.
-        public static let schemaUnusable = Code(rawValue: "TB-0106")
+        public static let schemaUnusable = Code("TB-0106")
         /// The document does not validate against the schema.
-        public static let schemaInvalid = Code(rawValue: "TB-0107")
+        public static let schemaInvalid = Code("TB-0107")
         /// An XPath expression could not be evaluated.
-        public static let xpathFailed = Code(rawValue: "TB-0108")
+        public static let xpathFailed = Code("TB-0108")
         /// Canonicalization (C14N) failed.
-        public static let canonicalizationFailed = Code(rawValue: "TB-0109")
+        public static let canonicalizationFailed = Code("TB-0109")
     }
 
     public var code: Code
@@ -60,6 +62,9 @@ public struct XMLError: Error, Sendable, Hashable, CustomStringConvertible {
         self.summary = summary
         self.issues = issues
     }
+
+    public var errorCode: String { code.rawValue }
+    public var message: String { summary }
 
     /// The first line number among the issues, if any (what a person looks at first).
     public var line: Int? { issues.lazy.compactMap(\.line).first { $0 > 0 } }

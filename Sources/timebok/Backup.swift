@@ -24,7 +24,7 @@ struct Backup: ParsableCommand {
 
     func run() throws {
         let engine: Engine
-        do { engine = try Engine(spoolRoot: directory, clock: BusinessClock.now) } catch { throw CLIError("\(error)") }
+        engine = try openSpool(directory, warn: false)
         let destination = URL(fileURLWithPath: file).standardizedFileURL.path
         do { try engine.backup(to: destination) } catch { throw CLIError("\(error)") }
         print("ok: the database of \(engine.spool.root) copied to \(destination).")

@@ -14,12 +14,30 @@ struct SpoolOption: ParsableArguments {
     var resolved: String { path ?? ProcessInfo.processInfo.environment["TIMEBOK_SPOOL"] ?? FileManager.default.currentDirectoryPath }
 
     func openEngine() throws -> Engine {
-        do {
-            let engine = try Engine(spoolRoot: resolved, clock: BusinessClock.now)
-            sayWarnings(engine)
-            return engine
-        } catch {
-            throw CLIError("\(error)")
+        try openSpool(resolved)
+    }
+}
+
+/// Opens the spool at `directory` for a command: its start-up warnings said, and a refusal turned
+/// into a message with its code and what to type next.
+func openSpool(_ directory: String, warn: Bool = true) throws -> Engine {
+    do {
+        let engine = try Engine(spoolRoot: directory, clock: BusinessClock.now)
+        if warn { sayWarnings(engine) }
+        return engine
+    } catch let error as any TimebokError {
+        throw CLIError("\(error)" + SpoolOption.hint(for: error.errorCode, spool: directory))
+    }
+}
+
+extension SpoolOption {
+    /// What to type next, for the engine's start-up refusals (the engine itself knows no commands).
+    static func hint(for code: String, spool: String) -> String {
+        switch code {
+        case TimebokConfig.Invalid.Code.notASpool.rawValue: return " Create one with `timebok init \(spool)`."
+        case Engine.DatabaseProblem.Code.missing.rawValue: return " Only `timebok init` creates a new one."
+        case Engine.DatabaseProblem.Code.damaged.rawValue: return " `timebok check \(spool)` runs the full integrity check."
+        default: return ""
         }
     }
 }

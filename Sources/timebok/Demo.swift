@@ -75,7 +75,7 @@ struct Demo: ParsableCommand {
         showNewOutbox(engine, shown: &shown)
 
         print("\n== The office books from the command line")
-        let slot = try engine.store.read { reader in
+        let slot = try engine.readModel { reader in
             try reader.freeSlots(bookId: "hanne-fjeld", fromSeconds: Oslo.secondsSinceEpoch(for: LocalDateTime(date: day, hour: 0, minute: 0)),
                                  toSeconds: Oslo.secondsSinceEpoch(for: LocalDateTime(date: day.adding(days: 1), hour: 0, minute: 0))).first
         }

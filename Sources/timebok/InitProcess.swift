@@ -121,8 +121,7 @@ struct ProcessCommand: ParsableCommand {
         let engine: Engine
         let report: Engine.Report
         do {
-            engine = try Engine(spoolRoot: directory, clock: BusinessClock.now)
-            sayWarnings(engine)
+            engine = try openSpool(directory)
             report = try engine.process()
         } catch let failure as Spool.Failure where failure.isBusy {
             FileHandle.standardError.write(Data("timebok: \(failure)\n".utf8))

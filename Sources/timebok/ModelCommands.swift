@@ -29,10 +29,10 @@ struct Books: ParsableCommand {
 
         func run() throws {
             let engine = try spool.openEngine()
-            let books = try engine.store.read { try $0.books() }
+            let books = try engine.readModel { try $0.books() }
             if books.isEmpty { print("No books yet. Create one with `timebok books create`.") }
             for book in books {
-                let slots = try engine.store.read { try $0.slotCount(bookId: book.id) }
+                let slots = try engine.readModel { try $0.slotCount(bookId: book.id) }
                 print("\(book.id): \(book.name) (\(book.kind.rawValue)\(book.category.map { ", \($0.rawValue)" } ?? ""))\(book.herId.map { ", HER-id \($0)" } ?? "")\(book.gpHpr.map { ", GP HPR \($0)" } ?? "")")
                 print("  \(book.published ? "published on helsenorge" : "not published"), \(book.confirmation.rawValue) confirmation\(book.confirmation == .manual ? " (hold \(book.holdMinutes) min)" : ""), \(book.slotMinutes)-minute slots, capacity \(book.capacity), \(slots) slots")
                 print("  access: \(book.access.description)\(book.prerequisitesMustBeAccepted ? "; prerequisites must be accepted" : "")")
@@ -182,8 +182,8 @@ struct Slots: ParsableCommand {
             let engine = try spool.openEngine()
             let first = try from.map { try Parse.date($0, "--from") } ?? BusinessClock.today()
             let last = try to.map { try Parse.date($0, "--to") } ?? first.adding(days: 7)
-            guard try engine.store.read({ try $0.book(id: book) }) != nil else { throw CLIError("There is no book with id \"\(book)\".") }
-            let slots = try engine.store.read {
+            guard try engine.readModel({ try $0.book(id: book) }) != nil else { throw CLIError("There is no book with id \"\(book)\".") }
+            let slots = try engine.readModel {
                 try $0.slots(bookId: book, fromSeconds: Oslo.secondsSinceEpoch(for: LocalDateTime(date: first, hour: 0, minute: 0)),
                              toSeconds: Oslo.secondsSinceEpoch(for: LocalDateTime(date: last.adding(days: 1), hour: 0, minute: 0)))
             }
@@ -259,7 +259,7 @@ struct Patients: ParsableCommand {
 
         func run() throws {
             let engine = try spool.openEngine()
-            let patients = try engine.store.read { try $0.patients() }
+            let patients = try engine.readModel { try $0.patients() }
             for patient in patients {
                 identity.line("\(patient.fnr)  \(patient.familyName), \(patient.givenName)\(patient.groups.isEmpty ? "" : "  [\(patient.groups.joined(separator: ", "))]")\(patient.digitallyInactive ? "  (not a digital user)" : "")")
             }
@@ -430,7 +430,7 @@ struct Appointments: ParsableCommand {
 
 func listAppointments(spool: SpoolOption, states: [Appointment.State]?, fnr: String?, identity: IdentityOption, history: Bool) throws {
     let engine = try spool.openEngine()
-    let list = try engine.store.read { reader -> [(Appointment, Slot?, [AppointmentEvent])] in
+    let list = try engine.readModel { reader -> [(Appointment, Slot?, [AppointmentEvent])] in
         try reader.appointments(states: states, fnr: fnr).map { ($0, try reader.slot(id: $0.slotId), history ? try reader.events(appointmentId: $0.id) : []) }
     }
     for (appointment, slot, events) in list {
@@ -462,7 +462,7 @@ struct GPs: ParsableCommand {
         @OptionGroup var spool: SpoolOption
         func run() throws {
             let engine = try spool.openEngine()
-            for gp in try engine.store.read({ try $0.gps() }) {
+            for gp in try engine.readModel({ try $0.gps() }) {
                 print("\(gp.givenName) \(gp.familyName): HER-id \(gp.herId), HPR \(gp.hpr), Ressursoversikt \(gp.ressursoversiktEnabled ? "on" : "off"), personal book \(gp.personalBookOpen ? "open" : "closed")")
             }
         }

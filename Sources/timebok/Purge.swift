@@ -25,7 +25,7 @@ struct Purge: ParsableCommand {
 
     func run() throws {
         let engine: Engine
-        do { engine = try Engine(spoolRoot: directory, clock: BusinessClock.now) } catch { throw CLIError("\(error)") }
+        engine = try openSpool(directory, warn: false)
         let report = try engine.purge(dryRun: dryRun)
         print("\(dryRun ? "Dry run: " : "")\(report.summary.prefix(1).uppercased() + report.summary.dropFirst()).")
         for name in report.archiveFolders { print("  archive/\(name)") }

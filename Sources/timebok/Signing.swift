@@ -100,7 +100,7 @@ struct Verify: ParsableCommand {
                 }
             } catch {
                 failures += 1
-                print("\(file): FAILED: \(error) [AppRec \(error.appRecCode)]")
+                print("\(file): FAILED: \(error) [AppRec \(error.appRecCode ?? "S01")]")
             }
         }
         if failures > 0 { throw ExitCode(1) }

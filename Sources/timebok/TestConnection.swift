@@ -26,7 +26,7 @@ struct TestConnection: ParsableCommand {
 
     func run() throws {
         let engine: Engine
-        do { engine = try Engine(spoolRoot: directory, clock: BusinessClock.now) } catch { throw CLIError("\(error)") }
+        engine = try openSpool(directory, warn: false)
         let sent = try engine.sendCommunicationTest()
         print("Kommunikasjonstest \(sent.msgId) sent: \(sent.file)")
         guard wait > 0 else {

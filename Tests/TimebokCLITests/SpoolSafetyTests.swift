@@ -20,6 +20,7 @@ import TimebokTestKit
         try FileManager.default.removeItem(atPath: database)
         let missing = try CLI.run(["process", spool])
         #expect(missing.status == 78 && missing.output.contains("\(database) is missing or empty") && missing.output.contains("restore"), "\(missing.output)")
+        #expect(missing.output.contains("TB-0811") && missing.output.contains("Only `timebok init` creates a new one."), "the real code, and the command line's hint: \(missing.output)")
         #expect(!FileManager.default.fileExists(atPath: database), "not recreated")
         #expect(try CLI.run(["books", "--spool", spool]).status != 0)
         #expect(FileManager.default.fileExists(atPath: spool + "/inbox/planned.xml"), "nothing claimed")
@@ -27,6 +28,16 @@ import TimebokTestKit
         #expect(chmod(database, 0o600) == 0)
         #expect(try CLI.run(["process", spool]).status == 78)
         #expect((try FileManager.default.attributesOfItem(atPath: database)[.size] as? Int) == 0, "still empty")
+    }
+
+    /// The engine's start-up refusals carry their own codes; the command line adds what to type.
+    @Test func aFolderThatIsNotASpoolIsNamedWithItsCode() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let books = try CLI.run(["books", "--spool", directory.path])
+        #expect(books.status != 0 && books.output.contains("TB-0801") && books.output.contains("timebok init"), "\(books.output)")
+        let process = try CLI.run(["process", directory.path])
+        #expect(process.status == 78 && process.output.contains("TB-0801"), "\(process.output)")
     }
 
     @Test func aDamagedDatabaseStopsThePassBeforeAnythingIsClaimed() throws {
