@@ -47,11 +47,13 @@ let package = Package(
         // The folders: claiming, durable publishing, archiving, quarantine. Knows files, not messages.
         .target(name: "TimebokSpool", dependencies: ["TimebokCore"]),
         // Commands and messages in, decisions committed, outputs published.
-        .target(name: "TimebokEngine", dependencies: ["Booking", "TimebokFormats", "TimebokSpool", .product(name: "GRDB", package: "GRDB.swift"), "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore"]),
+        .target(name: "TimebokEngine", dependencies: ["Booking", "TimebokFormats", "TimebokSpool", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore"]),
+        // The demo office (Fjordvik legesenter): for `timebok demo`, `init --demo` and the tests.
+        .target(name: "TimebokDemo", dependencies: ["TimebokEngine", "Booking", "TimebokCore"]),
         .executableTarget(
             name: "timebok",
             dependencies: [
-                "TimebokEngine", "Booking", "TimebokFormats", "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore",
+                "TimebokEngine", "TimebokDemo", "Booking", "TimebokFormats", "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftCSV", package: "SwiftCSV"),
             ]
@@ -64,7 +66,7 @@ let package = Package(
         .testTarget(name: "TimebokSigningTests", dependencies: ["TimebokSigning", "TimebokXML", "TimebokTestKit"]),
         .testTarget(name: "TimebokCoreTests", dependencies: ["TimebokCore"]),
         .testTarget(name: "BookingTests", dependencies: ["Booking", "TimebokCore"]),
-        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "Booking", "TimebokFormats", "HelsenorgeMessages", "TimebokSpool", "TimebokSchemas", "TimebokSigning", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "TimebokDemo", "Booking", "TimebokFormats", "HelsenorgeMessages", "TimebokSpool", "TimebokSchemas", "TimebokSigning", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "HelsenorgeMessagesTests", dependencies: ["HelsenorgeMessages", "TimebokSchemas", "TimebokXML", "TimebokTestKit"]),
         // Drives the built `timebok` binary as a user would (the dependency makes `swift test` build it).
         .testTarget(name: "TimebokCLITests", dependencies: ["timebok", "TimebokTestKit"]),

@@ -292,7 +292,7 @@ public final class Engine {
         do {
             envelope = try decodeCommandFile(bytes, name: claimed.name)
         } catch {
-            return try reject(claimed, commandId: error.commandId, error: error.error, details: error.details, day: day, contentKey: SHA256.hex(bytes))
+            return try reject(claimed, commandId: error.commandId, error: error.error, details: error.details, day: day, contentKey: ContentHash.hex(bytes))
         }
         switch commit(envelope, source: claimed.name, content: bytes, resultName: resultName(for: envelope.id)) {
         case .success(let committed):
@@ -305,7 +305,7 @@ public final class Engine {
             // Not the command's fault: leave it in processing/ and try again on the next pass.
             throw error
         case .failure(let error):
-            return try reject(claimed, commandId: envelope.id, error: error, details: [], day: day, contentKey: SHA256.hex(bytes))
+            return try reject(claimed, commandId: envelope.id, error: error, details: [], day: day, contentKey: ContentHash.hex(bytes))
         }
     }
 
@@ -394,7 +394,7 @@ public final class Engine {
 
     /// Decide and commit in one write transaction: the decision sees exactly the state it changes.
     private func commit(_ envelope: CommandEnvelope, source: String, content: [UInt8], resultName: String?) -> Result<Committed, ModelError> {
-        let hash = SHA256.hex(content)
+        let hash = ContentHash.hex(content)
         let key = "command:\(envelope.id)"
         let context = decisionContext()
         let now = context.now

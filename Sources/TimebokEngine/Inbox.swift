@@ -118,7 +118,7 @@ extension Engine {
                 return try refuseMessage(claimed, reason: "The transport's subject \(subject) is not the message's process \(message.info.type.value); refused unanswered. Nothing changed.", day: day)
             }
             let key = "message:\(message.info.sender.communicationPartyHerId ?? "?"):\(message.info.msgId)"
-            let hash = SHA256.hex(bytes)
+            let hash = ContentHash.hex(bytes)
             let signatureProblem = incomingSignatureProblem(bytes)
             let committed: (LedgerEntry, Bool, Refusal?)
             do {
@@ -225,7 +225,7 @@ extension Engine {
             }
         }
         // Keyed like any message when its envelope could be read: a second delivery is not answered twice.
-        let key = error.envelope.map { "message:\($0.sender.communicationPartyHerId ?? "?"):\($0.msgId)" } ?? "undecodable:\(claimed.name):\(SHA256.hex(bytes))"
+        let key = error.envelope.map { "message:\($0.sender.communicationPartyHerId ?? "?"):\($0.msgId)" } ?? "undecodable:\(claimed.name):\(ContentHash.hex(bytes))"
         var unanswerable: Refusal?
         let entry = try recordOnce(key: key) { writer in
             var outputs: [LedgerEntry.Output] = []
@@ -235,7 +235,7 @@ extension Engine {
                 // An answer built from a broken envelope that would itself be refused: none is sent.
                 unanswerable = refusal
             }
-            return LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: now, outcome: "rejected", summary: error.description, outputs: outputs)
+            return LedgerEntry(key: key, source: claimed.name, contentSHA256: ContentHash.hex(bytes), appliedAt: now, outcome: "rejected", summary: error.description, outputs: outputs)
         }
         try publish(entry.outputs, key: key)
         let answered = entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }
@@ -253,7 +253,7 @@ extension Engine {
             if try writer.reader.ledger(key: key) != nil { return "duplicate" }
             guard let receipt = try conversations(context).receive(appRec, model: writer.reader) else { return nil }
             try writer.apply(receipt)
-            try writer.record(LedgerEntry(key: key, source: claimed.name, contentSHA256: SHA256.hex(bytes), appliedAt: context.now, outcome: "ok", summary: receipt.decision.summary, outputs: []))
+            try writer.record(LedgerEntry(key: key, source: claimed.name, contentSHA256: ContentHash.hex(bytes), appliedAt: context.now, outcome: "ok", summary: receipt.decision.summary, outputs: []))
             return receipt.decision.summary
         }
         guard let outcome else {

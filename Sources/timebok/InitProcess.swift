@@ -3,6 +3,7 @@ import Booking
 import Foundation
 import HelsenorgeMessages
 import TimebokCore
+import TimebokDemo
 import TimebokEngine
 import TimebokSpool
 import TimebokSchemas
@@ -45,7 +46,7 @@ struct Init: ParsableCommand {
         let own = try schemas.ownFolder()
         var config: TimebokConfig
         if demo {
-            config = SpoolSetup.demoConfig(officialSchemas: official, ownSchemas: own)
+            config = DemoOffice.config(officialSchemas: official, ownSchemas: own)
         } else {
             guard let officeName, let organisationNumber, let herId else {
                 throw ValidationError("Name the office: --office-name, --organisation-number and --her-id (or use --demo).")
@@ -76,7 +77,7 @@ struct Init: ParsableCommand {
         print(demo ? "Signing: every outgoing MsgHead message is signed with a self-signed demo certificate (state/signing.crt)." : "Signing: off (set signing.key and signing.certificate in timebok.conf; `timebok keygen DIR` makes a test pair).")
         if demo {
             let engine = try Engine(spoolRoot: directory, clock: BusinessClock.now)
-            for envelope in SpoolSetup.demoCommands(today: BusinessClock.today()) {
+            for envelope in DemoOffice.commands(today: BusinessClock.today()) {
                 let outcome = engine.execute(envelope, source: "init --demo")
                 printOutcome(outcome, prefix: "  ")
                 if !outcome.ok { throw ExitCode(1) }

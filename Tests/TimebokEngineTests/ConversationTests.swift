@@ -7,6 +7,7 @@ import TimebokTestKit
 import TimebokXML
 @testable import Booking
 @testable import HelsenorgeMessages
+import TimebokDemo
 @testable import TimebokEngine
 @testable import TimebokSpool
 
@@ -85,7 +86,7 @@ final class Office {
         spool = try TemporarySpool(official: official, configure: configure)
         codec = MessageCodec(schemas: official ? try SchemaLevel.official(folder: ReferenceMaterial.schemas.path).compileMessageSchemas() : nil)
         let engine = try spool.engine()
-        for envelope in SpoolSetup.demoCommands(today: LocalDate(year: 2026, month: 12, day: 1)) { #expect(engine.execute(envelope).ok) }
+        for envelope in DemoOffice.commands(today: LocalDate(year: 2026, month: 12, day: 1)) { #expect(engine.execute(envelope).ok) }
     }
 
     var today: LocalDate { Oslo.today(at: spool.clock) }

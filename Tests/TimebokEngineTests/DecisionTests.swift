@@ -3,6 +3,7 @@ import Testing
 @testable import Booking
 @testable import HelsenorgeMessages
 import TimebokCore
+import TimebokDemo
 @testable import TimebokEngine
 
 // The conversation rules as pure decisions: (input, snapshot, context) -> Outcome, on the demo office
@@ -11,7 +12,7 @@ import TimebokCore
 /// The demo office in memory, a business instant that moves only when told, and ids `id-1`, `id-2` ….
 final class Desk {
     let store: BookingStore
-    let config = SpoolSetup.demoConfig(officialSchemas: nil, ownSchemas: nil)
+    let config = DemoOffice.config(officialSchemas: nil, ownSchemas: nil)
     /// 2026-12-01 12:00 in Oslo.
     var now = Oslo.secondsSinceEpoch(for: LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0))
     private(set) var counter = 0
@@ -19,7 +20,7 @@ final class Desk {
 
     init() throws {
         store = try BookingStore(migrations: EngineRecords.migrations)
-        for envelope in SpoolSetup.demoCommands(today: LocalDate(year: 2026, month: 12, day: 1)) { try command(envelope.command) }
+        for envelope in DemoOffice.commands(today: LocalDate(year: 2026, month: 12, day: 1)) { try command(envelope.command) }
     }
 
     var context: DecisionContext {
@@ -379,5 +380,15 @@ struct OfficeEventDecisions {
             #expect(outcome.labels == ["Avtale-MOA"])
         }
         #expect(outcome.records.count == 1, "each push is recorded as sent, for its AppRec")
+    }
+}
+
+/// The ledger's content hash is SHA-256 (FIPS 180-4 test vectors).
+@Suite struct ContentHashVectors {
+    @Test func knownVectors() {
+        #expect(ContentHash.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(ContentHash.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(ContentHash.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(ContentHash.hex([UInt8](repeating: 0x61, count: 1_000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 }

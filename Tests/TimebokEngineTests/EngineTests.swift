@@ -6,6 +6,7 @@ import TimebokSchemas
 import TimebokTestKit
 import TimebokXML
 @testable import Booking
+import TimebokDemo
 @testable import TimebokEngine
 @testable import TimebokSpool
 
@@ -22,7 +23,7 @@ final class TemporarySpool {
     init(settleSeconds: Int = 0, official: Bool = false, configure: (inout TimebokConfig) -> Void = { _ in }) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("timebok-engine-\(UUID().uuidString)").path
         clock = Oslo.instant(for: LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0))
-        var config = SpoolSetup.demoConfig(officialSchemas: official ? ReferenceMaterial.schemas.path : nil, ownSchemas: nil)
+        var config = DemoOffice.config(officialSchemas: official ? ReferenceMaterial.schemas.path : nil, ownSchemas: nil)
         config.settleSeconds = settleSeconds
         configure(&config)
         try SpoolSetup.create(root: root, config: config)
@@ -184,7 +185,7 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         let spool = try TemporarySpool()
         do {
             let engine = try spool.engine()
-            for envelope in SpoolSetup.demoCommands(today: LocalDate(year: 2026, month: 12, day: 1)) {
+            for envelope in DemoOffice.commands(today: LocalDate(year: 2026, month: 12, day: 1)) {
                 #expect(engine.execute(envelope).ok)
             }
         }
@@ -198,7 +199,7 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
 
 @Suite struct Configuration {
     @Test func clearErrorsWithLineNumbers() {
-        let good = SpoolSetup.demoConfig(officialSchemas: "/a", ownSchemas: "/b").rendered()
+        let good = DemoOffice.config(officialSchemas: "/a", ownSchemas: "/b").rendered()
         #expect((try? TimebokConfig.parse(good)) != nil)
         let cases: [(String, String)] = [
             (good.replacingOccurrences(of: "office.her-id = 1234", with: "office.her-id = 12a4"), "line 6: office.her-id must be 1 to 9 digits"),
