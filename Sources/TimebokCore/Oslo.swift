@@ -49,7 +49,7 @@ public enum Oslo {
     }
 
     /// Today's date in Oslo.
-    public static func today(at instant: Date = Date()) -> LocalDate { localDateTime(at: instant).date }
+    public static func today(at instant: Date) -> LocalDate { localDateTime(at: instant).date }
 
     /// Summer time [start, end) in seconds since the epoch, or nil for years without it.
     static func summerTime(year: Int) -> (Int, Int)? {

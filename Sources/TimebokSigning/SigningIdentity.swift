@@ -1,9 +1,9 @@
-import Crypto
+internal import Crypto
 import TimebokCore
 import Foundation
-import SwiftASN1
-import X509
-import _CryptoExtras
+internal import SwiftASN1
+public import X509
+public import _CryptoExtras
 
 /// What went wrong with a key, a certificate or a signature: a stable code (TB-05xx), a sentence,
 /// and the AppRec code helsenorge gets for a bad incoming signature (S01, S02).

@@ -1,9 +1,9 @@
-import Crypto
+internal import Crypto
 import Foundation
-import SwiftASN1
+internal import SwiftASN1
 import TimebokXML
-import X509
-import _CryptoExtras
+public import X509
+internal import _CryptoExtras
 
 /// Enveloped XML Signature as PROTOCOL.md §8 prescribes it, and nothing else: `Reference URI=""`,
 /// the enveloped-signature transform then exclusive C14N, SHA-256, RSA-SHA256 with PKCS#1 v1.5, the

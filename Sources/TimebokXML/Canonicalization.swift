@@ -1,4 +1,4 @@
-import CLibXML2
+internal import CLibXML2
 
 extension XDocument {
     /// Exclusive XML Canonicalization 1.0 without comments (`http://www.w3.org/2001/10/xml-exc-c14n#`)

@@ -1,4 +1,4 @@
-import CLibXML2
+internal import CLibXML2
 
 /// Limits applied before and while parsing. The defaults suit helsenorge messages and command files.
 public struct ParseLimits: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import CLibXML2
+internal import CLibXML2
 import Foundation
 
 /// A compiled XML Schema, compiled once and shared read-only; every validation uses its own

@@ -1,4 +1,4 @@
-import CLibXML2
+internal import CLibXML2
 import Synchronization
 
 /// Process-wide libxml2 set-up. Every entry point of this module calls ``ensureInitialized()``

@@ -2,7 +2,7 @@ import HelsenorgeMessages
 import ArgumentParser
 import Booking
 import Foundation
-import SwiftCSV
+internal import SwiftCSV
 import TimebokCore
 import TimebokFormats
 import TimebokEngine
