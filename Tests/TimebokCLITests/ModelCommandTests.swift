@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The office's side as an operator meets it: the built `timebok` on a temporary spool.
-@Suite(.serialized) struct OperatorStory {
+@Suite struct OperatorStory {
     @Test func initDemoThenWorkTheBooksByCommandLineAndByFile() throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -3,7 +3,7 @@ import Testing
 
 /// Patient data stays private (issue 13): modes that do not depend on the umask, an exposed spool
 /// refused, fødselsnumre masked in everything people read.
-@Suite(.serialized) struct Privacy {
+@Suite struct Privacy {
     static func run(umask: String, _ arguments: [String]) throws -> CLI.Result {
         try CLI.run(arguments, umask: umask)
     }

@@ -4,7 +4,7 @@ import TimebokTestKit
 
 /// A spool whose database is gone, empty or damaged is refused with its own exit status, nothing
 /// claimed and nothing recreated; every exit status of `process` means one thing (issue 10, items 2, 3, 8).
-@Suite(.serialized) struct SpoolSafety {
+@Suite struct SpoolSafety {
     static func demoSpool(in directory: URL) throws -> String {
         let spool = directory.appendingPathComponent("spool").path
         #expect(try CLI.run(["init", spool, "--demo"]).status == 0)
@@ -83,7 +83,7 @@ import TimebokTestKit
 }
 
 /// Signing at the command line (issue 11): the demo's replies are signed and verify; keygen, verify.
-@Suite(.serialized) struct SigningCommands {
+@Suite struct SigningCommands {
     @Test func theDemosRepliesAreSignedAndVerify() throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -7,7 +7,7 @@ import TimebokCore
 
 /// PROTOCOL.md §2 "Only what is ours" and the other findings of an interoperability run (issue 9):
 /// each test failed on the main before it.
-@Suite(.serialized) struct Conformance {
+@Suite struct Conformance {
     /// The office's own parties, as office-side messages carry them.
     static let office = Organisation(name: "Fjordvik legesenter", idents: [.organisationHerId("1234")])
 
@@ -223,7 +223,7 @@ import TimebokCore
 
 /// The end-to-end case of issue 9: one pass, four kinds of input, exactly the expected outputs,
 /// each in this office's name.
-@Suite(.serialized) struct OnlyWhatIsOurs {
+@Suite struct OnlyWhatIsOurs {
     @Test func onePassWithForeignOfficeSideAnswerAndMisspelledInputs() throws {
         let office = try Office()
         let hn = office.helsenorge

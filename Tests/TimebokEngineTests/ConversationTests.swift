@@ -156,7 +156,7 @@ func answerCode(_ decoded: DecodedMessage?) -> String? {
     dialog(decoded)?.notat?.temaKodet.value ?? dialog(decoded)?.foresporsel?.typeForesp.value
 }
 
-@Suite(.serialized) struct OfficialExamples {
+@Suite struct OfficialExamples {
     /// Each official request example, dropped in the inbox of an office configured like the examples.
     @Test(.needsReferenceMaterial) func eachRequestExampleGetsTheRightAnswer() throws {
         let office = try Office(official: true)
@@ -196,7 +196,7 @@ func answerCode(_ decoded: DecodedMessage?) -> String? {
     }
 }
 
-@Suite(.serialized) struct ResourceBookStory {
+@Suite struct ResourceBookStory {
     @Test func aLabBookForPatientsOver65FromOverviewToCancellation() throws {
         try labStory(try Office())
     }

@@ -10,7 +10,7 @@ import TimebokXML
 @testable import TimebokSpool
 
 /// Every way the office says no, with its code and the text the citizen reads.
-@Suite(.serialized) struct RejectionPaths {
+@Suite struct RejectionPaths {
     func expectAnswer(_ answers: [DecodedMessage], _ code: String, containing text: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
         let answer = answers.last
         #expect(answerCode(answer) == code, "got \(answers.map { answerCode($0) ?? "AppRec" })", sourceLocation: sourceLocation)
@@ -195,7 +195,7 @@ import TimebokXML
 }
 
 /// The office's own actions reach the citizen: answers to held requests, pushes, expiry, receipts.
-@Suite(.serialized) struct OfficeActions {
+@Suite struct OfficeActions {
     @Test func pushesForBookMoveCancelNoShowAndComplete() throws {
         let office = try Office()
         let engine = try office.engine()
@@ -291,7 +291,7 @@ import TimebokXML
 }
 
 /// Review-driven edges: each is a rule of PROTOCOL.md that is easy to get wrong.
-@Suite(.serialized) struct ConversationEdges {
+@Suite struct ConversationEdges {
     @Test func heldRequestsAreRejectedNotCancelledOrMoved() throws {
         let office = try Office()
         let slot = try office.freeSlot("lab")

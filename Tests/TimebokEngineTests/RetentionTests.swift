@@ -7,7 +7,7 @@ import TimebokCore
 
 /// Retention with the business clock set forward (issue 13): old day folders go, recent ones and
 /// uncollected journal entries stay, and a resent old MsgId inside the ledger window is still a duplicate.
-@Suite(.serialized) struct Retention {
+@Suite struct Retention {
     @Test func oldDayFoldersGoRecentOnesAndTheJournalStayDuplicatesAreStillKnown() throws {
         let office = try Office { config in
             config.archiveKeepDays = 90

@@ -35,7 +35,7 @@ enum EngineKeys {
     }
 }
 
-@Suite(.serialized) struct SignedConversations {
+@Suite struct SignedConversations {
     static func signingOffice(official: Bool = false, incoming: TimebokConfig.IncomingSignatures = .verifyIfPresent, rollover: Date? = nil) throws -> Office {
         let files = try EngineKeys.files(EngineKeys.office)
         let next = try EngineKeys.files(EngineKeys.next)

@@ -42,7 +42,7 @@ final class FaultPlan: @unchecked Sendable {
 }
 
 /// Issue 10: no input can block the spool, no state vanishes silently.
-@Suite(.serialized) struct SpoolRobustness {
+@Suite struct SpoolRobustness {
     /// A small office: one resource book, two slots, one list patient.
     static func smallOffice() throws -> TemporarySpool {
         let spool = try TemporarySpool()
