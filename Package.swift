@@ -60,8 +60,9 @@ let package = Package(
         ),
         // `swift run -c release timebok-bench`: figures for the closing notes, never a timed test.
         .executableTarget(name: "timebok-bench", dependencies: ["HelsenorgeMessages", "TimebokXML", "Booking", "TimebokCore", "TimebokSigning"], path: "Sources/TimebokBench"),
-        // What several test targets share: the reference-material gate (more helpers to come).
-        .target(name: "TimebokTestKit", path: "Tests/TimebokTestKit"),
+        // What several test targets share: the reference-material gate, builders for helsenorge's
+        // requests and citizens, a manual business clock, a process runner, a loopback listener.
+        .target(name: "TimebokTestKit", dependencies: ["HelsenorgeMessages", "Booking", "TimebokCore"], path: "Tests/TimebokTestKit"),
         .testTarget(name: "TimebokXMLTests", dependencies: ["TimebokXML", "TimebokTestKit"]),
         .testTarget(name: "TimebokSigningTests", dependencies: ["TimebokSigning", "TimebokXML", "TimebokTestKit"]),
         .testTarget(name: "TimebokCoreTests", dependencies: ["TimebokCore"]),

@@ -11,69 +11,6 @@ import TimebokDemo
 @testable import TimebokEngine
 @testable import TimebokSpool
 
-/// helsenorge's side, as tests need it: requests built with the codec, dropped in inbox/.
-struct Citizen {
-    var fnr: String
-    var familyName: String
-    var givenName: String
-
-    static let ragnhild = Citizen(fnr: "14035623036", familyName: "Åsmundsen", givenName: "Ragnhild") // 70, risikogruppe
-    static let eirik = Citizen(fnr: "22098641169", familyName: "Solbakken", givenName: "Eirik")        // 40
-    static let kari = Citizen(fnr: "30064930466", familyName: "Nordbø", givenName: "Kari")             // 77, risikogruppe
-    static let folke = Citizen(fnr: "13116900216", familyName: "Danser", givenName: "Folke")           // 57
-}
-
-enum Address {
-    case book(herId: String, name: String)
-    case gp(herId: String)
-    case office
-
-    func receiver() -> Organisation {
-        var office = Organisation(name: "Fjordvik legesenter", idents: [.organisationHerId("1234")])
-        switch self {
-        case .book(let herId, let name): office.unit = .organisation(Organisation(name: name, idents: [.organisationHerId(herId)]))
-        case .gp(let herId): office.unit = .professional(HealthcareProfessional(familyName: "Fjeld", givenName: "Hanne", idents: [.personHerId(herId)]))
-        case .office: break
-        }
-        return office
-    }
-
-    static let lab = Address.book(herId: "1234501", name: "Lab")
-}
-
-struct Helsenorge {
-    let sender = Organisation(name: "DIREKTORATET FOR E-HELSE", idents: [.organisationHerId("115851")],
-                              unit: .organisation(Organisation(name: "Digitale innbyggertjenester", idents: [.organisationHerId("8093248")])))
-
-    func message(_ process: DialogProcess = .timereservasjon, to address: Address, from citizen: Citizen, ack: Bool, request: Foresporsel, event: VEvent? = nil, msgId: String = UUID().uuidString.lowercased()) -> DialogMessage {
-        let info = MsgInfo(process: process, genDate: "2026-12-01T11:00:00Z", msgId: msgId, acknowledgementRequested: ack, sender: sender, receiver: address.receiver(),
-                           patient: Patient(familyName: citizen.familyName, givenName: citizen.givenName, identityNumber: citizen.fnr))
-        return DialogMessage(info: info, dialogmelding: Dialogmelding(foresporsel: [request]), calendar: event.map { XCalendar(productId: "helsenorge", events: [$0]) }, calendarDescription: "iCalendarBestillTime")
-    }
-
-    func freeSlots(_ address: Address, _ citizen: Citizen, from: LocalDate?, to: LocalDate?) -> DialogMessage {
-        message(to: address, from: citizen, ack: false, request: Foresporsel(typeForesp: RequestType.hentLedigeTimer.code, fraDato: from, tilDato: to))
-    }
-
-    func reserve(_ address: Address, _ citizen: Citizen, slot: Slot, contact: String, accepted: Bool = true, subject: String? = "Blodprøve", text: String = "Jeg skal ta blodprøve.") -> DialogMessage {
-        message(to: address, from: citizen, ack: true, request: Foresporsel(typeForesp: RequestType.reserverTime.code, emneSporsmal: subject, sporsmal: text, kodetOpplysning: (accepted ? YesNo.ja : YesNo.nei).code),
-                event: VEvent(start: slot.start, end: slot.end, uid: slot.id, contact: contact))
-    }
-
-    func cancel(_ address: Address, _ citizen: Citizen, slot: Slot, appointmentId: String, contact: String, process: DialogProcess = .timereservasjon) -> DialogMessage {
-        message(process, to: address, from: citizen, ack: true, request: Foresporsel(typeForesp: RequestType.avbestillTime.code, sporsmal: "Jeg kan ikke komme.", kodetOpplysning: YesNo.nei.code),
-                event: VEvent(start: slot.start, end: slot.end, uid: slot.id, contact: contact, relatedTo: appointmentId))
-    }
-
-    func resourceOverview(_ address: Address, _ citizen: Citizen) -> DialogMessage {
-        message(.ressursoversikt, to: address, from: citizen, ack: false, request: Foresporsel(typeForesp: RequestType.hentBehandlere.code))
-    }
-
-    func planned(_ citizen: Citizen) -> DialogMessage {
-        message(to: .office, from: citizen, ack: false, request: Foresporsel(typeForesp: RequestType.hentBestilteTimer.code))
-    }
-}
-
 /// A spool with the demo office, a clock that moves only when told, and helpers to read answers.
 final class Office {
     let spool: TemporarySpool

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TimebokTestKit
 @testable import Booking
 @testable import HelsenorgeMessages
 import TimebokCore

@@ -14,7 +14,12 @@ import TimebokDemo
 final class TemporarySpool {
 
     let root: String
-    var clock: Date
+    /// The business clock every engine of this spool reads (an engine made earlier sees it move).
+    let businessClock = ManualClock(Oslo.instant(for: LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0)))
+    var clock: Date {
+        get { businessClock.now }
+        set { businessClock.set(newValue) }
+    }
 
     /// `settleSeconds` 0 (the default here): a file that is not well-formed is refused at once, so no
     /// test depends on how long ago the file system says a file was written. `official`: check
@@ -22,7 +27,6 @@ final class TemporarySpool {
     /// material); otherwise the spool runs at the built-in level, as a fresh clone does.
     init(settleSeconds: Int = 0, official: Bool = false, configure: (inout TimebokConfig) -> Void = { _ in }) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("timebok-engine-\(UUID().uuidString)").path
-        clock = Oslo.instant(for: LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0))
         var config = DemoOffice.config(officialSchemas: official ? ReferenceMaterial.schemas.path : nil, ownSchemas: nil)
         config.settleSeconds = settleSeconds
         configure(&config)
@@ -31,7 +35,7 @@ final class TemporarySpool {
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
-    func engine(fileSystem: FileSystemSeam = .system) throws -> Engine { try Engine(spoolRoot: root, clock: { [clock] in clock }, fileSystem: fileSystem) }
+    func engine(fileSystem: FileSystemSeam = .system) throws -> Engine { try Engine(spoolRoot: root, clock: businessClock.function, fileSystem: fileSystem) }
 
     func drop(_ text: String, as name: String) throws {
         try text.write(toFile: root + "/commands/" + name, atomically: true, encoding: .utf8)

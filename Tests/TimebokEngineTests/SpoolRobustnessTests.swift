@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TimebokTestKit
 import TimebokCore
 @testable import Booking
 @testable import HelsenorgeMessages
