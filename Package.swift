@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -47,7 +49,12 @@ let package = Package(
         // The folders: claiming, durable publishing, archiving, quarantine. Knows files, not messages.
         .target(name: "TimebokSpool", dependencies: ["TimebokCore"]),
         // Commands and messages in, decisions committed, outputs published.
-        .target(name: "TimebokEngine", dependencies: ["Booking", "TimebokFormats", "TimebokSpool", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore"]),
+        .target(name: "TimebokEngine", dependencies: [
+            "Booking", "TimebokFormats", "TimebokSpool", "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore",
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
         // The demo office (Fjordvik legesenter): for `timebok demo`, `init --demo` and the tests.
         .target(name: "TimebokDemo", dependencies: ["TimebokEngine", "Booking", "TimebokCore"]),
         .executableTarget(
@@ -56,6 +63,8 @@ let package = Package(
                 "TimebokEngine", "TimebokDemo", "Booking", "TimebokFormats", "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftCSV", package: "SwiftCSV"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // `swift run -c release timebok-bench`: figures for the closing notes, never a timed test.

@@ -90,6 +90,11 @@ public struct StoreReader: ModelReader {
         try Row.fetchOne(db, sql: "SELECT * FROM appointment WHERE id = ?", arguments: [id]).map(appointment)
     }
 
+    /// The earliest hold time of a request still waiting (seconds since the epoch).
+    public func nextHoldExpiry() throws -> Int? {
+        try Int.fetchOne(db, sql: "SELECT MIN(hold_until) FROM appointment WHERE state = 'requested'")
+    }
+
     public func expiredHolds(now: Int) throws -> [Appointment] {
         try Row.fetchAll(db, sql: "SELECT * FROM appointment WHERE state = 'requested' AND hold_until <= ? ORDER BY hold_until, id", arguments: [now]).map(appointment)
     }

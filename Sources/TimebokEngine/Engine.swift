@@ -59,6 +59,10 @@ public final class Engine {
         public var resultFile: String?
         /// Where the input went (archive or error), for command files.
         public var inputMovedTo: String?
+        /// The input, as `folder/name` (set by a pass).
+        public var input: String?
+        /// How long handling it took (set by a pass).
+        public var milliseconds: Double?
 
         public var ok: Bool { error == nil }
     }
@@ -152,6 +156,11 @@ public final class Engine {
         try store.read(body)
     }
 
+    /// When the next held request expires (nil: none is held).
+    public func nextHoldExpiry() throws -> Date? {
+        try store.read { try $0.nextHoldExpiry() }.map { Date(timeIntervalSince1970: Double($0)) }
+    }
+
     /// A consistent copy of the database at `destination` (SQLite `VACUUM INTO`), safe while timebok runs.
     public func backup(to destination: String) throws {
         try store.backup(to: destination)
@@ -204,8 +213,13 @@ public final class Engine {
         try checkDatabase()
         var report = Report()
         func attempt(_ claimed: Spool.Claimed) {
+            let started = ContinuousClock.now
             do {
-                report.outcomes.append(claimed.origin == .inbox ? try handleMessage(claimed) : try handle(claimed))
+                var outcome = claimed.origin == .inbox ? try handleMessage(claimed) : try handle(claimed)
+                let elapsed = ContinuousClock.now - started
+                outcome.input = "\(claimed.origin.rawValue)/\(claimed.name)"
+                outcome.milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
+                report.outcomes.append(outcome)
             } catch {
                 report.retrying.append((claimed.name, "\(error)"))
             }

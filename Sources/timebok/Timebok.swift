@@ -3,7 +3,7 @@ import TimebokEngine
 import TimebokCore
 
 @main
-struct Timebok: ParsableCommand {
+struct Timebok: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "timebok",
         abstract: "The GP office's side of appointment booking on helsenorge.no, by files.",
@@ -12,15 +12,19 @@ struct Timebok: ParsableCommand {
         applies them to the office's appointment books and answers with XML replies and receipts.
         """,
         version: timebokVersion,
-        subcommands: [Demo.self, Init.self, ProcessCommand.self, Books.self, Slots.self, Patients.self, Requests.self, Appointments.self, GPs.self, BookingSwitch.self, TestConnection.self, Purge.self, Check.self, Backup.self, Keygen.self, Verify.self, Validate.self]
+        subcommands: [Demo.self, Init.self, Run.self, ProcessCommand.self, Books.self, Slots.self, Patients.self, Requests.self, Appointments.self, GPs.self, BookingSwitch.self, TestConnection.self, Purge.self, Check.self, Backup.self, Keygen.self, Verify.self, Validate.self]
     )
 
-    static func main() {
+    static func main() async {
         // A bad TIMEBOK_NOW stops every command before it does anything.
         _ = BusinessClock.fixed
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var daemon = command as? AsyncParsableCommand {
+                try await daemon.run()
+            } else {
+                try command.run()
+            }
         } catch let error as ValidationError {
             exit(withError: ValidationError(IdentityMasking.mask(error.message)))
         } catch {
