@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -40,7 +41,7 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
         ]),
         // The folders: claiming, durable publishing, archiving, quarantine. Knows files, not messages.
-        .target(name: "TimebokSpool"),
+        .target(name: "TimebokSpool", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         // Commands and messages in, decisions committed, outputs published.
         .target(name: "TimebokEngine", dependencies: ["Booking", "TimebokSpool", "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore"]),
         .executableTarget(
@@ -59,7 +60,7 @@ let package = Package(
         .testTarget(name: "TimebokSigningTests", dependencies: ["TimebokSigning", "TimebokXML", "TimebokTestKit"]),
         .testTarget(name: "TimebokCoreTests", dependencies: ["TimebokCore"]),
         .testTarget(name: "BookingTests", dependencies: ["Booking", "TimebokCore"]),
-        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "Booking", "TimebokSpool", "TimebokSchemas", "TimebokSigning", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "Booking", "TimebokSpool", "TimebokSchemas", "TimebokSigning", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "HelsenorgeMessagesTests", dependencies: ["HelsenorgeMessages", "TimebokSchemas", "TimebokXML", "TimebokTestKit"]),
         // Drives the built `timebok` binary as a user would (the dependency makes `swift test` build it).
         .testTarget(name: "TimebokCLITests", dependencies: ["timebok", "TimebokTestKit"]),
