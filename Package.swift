@@ -59,6 +59,8 @@ let package = Package(
         .testTarget(name: "TimebokXMLTests", dependencies: ["TimebokXML", "TimebokTestKit"]),
         .testTarget(name: "TimebokSigningTests", dependencies: ["TimebokSigning", "TimebokXML", "TimebokTestKit"]),
         .testTarget(name: "TimebokCoreTests", dependencies: ["TimebokCore"]),
+        // The spool alone, failures injected through its file-system seam (no engine).
+        .testTarget(name: "TimebokSpoolTests", dependencies: ["TimebokSpool", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "BookingTests", dependencies: ["Booking", "TimebokCore"]),
         .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "Booking", "TimebokSpool", "TimebokSchemas", "TimebokSigning", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "HelsenorgeMessagesTests", dependencies: ["HelsenorgeMessages", "TimebokSchemas", "TimebokXML", "TimebokTestKit"]),
