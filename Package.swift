@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -47,7 +48,7 @@ let package = Package(
         // the issue 8 note).
         .target(name: "TimebokFormats", dependencies: ["Booking", "HelsenorgeMessages", "TimebokXML", "TimebokCore"]),
         // The folders: claiming, durable publishing, archiving, quarantine. Knows files, not messages.
-        .target(name: "TimebokSpool", dependencies: ["TimebokCore"]),
+        .target(name: "TimebokSpool", dependencies: ["TimebokCore", .product(name: "SystemPackage", package: "swift-system")]),
         // Commands and messages in, decisions committed, outputs published.
         .target(name: "TimebokEngine", dependencies: [
             "Booking", "TimebokFormats", "TimebokSpool", "HelsenorgeMessages", "TimebokSchemas", "TimebokSigning", "TimebokXML", "TimebokCore",
@@ -75,8 +76,10 @@ let package = Package(
         .testTarget(name: "TimebokXMLTests", dependencies: ["TimebokXML", "TimebokTestKit"]),
         .testTarget(name: "TimebokSigningTests", dependencies: ["TimebokSigning", "TimebokXML", "TimebokTestKit"]),
         .testTarget(name: "TimebokCoreTests", dependencies: ["TimebokCore"]),
+        // The spool alone, failures injected through its file-system seam (no engine).
+        .testTarget(name: "TimebokSpoolTests", dependencies: ["TimebokSpool", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "BookingTests", dependencies: ["Booking", "TimebokCore"]),
-        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "TimebokDemo", "Booking", "TimebokFormats", "HelsenorgeMessages", "TimebokSpool", "TimebokSchemas", "TimebokSigning", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "TimebokEngineTests", dependencies: ["TimebokEngine", "TimebokDemo", "Booking", "TimebokFormats", "HelsenorgeMessages", "TimebokSpool", "TimebokSchemas", "TimebokSigning", "TimebokCore", "TimebokTestKit", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "HelsenorgeMessagesTests", dependencies: ["HelsenorgeMessages", "TimebokSchemas", "TimebokXML", "TimebokTestKit"]),
         // Drives the built `timebok` binary as a user would (the dependency makes `swift test` build it).
         .testTarget(name: "TimebokCLITests", dependencies: ["timebok", "TimebokTestKit"]),

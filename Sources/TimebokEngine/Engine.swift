@@ -339,9 +339,7 @@ public final class Engine {
     func publish(_ outputs: [LedgerEntry.Output], key: String) throws {
         var any = false
         for output in outputs where !output.published {
-            guard try spool.publish(output.bytes, to: Spool.Folder(rawValue: output.folder) ?? .results, name: output.name) else {
-                throw Spool.Failure(description: "\(output.folder)/\(output.name) already exists with other content; it was not overwritten.")
-            }
+            try spool.publishIdentical(output.bytes, to: Spool.Folder(rawValue: output.folder) ?? .results, name: output.name)
             any = true
         }
         if any { try store.write { try $0.markPublished(key: key) } }

@@ -26,11 +26,7 @@ public enum SpoolSetup {
     public static func installSigningPair(root: String, keyPEM: String, certificatePEM: String) throws -> (key: String, certificate: String) {
         let spool = Spool(root: root)
         let key = spool.path(.state) + "/signing.key"
-        try spool.createPrivateFile(key)
-        guard let handle = FileHandle(forWritingAtPath: key) else { throw Spool.Failure(description: "Could not open \(key).") }
-        try handle.write(contentsOf: Data(keyPEM.utf8))
-        try handle.synchronize()
-        try handle.close()
+        try spool.createPrivateFile(key, contents: Array(keyPEM.utf8))
         _ = try spool.publish(Array(certificatePEM.utf8), to: .state, name: "signing.crt")
         return (key, spool.path(.state) + "/signing.crt")
     }

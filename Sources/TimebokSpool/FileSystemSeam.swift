@@ -1,27 +1,43 @@
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The system calls of the spool that a full disk, a read-only remount or a crash can interrupt:
-/// claim, publish and archive go through these, so a test can make any one of them fail and check
-/// that the next pass finishes the work exactly once. Each returns what the system call returns
-/// and sets `errno` on failure.
+/// The calls of the spool that change the file system, which a full disk, a read-only remount or a
+/// crash can interrupt: claim, publish, archive, quarantine, retention and the spool's own files go
+/// through these, so a test can make any one of them fail and check that the next pass finishes
+/// the work exactly once.
+///
+/// Each entry makes one attempt and throws the `Errno` it got. The spool itself retries a call that
+/// throws `Errno.interrupted` (EINTR), so a test seam may throw that too. Reads (stat, read, listing
+/// a folder) do not go through the seam.
 public struct FileSystemSeam: Sendable {
-    public var open: @Sendable (_ path: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t) -> Int32
-    public var write: @Sendable (_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int
-    public var fsync: @Sendable (_ fd: Int32) -> Int32
-    public var link: @Sendable (_ from: UnsafePointer<CChar>, _ to: UnsafePointer<CChar>) -> Int32
-    public var unlink: @Sendable (_ path: UnsafePointer<CChar>) -> Int32
-    public var rename: @Sendable (_ from: UnsafePointer<CChar>, _ to: UnsafePointer<CChar>) -> Int32
-    public var mkdir: @Sendable (_ path: UnsafePointer<CChar>, _ mode: mode_t) -> Int32
+    /// open(2): a file to create or append to, or a folder to fsync.
+    public var open: @Sendable (_ path: FilePath, _ mode: FileDescriptor.AccessMode, _ options: FileDescriptor.OpenOptions,
+                                _ permissions: FilePermissions?) throws(Errno) -> FileDescriptor
+    /// write(2): returns how many bytes were written (possibly fewer than given).
+    public var write: @Sendable (_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int
+    /// fsync(2), of a file or of a folder.
+    public var fsync: @Sendable (_ fd: FileDescriptor) throws(Errno) -> Void
+    /// link(2): never replaces an existing name (EEXIST).
+    public var link: @Sendable (_ from: FilePath, _ to: FilePath) throws(Errno) -> Void
+    /// unlink(2).
+    public var unlink: @Sendable (_ path: FilePath) throws(Errno) -> Void
+    /// rename(2).
+    public var rename: @Sendable (_ from: FilePath, _ to: FilePath) throws(Errno) -> Void
+    /// mkdir(2).
+    public var mkdir: @Sendable (_ path: FilePath, _ permissions: FilePermissions) throws(Errno) -> Void
+    /// rmdir(2).
+    public var rmdir: @Sendable (_ path: FilePath) throws(Errno) -> Void
 
-    public init(open: @escaping @Sendable (UnsafePointer<CChar>, Int32, mode_t) -> Int32,
-                write: @escaping @Sendable (Int32, UnsafeRawPointer, Int) -> Int,
-                fsync: @escaping @Sendable (Int32) -> Int32,
-                link: @escaping @Sendable (UnsafePointer<CChar>, UnsafePointer<CChar>) -> Int32,
-                unlink: @escaping @Sendable (UnsafePointer<CChar>) -> Int32,
-                rename: @escaping @Sendable (UnsafePointer<CChar>, UnsafePointer<CChar>) -> Int32,
-                mkdir: @escaping @Sendable (UnsafePointer<CChar>, mode_t) -> Int32) {
+    public init(open: @escaping @Sendable (FilePath, FileDescriptor.AccessMode, FileDescriptor.OpenOptions, FilePermissions?) throws(Errno) -> FileDescriptor,
+                write: @escaping @Sendable (FileDescriptor, UnsafeRawBufferPointer) throws(Errno) -> Int,
+                fsync: @escaping @Sendable (FileDescriptor) throws(Errno) -> Void,
+                link: @escaping @Sendable (FilePath, FilePath) throws(Errno) -> Void,
+                unlink: @escaping @Sendable (FilePath) throws(Errno) -> Void,
+                rename: @escaping @Sendable (FilePath, FilePath) throws(Errno) -> Void,
+                mkdir: @escaping @Sendable (FilePath, FilePermissions) throws(Errno) -> Void,
+                rmdir: @escaping @Sendable (FilePath) throws(Errno) -> Void) {
         self.open = open
         self.write = write
         self.fsync = fsync
@@ -29,15 +45,51 @@ public struct FileSystemSeam: Sendable {
         self.unlink = unlink
         self.rename = rename
         self.mkdir = mkdir
+        self.rmdir = rmdir
     }
 
-    /// The real system calls.
+    /// The real system calls, one attempt each (the spool retries EINTR).
     public static let system = FileSystemSeam(
-        open: { Glibc.open($0, $1, $2) },
-        write: { Glibc.write($0, $1, $2) },
-        fsync: { Glibc.fsync($0) },
-        link: { Glibc.link($0, $1) },
-        unlink: { Glibc.unlink($0) },
-        rename: { Glibc.rename($0, $1) },
-        mkdir: { Glibc.mkdir($0, $1) })
+        open: { path, mode, options, permissions throws(Errno) in
+            do { return try FileDescriptor.open(path, mode, options: options, permissions: permissions, retryOnInterrupt: false) } catch { throw error as? Errno ?? .ioError }
+        },
+        write: { fd, bytes throws(Errno) in
+            do { return try fd.write(bytes, retryOnInterrupt: false) } catch { throw error as? Errno ?? .ioError }
+        },
+        fsync: { fd throws(Errno) in _ = try systemCall(retryOnInterrupt: false) { Glibc.fsync(fd.rawValue) } },
+        link: { from, to throws(Errno) in
+            _ = try systemCall(retryOnInterrupt: false) { from.withPlatformString { a in to.withPlatformString { b in Glibc.link(a, b) } } }
+        },
+        unlink: { path throws(Errno) in _ = try systemCall(retryOnInterrupt: false) { path.withPlatformString { Glibc.unlink($0) } } },
+        rename: { from, to throws(Errno) in
+            _ = try systemCall(retryOnInterrupt: false) { from.withPlatformString { a in to.withPlatformString { b in Glibc.rename(a, b) } } }
+        },
+        mkdir: { path, permissions throws(Errno) in
+            _ = try systemCall(retryOnInterrupt: false) { path.withPlatformString { Glibc.mkdir($0, permissions.rawValue) } }
+        },
+        rmdir: { path throws(Errno) in _ = try systemCall(retryOnInterrupt: false) { path.withPlatformString { Glibc.rmdir($0) } } })
+}
+
+/// Calls a C function that returns -1 and sets `errno` when it fails, again for as long as it is
+/// interrupted (EINTR, unless `retryOnInterrupt` is false), and throws the `Errno` of any other failure.
+/// For the calls swift-system does not wrap (link, rename, fsync, flock, fchmod …).
+@discardableResult
+func systemCall<Result: FixedWidthInteger>(retryOnInterrupt: Bool = true, _ call: () -> Result) throws(Errno) -> Result {
+    while true {
+        let result = call()
+        guard result == -1 else { return result }
+        let error = Errno(rawValue: errno)
+        guard retryOnInterrupt, error == .interrupted else { throw error }
+    }
+}
+
+/// Runs a call of the seam again for as long as it throws `Errno.interrupted`.
+func retryingInterrupts<Result>(_ call: () throws(Errno) -> Result) throws(Errno) -> Result {
+    while true {
+        do throws(Errno) {
+            return try call()
+        } catch where error == .interrupted {
+            continue
+        }
+    }
 }

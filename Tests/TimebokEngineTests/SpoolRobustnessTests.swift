@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import Testing
 import TimebokTestKit
 import TimebokCore
@@ -32,13 +33,38 @@ final class FaultPlan: @unchecked Sendable {
     var seam: FileSystemSeam {
         let system = FileSystemSeam.system
         return FileSystemSeam(
-            open: { [self] in fails() ? { errno = ENOSPC; return -1 }() : system.open($0, $1, $2) },
-            write: { [self] in fails() ? { errno = ENOSPC; return -1 }() : system.write($0, $1, $2) },
-            fsync: { [self] in fails() ? { errno = EIO; return -1 }() : system.fsync($0) },
-            link: { [self] in fails() ? { errno = ENOSPC; return -1 }() : system.link($0, $1) },
-            unlink: { [self] in fails() ? { errno = EIO; return -1 }() : system.unlink($0) },
-            rename: { [self] in fails() ? { errno = ENOSPC; return -1 }() : system.rename($0, $1) },
-            mkdir: { [self] in fails() ? { errno = ENOSPC; return -1 }() : system.mkdir($0, $1) })
+            open: { [self] path, mode, options, permissions throws(Errno) in
+                if fails() { throw Errno.noSpace }
+                return try system.open(path, mode, options, permissions)
+            },
+            write: { [self] fd, bytes throws(Errno) in
+                if fails() { throw Errno.noSpace }
+                return try system.write(fd, bytes)
+            },
+            fsync: { [self] fd throws(Errno) in
+                if fails() { throw Errno.ioError }
+                try system.fsync(fd)
+            },
+            link: { [self] from, to throws(Errno) in
+                if fails() { throw Errno.noSpace }
+                try system.link(from, to)
+            },
+            unlink: { [self] path throws(Errno) in
+                if fails() { throw Errno.ioError }
+                try system.unlink(path)
+            },
+            rename: { [self] from, to throws(Errno) in
+                if fails() { throw Errno.noSpace }
+                try system.rename(from, to)
+            },
+            mkdir: { [self] path, permissions throws(Errno) in
+                if fails() { throw Errno.noSpace }
+                try system.mkdir(path, permissions)
+            },
+            rmdir: { [self] path throws(Errno) in
+                if fails() { throw Errno.ioError }
+                try system.rmdir(path)
+            })
     }
 }
 
