@@ -33,6 +33,13 @@ final class TemporarySpool {
         try SpoolSetup.create(root: root, config: config)
     }
 
+    /// A copy of another temporary spool (its model, its waiting files), at the same business instant.
+    init(copying other: String, at instant: Date) throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("timebok-engine-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: other, toPath: root)
+        businessClock.set(instant)
+    }
+
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
     func engine(fileSystem: FileSystemSeam = .system) throws -> Engine { try Engine(spoolRoot: root, clock: businessClock.function, fileSystem: fileSystem) }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SystemPackage
 import Testing
 import TimebokTestKit
@@ -141,15 +142,30 @@ final class FaultPlan: @unchecked Sendable {
         #expect(expected.contains("AppRec.meta correlation true") && expected.contains("SvarTimeReservasjon-05.meta correlation true"))
         let steps = counting.count
         #expect(steps > 30, "the pass makes \(steps) fallible calls")
+        // Each step starts from a copy of the same prepared spool (cheaper than building it again);
+        // the steps are independent, so they run on every core. Results are gathered, then checked here.
+        let template = try Self.smallOffice()
+        try Self.dropInputs(template)
+        let (templateRoot, instant) = (template.root, template.clock)
+        let results = Mutex<[Int: (reached: Bool, found: [String])]>([:])
+        DispatchQueue.concurrentPerform(iterations: steps) { index in
+            let step = index + 1
+            do {
+                let spool = try TemporarySpool(copying: templateRoot, at: instant)
+                let plan = FaultPlan(failAt: step)
+                _ = try? spool.engine(fileSystem: plan.seam).process()
+                _ = try spool.engine().process()
+                let found = try Self.signature(spool)
+                results.withLock { $0[step] = (plan.failed, found) }
+            } catch {
+                results.withLock { $0[step] = (false, ["error: \(error)"]) }
+            }
+        }
         var differing: [Int] = []
         for step in 1...steps {
-            let spool = try Self.smallOffice()
-            try Self.dropInputs(spool)
-            let plan = FaultPlan(failAt: step)
-            _ = try? spool.engine(fileSystem: plan.seam).process()
-            #expect(plan.failed, "step \(step) was reached")
-            _ = try spool.engine().process()
-            let found = try Self.signature(spool)
+            let result = results.withLock { $0[step] }
+            #expect(result?.reached == true, "step \(step) was reached")
+            let found = result?.found ?? []
             if found != expected {
                 differing.append(step)
                 if differing.count == 1 { Issue.record("step \(step): \(found.filter { !expected.contains($0) }) instead of \(expected.filter { !found.contains($0) })") }
