@@ -44,8 +44,15 @@ extension SpoolOption {
 
 /// The business clock of this run (rules, holds, cut-offs, "today"): the real time, unless
 /// `TIMEBOK_NOW` names a fixed instant (`2026-12-01T12:00:00+01:00`), for tests, replays and
-/// demonstrations of a given day. File ages never use it: they follow the file system's clock.
+/// demonstrations of a given day; with `TIMEBOK_CLOCK=running` the clock starts at that instant
+/// and runs (a daemon replaying a given day). File ages never use it: they follow the file
+/// system's clock.
 enum BusinessClock {
+    /// `TIMEBOK_CLOCK=running`: the fixed instant is where the clock starts, not where it stays.
+    static let runs = ProcessInfo.processInfo.environment["TIMEBOK_CLOCK"] == "running"
+    /// When this process started its business clock (real time), for a running clock.
+    static let started = Date()
+
     static let fixed: Date? = {
         guard let text = ProcessInfo.processInfo.environment["TIMEBOK_NOW"], !text.isEmpty else { return nil }
         let formatter = ISO8601DateFormatter()
@@ -57,7 +64,10 @@ enum BusinessClock {
         return instant
     }()
 
-    @Sendable static func now() -> Date { fixed ?? Date() }
+    @Sendable static func now() -> Date {
+        guard let fixed else { return Date() }
+        return runs ? fixed.addingTimeInterval(Date().timeIntervalSince(started)) : fixed
+    }
     static func today() -> LocalDate { Oslo.today(at: now()) }
 }
 

@@ -18,6 +18,7 @@ struct Timebok: AsyncParsableCommand {
     static func main() async {
         // A bad TIMEBOK_NOW stops every command before it does anything.
         _ = BusinessClock.fixed
+        _ = BusinessClock.started
         do {
             var command = try parseAsRoot()
             if var daemon = command as? AsyncParsableCommand {
