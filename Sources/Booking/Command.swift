@@ -94,7 +94,9 @@ public enum Command: Sendable, Hashable {
     case createBook(Book)
     case updateBook(BookUpdate)
     case openSlot(bookId: String, start: LocalDateTime, end: LocalDateTime, capacity: Int?)
-    case openSlotsFromHours(bookId: String, from: LocalDate, to: LocalDate, hours: [WeeklyHours], slotMinutes: Int?, closedDays: [LocalDate])
+    case openSlotsFromHours(
+        bookId: String, from: LocalDate, to: LocalDate, hours: [WeeklyHours], slotMinutes: Int?, closedDays: [LocalDate]
+    )
     case closeSlot(slotId: String, force: Bool, reason: String?)
     case importPatients(mode: ImportMode, patients: [ListPatient])
     case confirmRequest(requestId: String, by: Staff, text: String?)

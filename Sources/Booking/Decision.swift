@@ -11,7 +11,8 @@ public struct Decision: Sendable, Hashable {
         case replacePatients([ListPatient])
         case upsertPatients([ListPatient])
         case insertAppointment(Appointment)
-        case setAppointmentState(appointmentId: String, state: Appointment.State, cancellationReason: CancellationCause?)
+        case setAppointmentState(
+            appointmentId: String, state: Appointment.State, cancellationReason: CancellationCause?)
         case moveAppointment(appointmentId: String, toSlotId: String)
         /// helsenorge answered E35: the patient is not a digitally active user.
         case setPatientDigitallyInactive(fnr: String)

@@ -94,7 +94,14 @@ public struct Book: Sendable, Hashable, Codable {
 
     public static let maxInformationText = 300
 
-    public init(id: String, kind: BookKind, name: String, category: BookCategory? = nil, herId: String? = nil, gpHpr: String? = nil, informationText: String = "", location: String? = nil, published: Bool = false, slotMinutes: Int, capacity: Int = 1, bookingHorizonDays: Int? = nil, bookingCutoffMinutes: Int = 0, cancellationCutoffMinutes: Int = 0, maxActiveBookingsPerPatient: Int? = nil, confirmation: ConfirmationMode = .automatic, holdMinutes: Int = 1_440, prerequisitesMustBeAccepted: Bool = false, access: AccessRule = .allListPatients) {
+    public init(
+        id: String, kind: BookKind, name: String, category: BookCategory? = nil, herId: String? = nil,
+        gpHpr: String? = nil, informationText: String = "", location: String? = nil, published: Bool = false,
+        slotMinutes: Int, capacity: Int = 1, bookingHorizonDays: Int? = nil, bookingCutoffMinutes: Int = 0,
+        cancellationCutoffMinutes: Int = 0, maxActiveBookingsPerPatient: Int? = nil,
+        confirmation: ConfirmationMode = .automatic, holdMinutes: Int = 1_440,
+        prerequisitesMustBeAccepted: Bool = false, access: AccessRule = .allListPatients
+    ) {
         self.id = id
         self.kind = kind
         self.name = name
@@ -128,7 +135,10 @@ public struct GP: Sendable, Hashable, Codable {
     /// His personal book is open to helsenorge.
     public var personalBookOpen: Bool
 
-    public init(herId: String, hpr: String, familyName: String, givenName: String, ressursoversiktEnabled: Bool, personalBookOpen: Bool) {
+    public init(
+        herId: String, hpr: String, familyName: String, givenName: String, ressursoversiktEnabled: Bool,
+        personalBookOpen: Bool
+    ) {
         self.herId = herId
         self.hpr = hpr
         self.familyName = familyName
@@ -154,7 +164,10 @@ public struct Slot: Sendable, Hashable, Codable {
     /// Requested or confirmed bookings in this slot.
     public var activeBookings: Int
 
-    public init(id: String, bookId: String, start: LocalDateTime, end: LocalDateTime, capacity: Int, status: Status = .open, activeBookings: Int = 0) {
+    public init(
+        id: String, bookId: String, start: LocalDateTime, end: LocalDateTime, capacity: Int, status: Status = .open,
+        activeBookings: Int = 0
+    ) {
         self.id = id
         self.bookId = bookId
         self.start = start
@@ -179,7 +192,9 @@ public struct ListPatient: Sendable, Hashable, Codable {
     /// Set when helsenorge answered E35: not a digitally active user; no pushes for him.
     public var digitallyInactive: Bool
 
-    public init(fnr: String, familyName: String, givenName: String, groups: [String] = [], digitallyInactive: Bool = false) {
+    public init(
+        fnr: String, familyName: String, givenName: String, groups: [String] = [], digitallyInactive: Bool = false
+    ) {
         self.fnr = fnr
         self.familyName = familyName
         self.givenName = givenName
@@ -197,7 +212,8 @@ public enum Actor: Sendable, Hashable, Codable {
     public var description: String {
         switch self {
         case .citizen: return "citizen"
-        case .office(let name, let hpr): return "office" + (name.map { " (\($0)\(hpr.map { ", HPR \($0)" } ?? ""))" } ?? "")
+        case .office(let name, let hpr):
+            return "office" + (name.map { " (\($0)\(hpr.map { ", HPR \($0)" } ?? ""))" } ?? "")
         case .system: return "system"
         }
     }
@@ -236,7 +252,11 @@ public struct Appointment: Sendable, Hashable, Codable {
     /// Why it was cancelled, when cancelled.
     public var cancellationReason: CancellationCause?
 
-    public init(id: String, bookId: String, slotId: String, fnr: String, state: State, subject: String? = nil, text: String? = nil, createdAt: Int, holdUntil: Int? = nil, requestMsgId: String? = nil, conversationId: String? = nil, cancellationReason: CancellationCause? = nil) {
+    public init(
+        id: String, bookId: String, slotId: String, fnr: String, state: State, subject: String? = nil,
+        text: String? = nil, createdAt: Int, holdUntil: Int? = nil, requestMsgId: String? = nil,
+        conversationId: String? = nil, cancellationReason: CancellationCause? = nil
+    ) {
         self.id = id
         self.bookId = bookId
         self.slotId = slotId
@@ -269,7 +289,10 @@ public struct AppointmentEvent: Sendable, Hashable, Codable {
     /// How the office turned a request down, where it chose (rejections only).
     public var rejection: RejectionKind?
 
-    public init(appointmentId: String, kind: Kind, at: Int, actor: Actor, text: String? = nil, previousSlotId: String? = nil, rejection: RejectionKind? = nil) {
+    public init(
+        appointmentId: String, kind: Kind, at: Int, actor: Actor, text: String? = nil, previousSlotId: String? = nil,
+        rejection: RejectionKind? = nil
+    ) {
         self.appointmentId = appointmentId
         self.kind = kind
         self.at = at

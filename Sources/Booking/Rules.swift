@@ -6,7 +6,9 @@ extension AccessRule {
     public func permits(_ patient: ListPatient?, today: LocalDate, allowTestNumbers: Bool = true) -> Bool {
         guard let patient else { return false }
         if minAge != nil || maxAge != nil {
-            guard let number = try? NationalIdentityNumber(patient.fnr, allowTestNumbers: allowTestNumbers) else { return false }
+            guard let number = try? NationalIdentityNumber(patient.fnr, allowTestNumbers: allowTestNumbers) else {
+                return false
+            }
             let age = number.age(on: today)
             if let minAge, age < minAge { return false }
             if let maxAge, age > maxAge { return false }
@@ -65,7 +67,10 @@ public enum BookingRules {
     /// Whether a citizen may use a book at all, in the order the protocol answers: a book that is not
     /// online, then access, then booking switched off. `personalBookOpen` is the GP's setting for a
     /// personal book (ignored for resource books).
-    public static func checkBookOpen(book: Book, patient: ListPatient?, bookingEnabled: Bool, personalBookOpen: Bool, today: LocalDate, allowTestNumbers: Bool) -> BookingRefusal? {
+    public static func checkBookOpen(
+        book: Book, patient: ListPatient?, bookingEnabled: Bool, personalBookOpen: Bool, today: LocalDate,
+        allowTestNumbers: Bool
+    ) -> BookingRefusal? {
         guard book.published, book.kind == .resource || personalBookOpen else { return .notOnline }
         guard book.access.permits(patient, today: today, allowTestNumbers: allowTestNumbers) else { return .noAccess }
         if book.kind == .resource && !bookingEnabled { return .bookingSwitchedOff }
@@ -81,9 +86,16 @@ public enum BookingRules {
     /// Checks a citizen's request for `slot` in `book`, in the order the protocol answers them:
     /// the book (not online, access, switched off), then rule breaks, then availability, then a
     /// place the patient already holds in the slot.
-    public static func checkCitizenRequest(book: Book, slot: Slot, patient: ListPatient?, bookingEnabled: Bool, now: Int, activeBookings: Int, prerequisitesAccepted: Bool, subject: String?, text: String, personalBookOpen: Bool = true, allowTestNumbers: Bool = true, alreadyHoldsSlot: Bool = false) -> BookingRefusal? {
+    public static func checkCitizenRequest(
+        book: Book, slot: Slot, patient: ListPatient?, bookingEnabled: Bool, now: Int, activeBookings: Int,
+        prerequisitesAccepted: Bool, subject: String?, text: String, personalBookOpen: Bool = true,
+        allowTestNumbers: Bool = true, alreadyHoldsSlot: Bool = false
+    ) -> BookingRefusal? {
         let today = Oslo.localDateTime(at: .init(timeIntervalSince1970: Double(now))).date
-        if let refusal = checkBookOpen(book: book, patient: patient, bookingEnabled: bookingEnabled, personalBookOpen: personalBookOpen, today: today, allowTestNumbers: allowTestNumbers) {
+        if let refusal = checkBookOpen(
+            book: book, patient: patient, bookingEnabled: bookingEnabled, personalBookOpen: personalBookOpen,
+            today: today, allowTestNumbers: allowTestNumbers)
+        {
             return refusal
         }
         if let subject, subject.count > maxSubject { return .subjectTooLong }
@@ -93,14 +105,18 @@ public enum BookingRules {
         let start = slot.startSeconds
         if start <= now { return .slotStarted }
         if start - now < book.bookingCutoffMinutes * 60 { return .insideBookingCutoff }
-        if let horizon = book.bookingHorizonDays, slot.start.date > today.adding(days: horizon) { return .beyondHorizon }
+        if let horizon = book.bookingHorizonDays, slot.start.date > today.adding(days: horizon) {
+            return .beyondHorizon
+        }
         guard slot.bookId == book.id, slot.freeCapacity > 0 else { return .slotUnavailable }
         if alreadyHoldsSlot { return .alreadyHoldsSlot }
         return nil
     }
 
     /// Whether a citizen may still cancel (AvbestillAvtale): nil, or why not.
-    public static func checkCitizenCancellation(book: Book, slot: Slot, appointment: Appointment, now: Int) -> CancellationRefusal? {
+    public static func checkCitizenCancellation(
+        book: Book, slot: Slot, appointment: Appointment, now: Int
+    ) -> CancellationRefusal? {
         guard appointment.state.holdsPlace else { return .notActive }
         let start = slot.startSeconds
         if start <= now { return .slotStarted }
@@ -138,7 +154,9 @@ public enum SlotPlanner {
     /// Slots are `slotMinutes` long, back to back from the start of the hours; a remainder shorter
     /// than a slot is left out. On the spring-forward day, a slot that would start or end in the
     /// missing hour (02:00–03:00) is left out; on the autumn day the repeated hour gives one slot.
-    public static func slots(from: LocalDate, to: LocalDate, hours: [WeeklyHours], slotMinutes: Int, closedDays: Set<LocalDate>) -> [(start: LocalDateTime, end: LocalDateTime)] {
+    public static func slots(
+        from: LocalDate, to: LocalDate, hours: [WeeklyHours], slotMinutes: Int, closedDays: Set<LocalDate>
+    ) -> [(start: LocalDateTime, end: LocalDateTime)] {
         guard slotMinutes > 0, from <= to else { return [] }
         var result: [(LocalDateTime, LocalDateTime)] = []
         let byWeekday = Dictionary(grouping: hours, by: \.weekday)

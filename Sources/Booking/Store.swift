@@ -11,7 +11,8 @@ public final class BookingStore: Sendable {
 
     /// Opens (creating and migrating) the store at `path`. `migrations`: the engine's own tables,
     /// migrated after the model's.
-    package init(path: String, migrations: [(identifier: String, migrate: @Sendable (Database) throws -> Void)]) throws {
+    package init(path: String, migrations: [(identifier: String, migrate: @Sendable (Database) throws -> Void)]) throws
+    {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
@@ -50,7 +51,9 @@ public final class BookingStore: Sendable {
             throw ModelError(.storage, "\(destination) already exists; a backup never overwrites.")
         }
         let fd = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ModelError(.storage, "Could not create \(destination): \(String(cString: strerror(errno))).") }
+        guard fd >= 0 else {
+            throw ModelError(.storage, "Could not create \(destination): \(String(cString: strerror(errno))).")
+        }
         _ = fchmod(fd, 0o600)
         close(fd)
         // VACUUM INTO needs the file not to exist, or to be empty: it is empty.
@@ -73,37 +76,40 @@ public final class BookingStore: Sendable {
         try writer.write { db in try body(StoreWriter(db: db)) }
     }
 
-    static func migrator(adding extra: [(identifier: String, migrate: @Sendable (Database) throws -> Void)]) -> DatabaseMigrator {
+    static func migrator(
+        adding extra: [(identifier: String, migrate: @Sendable (Database) throws -> Void)]
+    ) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE gp (
-                    hpr TEXT PRIMARY KEY, her_id TEXT NOT NULL UNIQUE, family_name TEXT NOT NULL, given_name TEXT NOT NULL,
-                    ressursoversikt INTEGER NOT NULL, personal_book_open INTEGER NOT NULL);
-                CREATE TABLE book (id TEXT PRIMARY KEY, her_id TEXT UNIQUE, gp_hpr TEXT, settings TEXT NOT NULL);
-                CREATE TABLE slot (
-                    id TEXT PRIMARY KEY, book_id TEXT NOT NULL REFERENCES book(id),
-                    start_local TEXT NOT NULL, end_local TEXT NOT NULL, start_utc INTEGER NOT NULL, end_utc INTEGER NOT NULL,
-                    capacity INTEGER NOT NULL, status TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 0);
-                CREATE INDEX slot_by_book_and_start ON slot(book_id, start_utc);
-                CREATE TABLE patient (
-                    fnr TEXT PRIMARY KEY, family_name TEXT NOT NULL, given_name TEXT NOT NULL,
-                    digitally_inactive INTEGER NOT NULL DEFAULT 0);
-                CREATE TABLE patient_group (
-                    fnr TEXT NOT NULL REFERENCES patient(fnr) ON DELETE CASCADE, name TEXT NOT NULL, PRIMARY KEY (fnr, name));
-                CREATE TABLE appointment (
-                    id TEXT PRIMARY KEY, book_id TEXT NOT NULL REFERENCES book(id), slot_id TEXT NOT NULL REFERENCES slot(id),
-                    fnr TEXT NOT NULL, state TEXT NOT NULL, subject TEXT, text TEXT, created_at INTEGER NOT NULL,
-                    hold_until INTEGER, request_msg_id TEXT, conversation_id TEXT, cancellation_reason TEXT);
-                CREATE INDEX appointment_by_slot ON appointment(slot_id);
-                CREATE INDEX appointment_by_patient ON appointment(fnr, book_id, state);
-                CREATE INDEX appointment_by_hold ON appointment(state, hold_until);
-                CREATE TABLE appointment_event (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, appointment_id TEXT NOT NULL REFERENCES appointment(id),
-                    kind TEXT NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL, text TEXT, previous_slot_id TEXT);
-                CREATE INDEX appointment_event_by_appointment ON appointment_event(appointment_id);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    CREATE TABLE gp (
+                        hpr TEXT PRIMARY KEY, her_id TEXT NOT NULL UNIQUE, family_name TEXT NOT NULL, given_name TEXT NOT NULL,
+                        ressursoversikt INTEGER NOT NULL, personal_book_open INTEGER NOT NULL);
+                    CREATE TABLE book (id TEXT PRIMARY KEY, her_id TEXT UNIQUE, gp_hpr TEXT, settings TEXT NOT NULL);
+                    CREATE TABLE slot (
+                        id TEXT PRIMARY KEY, book_id TEXT NOT NULL REFERENCES book(id),
+                        start_local TEXT NOT NULL, end_local TEXT NOT NULL, start_utc INTEGER NOT NULL, end_utc INTEGER NOT NULL,
+                        capacity INTEGER NOT NULL, status TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 0);
+                    CREATE INDEX slot_by_book_and_start ON slot(book_id, start_utc);
+                    CREATE TABLE patient (
+                        fnr TEXT PRIMARY KEY, family_name TEXT NOT NULL, given_name TEXT NOT NULL,
+                        digitally_inactive INTEGER NOT NULL DEFAULT 0);
+                    CREATE TABLE patient_group (
+                        fnr TEXT NOT NULL REFERENCES patient(fnr) ON DELETE CASCADE, name TEXT NOT NULL, PRIMARY KEY (fnr, name));
+                    CREATE TABLE appointment (
+                        id TEXT PRIMARY KEY, book_id TEXT NOT NULL REFERENCES book(id), slot_id TEXT NOT NULL REFERENCES slot(id),
+                        fnr TEXT NOT NULL, state TEXT NOT NULL, subject TEXT, text TEXT, created_at INTEGER NOT NULL,
+                        hold_until INTEGER, request_msg_id TEXT, conversation_id TEXT, cancellation_reason TEXT);
+                    CREATE INDEX appointment_by_slot ON appointment(slot_id);
+                    CREATE INDEX appointment_by_patient ON appointment(fnr, book_id, state);
+                    CREATE INDEX appointment_by_hold ON appointment(state, hold_until);
+                    CREATE TABLE appointment_event (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, appointment_id TEXT NOT NULL REFERENCES appointment(id),
+                        kind TEXT NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL, text TEXT, previous_slot_id TEXT);
+                    CREATE INDEX appointment_event_by_appointment ON appointment_event(appointment_id);
+                    """)
         }
         // (Until 0.4 this migration also added ledger_output.published; the engine's own migrations
         // now create and complete its tables, also in databases made before 0.5.)

@@ -44,24 +44,32 @@ public struct StoreReader: ModelReader {
     public func slots(bookId: String, overlappingFrom fromSeconds: Int, to toSeconds: Int) throws -> [Slot] {
         // Slots are at most a wall-clock day long (25 real hours on the autumn change day), so the
         // index range on start_utc can begin 25 hours early.
-        try Row.fetchAll(db, sql: """
-            SELECT * FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? AND end_utc > ?
-            ORDER BY start_utc
-            """, arguments: [bookId, fromSeconds - 90_000, toSeconds, fromSeconds]).map(slot)
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? AND end_utc > ?
+                ORDER BY start_utc
+                """, arguments: [bookId, fromSeconds - 90_000, toSeconds, fromSeconds]
+        ).map(slot)
     }
 
     /// Open slots with free capacity that start in [fromSeconds, toSeconds), by start (an index range scan).
     public func freeSlots(bookId: String, fromSeconds: Int, toSeconds: Int) throws -> [Slot] {
-        try Row.fetchAll(db, sql: """
-            SELECT * FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? AND status = 'open' AND active < capacity
-            ORDER BY start_utc
-            """, arguments: [bookId, fromSeconds, toSeconds]).map(slot)
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? AND status = 'open' AND active < capacity
+                ORDER BY start_utc
+                """, arguments: [bookId, fromSeconds, toSeconds]
+        ).map(slot)
     }
 
     /// Every slot of a book starting in [fromSeconds, toSeconds) (operators' listing).
     public func slots(bookId: String, fromSeconds: Int, toSeconds: Int) throws -> [Slot] {
-        try Row.fetchAll(db, sql: "SELECT * FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? ORDER BY start_utc",
-                         arguments: [bookId, fromSeconds, toSeconds]).map(slot)
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? ORDER BY start_utc",
+            arguments: [bookId, fromSeconds, toSeconds]
+        ).map(slot)
     }
 
     public func slotCount(bookId: String) throws -> Int {
@@ -69,16 +77,25 @@ public struct StoreReader: ModelReader {
     }
 
     public func patient(fnr: String) throws -> ListPatient? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE fnr = ?", arguments: [fnr]) else { return nil }
-        let groups = try String.fetchAll(db, sql: "SELECT name FROM patient_group WHERE fnr = ? ORDER BY name", arguments: [fnr])
-        return ListPatient(fnr: row["fnr"], familyName: row["family_name"], givenName: row["given_name"], groups: groups, digitallyInactive: row["digitally_inactive"])
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE fnr = ?", arguments: [fnr]) else {
+            return nil
+        }
+        let groups = try String.fetchAll(
+            db, sql: "SELECT name FROM patient_group WHERE fnr = ? ORDER BY name", arguments: [fnr])
+        return ListPatient(
+            fnr: row["fnr"], familyName: row["family_name"], givenName: row["given_name"], groups: groups,
+            digitallyInactive: row["digitally_inactive"])
     }
 
     public func patients() throws -> [ListPatient] {
-        let groups = Dictionary(grouping: try Row.fetchAll(db, sql: "SELECT fnr, name FROM patient_group ORDER BY name"), by: { $0["fnr"] as String })
+        let groups = Dictionary(
+            grouping: try Row.fetchAll(db, sql: "SELECT fnr, name FROM patient_group ORDER BY name"),
+            by: { $0["fnr"] as String })
         return try Row.fetchAll(db, sql: "SELECT * FROM patient ORDER BY family_name, given_name").map { row in
             let fnr: String = row["fnr"]
-            return ListPatient(fnr: fnr, familyName: row["family_name"], givenName: row["given_name"], groups: (groups[fnr] ?? []).map { $0["name"] }, digitallyInactive: row["digitally_inactive"])
+            return ListPatient(
+                fnr: fnr, familyName: row["family_name"], givenName: row["given_name"],
+                groups: (groups[fnr] ?? []).map { $0["name"] }, digitallyInactive: row["digitally_inactive"])
         }
     }
 
@@ -96,11 +113,16 @@ public struct StoreReader: ModelReader {
     }
 
     public func expiredHolds(now: Int) throws -> [Appointment] {
-        try Row.fetchAll(db, sql: "SELECT * FROM appointment WHERE state = 'requested' AND hold_until <= ? ORDER BY hold_until, id", arguments: [now]).map(appointment)
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM appointment WHERE state = 'requested' AND hold_until <= ? ORDER BY hold_until, id",
+            arguments: [now]
+        ).map(appointment)
     }
 
     public func appointments(inSlot slotId: String) throws -> [Appointment] {
-        try Row.fetchAll(db, sql: "SELECT * FROM appointment WHERE slot_id = ? ORDER BY created_at, id", arguments: [slotId]).map(appointment)
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM appointment WHERE slot_id = ? ORDER BY created_at, id", arguments: [slotId]
+        ).map(appointment)
     }
 
     /// Bookings, newest slot last, optionally only in some states or of one patient.
@@ -116,31 +138,43 @@ public struct StoreReader: ModelReader {
             arguments.append(fnr)
         }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        return try Row.fetchAll(db, sql: "SELECT a.* FROM appointment a JOIN slot s ON s.id = a.slot_id \(filter) ORDER BY s.start_utc, a.id",
-                                arguments: StatementArguments(arguments)).map(appointment)
+        return try Row.fetchAll(
+            db,
+            sql: "SELECT a.* FROM appointment a JOIN slot s ON s.id = a.slot_id \(filter) ORDER BY s.start_utc, a.id",
+            arguments: StatementArguments(arguments)
+        ).map(appointment)
     }
 
     /// The patient's requested and confirmed bookings whose slot starts after `afterSeconds`, by start.
     public func upcomingBookings(fnr: String, afterSeconds: Int) throws -> [Appointment] {
-        try Row.fetchAll(db, sql: """
-            SELECT a.* FROM appointment a JOIN slot s ON s.id = a.slot_id
-            WHERE a.fnr = ? AND a.state IN ('requested', 'confirmed') AND s.start_utc > ? ORDER BY s.start_utc, a.id
-            """, arguments: [fnr, afterSeconds]).map(appointment)
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT a.* FROM appointment a JOIN slot s ON s.id = a.slot_id
+                WHERE a.fnr = ? AND a.state IN ('requested', 'confirmed') AND s.start_utc > ? ORDER BY s.start_utc, a.id
+                """, arguments: [fnr, afterSeconds]
+        ).map(appointment)
     }
 
     public func activeBookings(fnr: String, bookId: String, afterSeconds: Int) throws -> Int {
-        try Int.fetchOne(db, sql: """
-            SELECT COUNT(*) FROM appointment a JOIN slot s ON s.id = a.slot_id
-            WHERE a.fnr = ? AND a.book_id = ? AND a.state IN ('requested', 'confirmed') AND s.start_utc > ?
-            """, arguments: [fnr, bookId, afterSeconds]) ?? 0
+        try Int.fetchOne(
+            db,
+            sql: """
+                SELECT COUNT(*) FROM appointment a JOIN slot s ON s.id = a.slot_id
+                WHERE a.fnr = ? AND a.book_id = ? AND a.state IN ('requested', 'confirmed') AND s.start_utc > ?
+                """, arguments: [fnr, bookId, afterSeconds]) ?? 0
     }
 
     public func events(appointmentId: String) throws -> [AppointmentEvent] {
-        try Row.fetchAll(db, sql: "SELECT * FROM appointment_event WHERE appointment_id = ? ORDER BY id", arguments: [appointmentId]).map { row in
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM appointment_event WHERE appointment_id = ? ORDER BY id", arguments: [appointmentId]
+        ).map { row in
             AppointmentEvent(
-                appointmentId: row["appointment_id"], kind: AppointmentEvent.Kind(rawValue: row["kind"]) ?? .requested, at: row["at"],
+                appointmentId: row["appointment_id"], kind: AppointmentEvent.Kind(rawValue: row["kind"]) ?? .requested,
+                at: row["at"],
                 actor: (try? JSONDecoder().decode(Actor.self, from: Data((row["actor"] as String).utf8))) ?? .system,
-                text: row["text"], previousSlotId: row["previous_slot_id"], rejection: (row["answer_code"] as String?).flatMap(RejectionKind.init(rawValue:)))
+                text: row["text"], previousSlotId: row["previous_slot_id"],
+                rejection: (row["answer_code"] as String?).flatMap(RejectionKind.init(rawValue:)))
         }
     }
 
@@ -151,21 +185,28 @@ public struct StoreReader: ModelReader {
     }
 
     private func gp(_ row: Row) -> GP {
-        GP(herId: row["her_id"], hpr: row["hpr"], familyName: row["family_name"], givenName: row["given_name"],
-           ressursoversiktEnabled: row["ressursoversikt"], personalBookOpen: row["personal_book_open"])
+        GP(
+            herId: row["her_id"], hpr: row["hpr"], familyName: row["family_name"], givenName: row["given_name"],
+            ressursoversiktEnabled: row["ressursoversikt"], personalBookOpen: row["personal_book_open"])
     }
 
     private func slot(_ row: Row) -> Slot {
-        Slot(id: row["id"], bookId: row["book_id"],
-             start: LocalDateTime(row["start_local"] as String) ?? LocalDateTime(year: 1970, month: 1, day: 1, hour: 0, minute: 0),
-             end: LocalDateTime(row["end_local"] as String) ?? LocalDateTime(year: 1970, month: 1, day: 1, hour: 0, minute: 0),
-             capacity: row["capacity"], status: Slot.Status(rawValue: row["status"]) ?? .closed, activeBookings: row["active"])
+        Slot(
+            id: row["id"], bookId: row["book_id"],
+            start: LocalDateTime(row["start_local"] as String)
+                ?? LocalDateTime(year: 1970, month: 1, day: 1, hour: 0, minute: 0),
+            end: LocalDateTime(row["end_local"] as String)
+                ?? LocalDateTime(year: 1970, month: 1, day: 1, hour: 0, minute: 0),
+            capacity: row["capacity"], status: Slot.Status(rawValue: row["status"]) ?? .closed,
+            activeBookings: row["active"])
     }
 
     private func appointment(_ row: Row) -> Appointment {
-        Appointment(id: row["id"], bookId: row["book_id"], slotId: row["slot_id"], fnr: row["fnr"],
-                    state: Appointment.State(rawValue: row["state"]) ?? .cancelled, subject: row["subject"], text: row["text"],
-                    createdAt: row["created_at"], holdUntil: row["hold_until"], requestMsgId: row["request_msg_id"],
-                    conversationId: row["conversation_id"], cancellationReason: (row["cancellation_reason"] as String?).flatMap(CancellationCause.init(rawValue:)))
+        Appointment(
+            id: row["id"], bookId: row["book_id"], slotId: row["slot_id"], fnr: row["fnr"],
+            state: Appointment.State(rawValue: row["state"]) ?? .cancelled, subject: row["subject"], text: row["text"],
+            createdAt: row["created_at"], holdUntil: row["hold_until"], requestMsgId: row["request_msg_id"],
+            conversationId: row["conversation_id"],
+            cancellationReason: (row["cancellation_reason"] as String?).flatMap(CancellationCause.init(rawValue:)))
     }
 }

@@ -18,26 +18,48 @@ public struct StoreWriter {
         }
         let encoder = JSONEncoder()
         for event in decision.events {
-            try db.execute(sql: "INSERT INTO appointment_event (appointment_id, kind, at, actor, text, previous_slot_id, answer_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [event.appointmentId, event.kind.rawValue, event.at, String(decoding: try encoder.encode(event.actor), as: UTF8.self), event.text, event.previousSlotId, event.rejection?.rawValue])
+            try db.execute(
+                sql:
+                    "INSERT INTO appointment_event (appointment_id, kind, at, actor, text, previous_slot_id, answer_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    event.appointmentId, event.kind.rawValue, event.at,
+                    String(decoding: try encoder.encode(event.actor), as: UTF8.self), event.text, event.previousSlotId,
+                    event.rejection?.rawValue,
+                ])
         }
     }
 
     private func apply(_ change: Decision.Change) throws {
         switch change {
         case .setBookingEnabled(let enabled):
-            try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('booking_enabled', ?)", arguments: [enabled ? "true" : "false"])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('booking_enabled', ?)",
+                arguments: [enabled ? "true" : "false"])
         case .upsertGP(let gp):
-            try db.execute(sql: "INSERT OR REPLACE INTO gp (hpr, her_id, family_name, given_name, ressursoversikt, personal_book_open) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [gp.hpr, gp.herId, gp.familyName, gp.givenName, gp.ressursoversiktEnabled, gp.personalBookOpen])
+            try db.execute(
+                sql:
+                    "INSERT OR REPLACE INTO gp (hpr, her_id, family_name, given_name, ressursoversikt, personal_book_open) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    gp.hpr, gp.herId, gp.familyName, gp.givenName, gp.ressursoversiktEnabled, gp.personalBookOpen,
+                ])
         case .insertBook(let book):
-            try db.execute(sql: "INSERT INTO book (id, her_id, gp_hpr, settings) VALUES (?, ?, ?, ?)", arguments: [book.id, book.herId, book.gpHpr, try encode(book)])
+            try db.execute(
+                sql: "INSERT INTO book (id, her_id, gp_hpr, settings) VALUES (?, ?, ?, ?)",
+                arguments: [book.id, book.herId, book.gpHpr, try encode(book)])
         case .updateBook(let book):
-            try db.execute(sql: "UPDATE book SET her_id = ?, gp_hpr = ?, settings = ? WHERE id = ?", arguments: [book.herId, book.gpHpr, try encode(book), book.id])
+            try db.execute(
+                sql: "UPDATE book SET her_id = ?, gp_hpr = ?, settings = ? WHERE id = ?",
+                arguments: [book.herId, book.gpHpr, try encode(book), book.id])
         case .insertSlots(let slots):
-            let statement = try db.makeStatement(sql: "INSERT INTO slot (id, book_id, start_local, end_local, start_utc, end_utc, capacity, status, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)")
+            let statement = try db.makeStatement(
+                sql:
+                    "INSERT INTO slot (id, book_id, start_local, end_local, start_utc, end_utc, capacity, status, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)"
+            )
             for slot in slots {
-                try statement.execute(arguments: [slot.id, slot.bookId, slot.start.description, slot.end.description, slot.startSeconds, slot.endSeconds, slot.capacity, slot.status.rawValue])
+                try statement.execute(arguments: [
+                    slot.id, slot.bookId, slot.start.description, slot.end.description, slot.startSeconds,
+                    slot.endSeconds, slot.capacity, slot.status.rawValue,
+                ])
             }
         case .setSlotStatus(let slotId, let status):
             try db.execute(sql: "UPDATE slot SET status = ? WHERE id = ?", arguments: [status.rawValue, slotId])
@@ -51,25 +73,39 @@ public struct StoreWriter {
         case .upsertPatients(let patients):
             try upsert(patients)
         case .insertAppointment(let appointment):
-            try db.execute(sql: """
-                INSERT INTO appointment (id, book_id, slot_id, fnr, state, subject, text, created_at, hold_until, request_msg_id, conversation_id, cancellation_reason)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [appointment.id, appointment.bookId, appointment.slotId, appointment.fnr, appointment.state.rawValue, appointment.subject, appointment.text,
-                                 appointment.createdAt, appointment.holdUntil, appointment.requestMsgId, appointment.conversationId, appointment.cancellationReason?.rawValue])
+            try db.execute(
+                sql: """
+                    INSERT INTO appointment (id, book_id, slot_id, fnr, state, subject, text, created_at, hold_until, request_msg_id, conversation_id, cancellation_reason)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    appointment.id, appointment.bookId, appointment.slotId, appointment.fnr, appointment.state.rawValue,
+                    appointment.subject, appointment.text,
+                    appointment.createdAt, appointment.holdUntil, appointment.requestMsgId, appointment.conversationId,
+                    appointment.cancellationReason?.rawValue,
+                ])
             if appointment.state.holdsPlace {
                 try db.execute(sql: "UPDATE slot SET active = active + 1 WHERE id = ?", arguments: [appointment.slotId])
             }
         case .setAppointmentState(let id, let state, let reason):
-            guard let current = try StoreReader(db: db).appointment(id: id) else { throw ModelError(.unknownAppointment, "No appointment \(id).") }
-            try db.execute(sql: "UPDATE appointment SET state = ?, cancellation_reason = COALESCE(?, cancellation_reason) WHERE id = ?", arguments: [state.rawValue, reason?.rawValue, id])
+            guard let current = try StoreReader(db: db).appointment(id: id) else {
+                throw ModelError(.unknownAppointment, "No appointment \(id).")
+            }
+            try db.execute(
+                sql:
+                    "UPDATE appointment SET state = ?, cancellation_reason = COALESCE(?, cancellation_reason) WHERE id = ?",
+                arguments: [state.rawValue, reason?.rawValue, id])
             let delta = (state.holdsPlace ? 1 : 0) - (current.state.holdsPlace ? 1 : 0)
             if delta != 0 {
-                try db.execute(sql: "UPDATE slot SET active = active + ? WHERE id = ?", arguments: [delta, current.slotId])
+                try db.execute(
+                    sql: "UPDATE slot SET active = active + ? WHERE id = ?", arguments: [delta, current.slotId])
             }
         case .setPatientDigitallyInactive(let fnr):
             try db.execute(sql: "UPDATE patient SET digitally_inactive = 1 WHERE fnr = ?", arguments: [fnr])
         case .moveAppointment(let id, let slotId):
-            guard let current = try StoreReader(db: db).appointment(id: id) else { throw ModelError(.unknownAppointment, "No appointment \(id).") }
+            guard let current = try StoreReader(db: db).appointment(id: id) else {
+                throw ModelError(.unknownAppointment, "No appointment \(id).")
+            }
             try db.execute(sql: "UPDATE appointment SET slot_id = ? WHERE id = ?", arguments: [slotId, id])
             if current.state.holdsPlace {
                 try db.execute(sql: "UPDATE slot SET active = active - 1 WHERE id = ?", arguments: [current.slotId])
@@ -79,10 +115,11 @@ public struct StoreWriter {
     }
 
     private func upsert(_ patients: [ListPatient]) throws {
-        let statement = try db.makeStatement(sql: """
-            INSERT INTO patient (fnr, family_name, given_name) VALUES (?, ?, ?)
-            ON CONFLICT(fnr) DO UPDATE SET family_name = excluded.family_name, given_name = excluded.given_name
-            """)
+        let statement = try db.makeStatement(
+            sql: """
+                INSERT INTO patient (fnr, family_name, given_name) VALUES (?, ?, ?)
+                ON CONFLICT(fnr) DO UPDATE SET family_name = excluded.family_name, given_name = excluded.given_name
+                """)
         let groupStatement = try db.makeStatement(sql: "INSERT OR IGNORE INTO patient_group (fnr, name) VALUES (?, ?)")
         for patient in patients {
             try statement.execute(arguments: [patient.fnr, patient.familyName, patient.givenName])

@@ -24,7 +24,10 @@ public struct AppRecParty: Sendable, Hashable {
     /// `HCProf`, the alternative to `Inst`.
     public var professional: AppRecUnit?
 
-    public init(role: Code?, institution: AppRecUnit?, departments: [AppRecUnit] = [], persons: [AppRecUnit] = [], professional: AppRecUnit? = nil) {
+    public init(
+        role: Code?, institution: AppRecUnit?, departments: [AppRecUnit] = [], persons: [AppRecUnit] = [],
+        professional: AppRecUnit? = nil
+    ) {
         self.role = role
         self.institution = institution
         self.departments = departments
@@ -92,7 +95,11 @@ public struct AppRec: Sendable, Hashable {
     public var errors: [Code]
     public var original: OriginalMsgId
 
-    public init(version: Version = .v1_1, softwareName: String? = nil, softwareVersion: String? = nil, genDate: String, id: String, sender: AppRecParty, receiver: AppRecParty, status: AppRecStatus, errors: [Code] = [], original: OriginalMsgId) {
+    public init(
+        version: Version = .v1_1, softwareName: String? = nil, softwareVersion: String? = nil, genDate: String,
+        id: String, sender: AppRecParty, receiver: AppRecParty, status: AppRecStatus, errors: [Code] = [],
+        original: OriginalMsgId
+    ) {
         self.version = version
         self.migVersion = version.migVersion
         self.softwareName = softwareName
@@ -109,16 +116,23 @@ public struct AppRec: Sendable, Hashable {
     /// The AppRec answering `message`: we (its receiver) are the sender with role PRIM, its sender
     /// is the receiver with role AVS, `OriginalMsgId` repeats its type, GenDate and MsgId.
     /// Status is 1 (OK) without errors and 2 (Avvist) with them: the protocol requires an Error for 2.
-    public static func answering(_ message: MsgInfo, id: String, genDate: String, errors: [(AppRecErrorCode, String?)] = [], softwareName: String? = nil, softwareVersion: String? = nil) -> AppRec {
+    public static func answering(
+        _ message: MsgInfo, id: String, genDate: String, errors: [(AppRecErrorCode, String?)] = [],
+        softwareName: String? = nil, softwareVersion: String? = nil
+    ) -> AppRec {
         AppRec(
             softwareName: softwareName, softwareVersion: softwareVersion, genDate: genDate, id: id,
             sender: AppRecParty(role: AppRecParty.primaryReceiverRole, organisation: message.receiver),
             receiver: AppRecParty(role: AppRecParty.senderRole, organisation: message.sender),
             status: errors.isEmpty ? .ok : .rejected,
             errors: errors.map { code, text in
-                Code(value: code.rawValue, system: AppRecErrorCode.system, displayName: code.displayName, originalText: text)
+                Code(
+                    value: code.rawValue, system: AppRecErrorCode.system, displayName: code.displayName,
+                    originalText: text)
             },
-            original: OriginalMsgId(msgType: Code(value: message.type.value, displayName: message.type.displayName), issueDate: message.genDate, id: message.msgId))
+            original: OriginalMsgId(
+                msgType: Code(value: message.type.value, displayName: message.type.displayName),
+                issueDate: message.genDate, id: message.msgId))
     }
 
     public var appRecStatus: AppRecStatus? { AppRecStatus(rawValue: status.value) }
@@ -130,12 +144,15 @@ enum AppRecCodec {
         let ns = version.namespace
         let original = try root.required(ns, "OriginalMsgId")
         var appRec = AppRec(
-            version: version, genDate: try root.requiredText(ns, "GenDate"), id: try root.requiredText(ns, "Id").trimmedWhitespace,
-            sender: try party(try root.required(ns, "Sender"), ns), receiver: try party(try root.required(ns, "Receiver"), ns),
+            version: version, genDate: try root.requiredText(ns, "GenDate"),
+            id: try root.requiredText(ns, "Id").trimmedWhitespace,
+            sender: try party(try root.required(ns, "Sender"), ns),
+            receiver: try party(try root.required(ns, "Receiver"), ns),
             status: .ok,
             errors: root.children(ns, "Error").map(\.code),
             original: OriginalMsgId(
-                msgType: try original.requiredCode(ns, "MsgType"), issueDate: try original.requiredText(ns, "IssueDate"),
+                msgType: try original.requiredCode(ns, "MsgType"),
+                issueDate: try original.requiredText(ns, "IssueDate"),
                 id: try original.requiredText(ns, "Id").trimmedWhitespace))
         appRec.migVersion = try root.requiredText(ns, "MIGversion")
         appRec.softwareName = root.optionalText(ns, "SoftwareName")
@@ -154,13 +171,16 @@ enum AppRecCodec {
         } else if let professional = hcp.child(ns, "HCProf") {
             party.professional = unit(professional, ns)
         } else {
-            throw MessageError(.missingElement, .otherFormatError, "\(hcp.path) has neither Inst nor HCProf.", line: hcp.line)
+            throw MessageError(
+                .missingElement, .otherFormatError, "\(hcp.path) has neither Inst nor HCProf.", line: hcp.line)
         }
         return party
     }
 
     static func unit(_ element: XElement, _ ns: String) -> AppRecUnit {
-        AppRecUnit(name: element.optionalText(ns, "Name"), id: element.optionalText(ns, "Id"), typeId: element.optionalCode(ns, "TypeId"))
+        AppRecUnit(
+            name: element.optionalText(ns, "Name"), id: element.optionalText(ns, "Id"),
+            typeId: element.optionalCode(ns, "TypeId"))
     }
 
     static func encode(_ appRec: AppRec) -> [UInt8] {
@@ -177,7 +197,10 @@ enum AppRecCodec {
             w.element("Status", attributes: ["V": appRec.status.value, "DN": appRec.status.displayName], text: nil)
             for error in appRec.errors { w.code("Error", error) }
             w.element("OriginalMsgId") { w in
-                w.element("MsgType", attributes: ["V": appRec.original.msgType.value, "DN": appRec.original.msgType.displayName], text: nil)
+                w.element(
+                    "MsgType",
+                    attributes: ["V": appRec.original.msgType.value, "DN": appRec.original.msgType.displayName],
+                    text: nil)
                 w.element("IssueDate", text: appRec.original.issueDate)
                 w.element("Id", text: appRec.original.id)
             }
@@ -187,12 +210,16 @@ enum AppRecCodec {
 
     static func party(_ name: String, _ party: AppRecParty, into w: inout XMLWriter) {
         w.element(name) { w in
-            if let role = party.role { w.element("Role", attributes: ["V": role.value, "DN": role.displayName], text: nil) }
+            if let role = party.role {
+                w.element("Role", attributes: ["V": role.value, "DN": role.displayName], text: nil)
+            }
             w.element("HCP") { w in
                 if let institution = party.institution {
                     w.element("Inst") { w in
                         unitFields(institution, into: &w)
-                        for department in party.departments { w.element("Dept") { w in unitFields(department, into: &w) } }
+                        for department in party.departments {
+                            w.element("Dept") { w in unitFields(department, into: &w) }
+                        }
                         for person in party.persons { w.element("HCPerson") { w in unitFields(person, into: &w) } }
                     }
                 } else if let professional = party.professional {
@@ -205,6 +232,8 @@ enum AppRecCodec {
     static func unitFields(_ unit: AppRecUnit, into w: inout XMLWriter) {
         w.optionalElement("Name", text: unit.name)
         w.optionalElement("Id", text: unit.id)
-        if let typeId = unit.typeId { w.element("TypeId", attributes: ["V": typeId.value, "DN": typeId.displayName], text: nil) }
+        if let typeId = unit.typeId {
+            w.element("TypeId", attributes: ["V": typeId.value, "DN": typeId.displayName], text: nil)
+        }
     }
 }

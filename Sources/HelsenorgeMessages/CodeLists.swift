@@ -195,7 +195,8 @@ public enum AppRecErrorCode: String, CodeList {
         case .patientGivenNameMissing: return "Pasientens fornavn mangler"
         case .patientNotFound: return "Pasienten finnes ikke i mottakersystemet"
         case .patientInformationInsufficient: return "Pasientopplysninger er utilstrekkelige"
-        case .notInPopulationRegister: return "Pasientens fødselsnummer eller D-nummer finnes ikke registrert i Folkeregisteret."
+        case .notInPopulationRegister:
+            return "Pasientens fødselsnummer eller D-nummer finnes ikke registrert i Folkeregisteret."
         case .patientNotRegisteredInReceiver: return "Pasientens fødselsnummer er ikke registrert i mottagersystemet"
         case .signatureError: return "Feil på signatur"
         case .invalidCertificate: return "Ugyldig sertifikat"
@@ -237,7 +238,7 @@ public enum DialogProcess: String, Sendable, Hashable, CaseIterable {
         case .timereservasjon: return "Dialog med innbygger - timereservasjon"
         case .avtaleutsending: return "Dialog med innbygger - avtaleutsending"
         case .avtaleavbestilling: return "Dialog med innbygger - avtaleavbestilling"
-        case .behandleroversikt: return "Dialog med innbygger – behandleroversikt" // en dash, as the official example
+        case .behandleroversikt: return "Dialog med innbygger – behandleroversikt"  // en dash, as the official example
         case .test: return "Dialog med innbygger - test"
         case .ressursoversikt: return "Dialog med innbygger - ressursoversikt"
         }

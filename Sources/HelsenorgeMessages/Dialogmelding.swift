@@ -28,7 +28,10 @@ public struct Foresporsel: Sendable, Hashable {
     public var kodetOpplysning: Code?
     public var relatedProfessionals: [RelatedProfessional]
 
-    public init(typeForesp: Code, emneSporsmal: String? = nil, sporsmal: String? = nil, fraDato: LocalDate? = nil, tilDato: LocalDate? = nil, kodetOpplysning: Code? = nil, relatedProfessionals: [RelatedProfessional] = []) {
+    public init(
+        typeForesp: Code, emneSporsmal: String? = nil, sporsmal: String? = nil, fraDato: LocalDate? = nil,
+        tilDato: LocalDate? = nil, kodetOpplysning: Code? = nil, relatedProfessionals: [RelatedProfessional] = []
+    ) {
         self.typeForesp = typeForesp
         self.emneSporsmal = emneSporsmal
         self.sporsmal = sporsmal
@@ -53,7 +56,10 @@ public struct Notat: Sendable, Hashable {
     public var tekstNotatInnhold: String?
     public var relatedProfessionals: [RelatedProfessional]
 
-    public init(temaKodet: Code, tema: String? = nil, tekstNotatInnhold: String? = nil, relatedProfessionals: [RelatedProfessional] = []) {
+    public init(
+        temaKodet: Code, tema: String? = nil, tekstNotatInnhold: String? = nil,
+        relatedProfessionals: [RelatedProfessional] = []
+    ) {
         self.temaKodet = temaKodet
         self.tema = tema
         self.tekstNotatInnhold = tekstNotatInnhold
@@ -105,8 +111,14 @@ enum DialogmeldingCodec {
         switch (requests.isEmpty, notes.isEmpty) {
         case (false, true): return Dialogmelding(foresporsel: requests)
         case (true, false): return Dialogmelding(notat: notes)
-        case (false, false): throw MessageError(.badValue, .schemaInvalid, "The Dialogmelding has both Foresporsel and Notat; it may have only one kind.", line: root.line)
-        case (true, true): throw MessageError(.missingElement, .otherFormatError, "The Dialogmelding has neither a Foresporsel nor a Notat.", line: root.line)
+        case (false, false):
+            throw MessageError(
+                .badValue, .schemaInvalid,
+                "The Dialogmelding has both Foresporsel and Notat; it may have only one kind.", line: root.line)
+        case (true, true):
+            throw MessageError(
+                .missingElement, .otherFormatError, "The Dialogmelding has neither a Foresporsel nor a Notat.",
+                line: root.line)
         }
     }
 
@@ -132,7 +144,9 @@ enum DialogmeldingCodec {
     static func date(_ element: XElement, _ name: String) throws(MessageError) -> LocalDate? {
         guard let child = element.child(dia, name) else { return nil }
         guard let date = LocalDate(child.text) else {
-            throw MessageError(.badDateTime, .otherFormatError, "\(child.path) is not a date (YYYY-MM-DD): \"\(child.text)\".", line: child.line)
+            throw MessageError(
+                .badDateTime, .otherFormatError, "\(child.path) is not a date (YYYY-MM-DD): \"\(child.text)\".",
+                line: child.line)
         }
         return date
     }
@@ -142,9 +156,11 @@ enum DialogmeldingCodec {
         for role in element.children(dia, "RollerRelatertNotat") {
             // Only a HealthcareProfessional is meaningful to timebok (role 23 Ønsket behandler + HPR).
             guard let professional = role.child(dia, "HealthcareProfessional") else { continue }
-            result.append(RelatedProfessional(
-                roleToPatient: role.optionalCode(dia, "RoleToPatient"),
-                professional: try MsgHeadReader.healthcareProfessional(professional, namespace: dia, identNamespace: fk1)))
+            result.append(
+                RelatedProfessional(
+                    roleToPatient: role.optionalCode(dia, "RoleToPatient"),
+                    professional: try MsgHeadReader.healthcareProfessional(
+                        professional, namespace: dia, identNamespace: fk1)))
         }
         return result
     }

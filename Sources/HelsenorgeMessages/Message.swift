@@ -23,7 +23,9 @@ public enum MessageFunction: String, Sendable, Hashable, CaseIterable {
     /// True for the functions helsenorge sends (role Innbygger).
     public var isFromHelsenorge: Bool {
         switch self {
-        case .hentLedigeTimer, .reserverAvtale, .avbestillAvtale, .hentPlanlagteTimer, .hentBehandlere, .kommunikasjonstest, .hentRessurstimeboker: return true
+        case .hentLedigeTimer, .reserverAvtale, .avbestillAvtale, .hentPlanlagteTimer, .hentBehandlere,
+            .kommunikasjonstest, .hentRessurstimeboker:
+            return true
         default: return false
         }
     }
@@ -43,7 +45,9 @@ public enum MessageFunction: String, Sendable, Hashable, CaseIterable {
     /// the message they answer.
     public var isAnswer: Bool {
         switch self {
-        case .svarLedigeTimer, .svarTimeReservasjon, .svarPlanlagteTimer, .svarBehandlere, .svarKommunikasjonstest, .svarRessurstimeboker, .svarAvvist: return true
+        case .svarLedigeTimer, .svarTimeReservasjon, .svarPlanlagteTimer, .svarBehandlere, .svarKommunikasjonstest,
+            .svarRessurstimeboker, .svarAvvist:
+            return true
         default: return false
         }
     }
@@ -71,7 +75,9 @@ public struct MessageDocument: Sendable, Hashable {
     public var description: String?
     public var payload: Payload
 
-    public init(contentDescription: String? = nil, issueDate: String? = nil, description: String? = nil, payload: Payload) {
+    public init(
+        contentDescription: String? = nil, issueDate: String? = nil, description: String? = nil, payload: Payload
+    ) {
         self.contentDescription = contentDescription
         self.issueDate = issueDate
         self.description = description
@@ -93,11 +99,25 @@ public struct DialogMessage: Sendable, Hashable {
     }
 
     /// A message with a Dialogmelding and optional further payloads.
-    public init(info: MsgInfo, dialogmelding: Dialogmelding, contentDescription: String? = nil, issueDate: String? = nil, calendar: XCalendar? = nil, calendarDescription: String? = nil, practitioners: [Practitioner]? = nil, resourceBooks: [ResourceBookSummary]? = nil) {
-        var documents = [MessageDocument(contentDescription: contentDescription, issueDate: issueDate, payload: .dialogmelding(dialogmelding))]
-        if let calendar { documents.append(MessageDocument(issueDate: issueDate, description: calendarDescription, payload: .calendar(calendar))) }
-        if let practitioners { documents.append(MessageDocument(issueDate: issueDate, payload: .practitioners(practitioners))) }
-        if let resourceBooks { documents.append(MessageDocument(issueDate: issueDate, payload: .resourceBooks(resourceBooks))) }
+    public init(
+        info: MsgInfo, dialogmelding: Dialogmelding, contentDescription: String? = nil, issueDate: String? = nil,
+        calendar: XCalendar? = nil, calendarDescription: String? = nil, practitioners: [Practitioner]? = nil,
+        resourceBooks: [ResourceBookSummary]? = nil
+    ) {
+        var documents = [
+            MessageDocument(
+                contentDescription: contentDescription, issueDate: issueDate, payload: .dialogmelding(dialogmelding))
+        ]
+        if let calendar {
+            documents.append(
+                MessageDocument(issueDate: issueDate, description: calendarDescription, payload: .calendar(calendar)))
+        }
+        if let practitioners {
+            documents.append(MessageDocument(issueDate: issueDate, payload: .practitioners(practitioners)))
+        }
+        if let resourceBooks {
+            documents.append(MessageDocument(issueDate: issueDate, payload: .resourceBooks(resourceBooks)))
+        }
         self.init(info: info, documents: documents)
     }
 
@@ -113,27 +133,37 @@ public struct DialogMessage: Sendable, Hashable {
     public var notat: Notat? { dialogmelding?.notat.first }
 
     public var calendar: XCalendar? {
-        documents.lazy.compactMap { if case .calendar(let calendar) = $0.payload { return calendar } else { return nil } }.first
+        documents.lazy.compactMap {
+            if case .calendar(let calendar) = $0.payload { return calendar } else { return nil }
+        }.first
     }
 
     public var practitioners: [Practitioner]? {
-        documents.lazy.compactMap { if case .practitioners(let list) = $0.payload { return list } else { return nil } }.first
+        documents.lazy.compactMap { if case .practitioners(let list) = $0.payload { return list } else { return nil } }
+            .first
     }
 
     public var resourceBooks: [ResourceBookSummary]? {
-        documents.lazy.compactMap { if case .resourceBooks(let list) = $0.payload { return list } else { return nil } }.first
+        documents.lazy.compactMap { if case .resourceBooks(let list) = $0.payload { return list } else { return nil } }
+            .first
     }
 
     /// The function this message performs, from its process and codes.
     public func function() throws(MessageError) -> MessageFunction {
         guard let process = info.process else {
-            throw MessageError(.unsupportedProcess, .unsupportedFormat, "The process \(info.type.value) is not served by timebok.", envelope: info)
+            throw MessageError(
+                .unsupportedProcess, .unsupportedFormat, "The process \(info.type.value) is not served by timebok.",
+                envelope: info)
         }
         guard let dialog = dialogmelding else {
-            throw MessageError(.documentOrder, .otherFormatError, "The first Document is not a Dialogmelding.", envelope: info)
+            throw MessageError(
+                .documentOrder, .otherFormatError, "The first Document is not a Dialogmelding.", envelope: info)
         }
         let unsupported = { (code: Code, element: String) in
-            MessageError(.unsupportedFunction, .unsupportedFormat, "\(element) \(code.value) (system \(code.system ?? "none")) is not a function of \(process.rawValue).", envelope: info)
+            MessageError(
+                .unsupportedFunction, .unsupportedFormat,
+                "\(element) \(code.value) (system \(code.system ?? "none")) is not a function of \(process.rawValue).",
+                envelope: info)
         }
         if let request = dialog.foresporsel.first {
             let code = request.typeForesp
@@ -141,7 +171,8 @@ public struct DialogMessage: Sendable, Hashable {
             case .timereservasjon, .avtaleutsending:
                 // The push carries 05, 07, 08 or 11 (7602) or MOA (7601) in TypeForesp.
                 switch request.answerCode {
-                case .timereservasjonBekreftet?, .endringAvTimeBekreftet?, .avbestillingBekreftet?, .pasientIkkeMott?: return .avtale
+                case .timereservasjonBekreftet?, .endringAvTimeBekreftet?, .avbestillingBekreftet?, .pasientIkkeMott?:
+                    return .avtale
                 case nil: if request.requestType == .meldingOmAvtale { return .avtale }
                 default: throw unsupported(code, "TypeForesp")
                 }
@@ -151,7 +182,8 @@ public struct DialogMessage: Sendable, Hashable {
                 case .avbestillTime: return .avbestillAvtale
                 case .hentBestilteTimer: return .hentPlanlagteTimer
                 // An HLT with neither date is read as HentPlanlagteTimer (an official example does this).
-                case .hentLedigeTimer: return request.fraDato == nil && request.tilDato == nil ? .hentPlanlagteTimer : .hentLedigeTimer
+                case .hentLedigeTimer:
+                    return request.fraDato == nil && request.tilDato == nil ? .hentPlanlagteTimer : .hentLedigeTimer
                 default: throw unsupported(code, "TypeForesp")
                 }
             case .avtaleavbestilling:
@@ -161,16 +193,22 @@ public struct DialogMessage: Sendable, Hashable {
                 guard request.requestType == .hentBehandlere else { throw unsupported(code, "TypeForesp") }
                 return process == .behandleroversikt ? .hentBehandlere : .hentRessurstimeboker
             case .test:
-                guard code.decode(as: CommunicationTestCode.self) == .kommunikasjonstest else { throw unsupported(code, "TypeForesp") }
+                guard code.decode(as: CommunicationTestCode.self) == .kommunikasjonstest else {
+                    throw unsupported(code, "TypeForesp")
+                }
                 return .kommunikasjonstest
             }
         }
         guard let note = dialog.notat.first else {
-            throw MessageError(.missingElement, .otherFormatError, "The Dialogmelding has neither a Foresporsel nor a Notat.", envelope: info)
+            throw MessageError(
+                .missingElement, .otherFormatError, "The Dialogmelding has neither a Foresporsel nor a Notat.",
+                envelope: info)
         }
         let code = note.temaKodet
         if process == .test {
-            guard code.decode(as: CommunicationTestCode.self) == .svarKommunikasjonstest else { throw unsupported(code, "TemaKodet") }
+            guard code.decode(as: CommunicationTestCode.self) == .svarKommunikasjonstest else {
+                throw unsupported(code, "TemaKodet")
+            }
             return .svarKommunikasjonstest
         }
         guard let answer = note.answerCode else { throw unsupported(code, "TemaKodet") }
@@ -178,8 +216,8 @@ public struct DialogMessage: Sendable, Hashable {
         case (.timereservasjon, .ledigeTimer), (.timereservasjon, .ingenLedigeTimer): return .svarLedigeTimer
         case (.timereservasjon, .bestilteTimer), (.timereservasjon, .ingenBestilteTimer): return .svarPlanlagteTimer
         case (.timereservasjon, .timereservasjonBekreftet), (.timereservasjon, .timeIkkeTilgjengelig),
-             (.timereservasjon, .avbestillingBekreftet), (.timereservasjon, .timeKunneIkkeAvbestilles),
-             (.avtaleavbestilling, .avbestillingBekreftet), (.avtaleavbestilling, .timeKunneIkkeAvbestilles):
+            (.timereservasjon, .avbestillingBekreftet), (.timereservasjon, .timeKunneIkkeAvbestilles),
+            (.avtaleavbestilling, .avbestillingBekreftet), (.avtaleavbestilling, .timeKunneIkkeAvbestilles):
             return .svarTimeReservasjon
         case (.avtaleavbestilling, .foresporselAvvist), (.avtaleavbestilling, .ikkeTilgang):
             return .svarTimeReservasjon
@@ -188,10 +226,10 @@ public struct DialogMessage: Sendable, Hashable {
             // for an AppRec; the sync answers to HentLedigeTimer/HentPlanlagteTimer do neither.
             return calendar != nil || info.acknowledgementRequested ? .svarTimeReservasjon : .svarAvvist
         case (.behandleroversikt, .behandlere), (.behandleroversikt, .behandlereIkkeFunnet),
-             (.behandleroversikt, .ikkeTilgang), (.behandleroversikt, .generellFeil):
+            (.behandleroversikt, .ikkeTilgang), (.behandleroversikt, .generellFeil):
             return .svarBehandlere
         case (.ressursoversikt, .behandlere), (.ressursoversikt, .behandlereIkkeFunnet),
-             (.ressursoversikt, .ikkeTilgang), (.ressursoversikt, .generellFeil), (.ressursoversikt, .foresporselAvvist):
+            (.ressursoversikt, .ikkeTilgang), (.ressursoversikt, .generellFeil), (.ressursoversikt, .foresporselAvvist):
             return .svarRessurstimeboker
         default:
             throw unsupported(code, "TemaKodet")

@@ -62,7 +62,8 @@ public struct MessageCodec: Sendable {
     public var options: DecodingOptions
     public var limits: ParseLimits
 
-    public init(schemas: SchemaSet?, options: DecodingOptions = DecodingOptions(), limits: ParseLimits = ParseLimits()) {
+    public init(schemas: SchemaSet?, options: DecodingOptions = DecodingOptions(), limits: ParseLimits = ParseLimits())
+    {
         self.schemas = schemas
         self.options = options
         self.limits = limits
@@ -86,12 +87,17 @@ public struct MessageCodec: Sendable {
         switch kind {
         case .msgHead, .appRec: break
         default:
-            throw MessageError(.unknownMessage, .unsupportedFormat, "The document is a \(kind), not a MsgHead or AppRec message timebok serves.", line: root.line)
+            throw MessageError(
+                .unknownMessage, .unsupportedFormat,
+                "The document is a \(kind), not a MsgHead or AppRec message timebok serves.", line: root.line)
         }
         if let schemas {
             let issues = schemas.validate(document)
             if !issues.isEmpty {
-                var error = MessageError(.schemaInvalid, .schemaInvalid, "The message does not validate against the official schemas: \(issues[0].message)", line: issues[0].line, details: issues.map(\.description))
+                var error = MessageError(
+                    .schemaInvalid, .schemaInvalid,
+                    "The message does not validate against the official schemas: \(issues[0].message)",
+                    line: issues[0].line, details: issues.map(\.description))
                 if case .msgHead = kind, let info = root.child(Namespace.msgHead, "MsgInfo") {
                     error.envelope = try? MsgHeadReader.msgInfo(info)
                     error.function = try? Self.decodeMsgHead(root).function()
@@ -132,9 +138,12 @@ public struct MessageCodec: Sendable {
                 throw MessageError(.missingElement, .otherFormatError, "The MsgHead has no Document.", line: root.line)
             }
             guard case .dialogmelding = documents[0].payload else {
-                throw MessageError(.documentOrder, .otherFormatError, "The first Document must be the Dialogmelding (PROTOCOL.md §1).", line: root.children(mh, "Document")[0].line)
+                throw MessageError(
+                    .documentOrder, .otherFormatError, "The first Document must be the Dialogmelding (PROTOCOL.md §1).",
+                    line: root.children(mh, "Document")[0].line)
             }
-            return DialogMessage(info: info, documents: documents, isSigned: root.child(Namespace.xmlDSig, "Signature") != nil)
+            return DialogMessage(
+                info: info, documents: documents, isSigned: root.child(Namespace.xmlDSig, "Signature") != nil)
         } catch {
             var error = error
             error.envelope = info
@@ -146,16 +155,23 @@ public struct MessageCodec: Sendable {
         let mh = Namespace.msgHead
         let refDoc = try element.required(mh, "RefDoc")
         guard let payload = try refDoc.required(mh, "Content").children.first else {
-            throw MessageError(.missingElement, .otherFormatError, "\(refDoc.path)/Content is empty.", line: refDoc.line)
+            throw MessageError(
+                .missingElement, .otherFormatError, "\(refDoc.path)/Content is empty.", line: refDoc.line)
         }
         let decoded: MessageDocument.Payload
         switch (payload.namespace, payload.name) {
-        case (Namespace.dialogmelding, "Dialogmelding"): decoded = .dialogmelding(try DialogmeldingCodec.decode(payload))
+        case (Namespace.dialogmelding, "Dialogmelding"):
+            decoded = .dialogmelding(try DialogmeldingCodec.decode(payload))
         case (Namespace.xCal, "icalendar"): decoded = .calendar(try XCalCodec.decode(payload))
-        case (Namespace.helsepersonell, "HelsepersonelListe"): decoded = .practitioners(try PractitionerListCodec.decode(payload))
-        case (Namespace.resourceBooks, "ResourceBooks"): decoded = .resourceBooks(try ResourceBookListCodec.decode(payload))
+        case (Namespace.helsepersonell, "HelsepersonelListe"):
+            decoded = .practitioners(try PractitionerListCodec.decode(payload))
+        case (Namespace.resourceBooks, "ResourceBooks"):
+            decoded = .resourceBooks(try ResourceBookListCodec.decode(payload))
         case ("http://www.kith.no/xmlstds/dialog/2006-10-11", "Dialogmelding"):
-            throw MessageError(.unsupportedFunction, .unsupportedFormat, "Dialogmelding 1.0 is not supported; digital dialog uses Dialogmelding 1.1 (2013-01-23).", line: payload.line)
+            throw MessageError(
+                .unsupportedFunction, .unsupportedFormat,
+                "Dialogmelding 1.0 is not supported; digital dialog uses Dialogmelding 1.1 (2013-01-23).",
+                line: payload.line)
         default: decoded = .unsupported(namespace: payload.namespace, name: payload.name)
         }
         return MessageDocument(
@@ -168,24 +184,37 @@ public struct MessageCodec: Sendable {
     /// E30–E34: the patient must be identified by a valid fødselsnummer or D-nummer and named.
     func checkPatient(_ info: MsgInfo) throws(MessageError) {
         guard let patient = info.patient, let number = patient.identityNumber, !number.isEmpty else {
-            throw MessageError(.patientIdMissing, .patientIdMissing, "The message has no patient fødselsnummer or D-nummer (MsgInfo/Patient/Ident with TypeId FNR or DNR).", envelope: info)
+            throw MessageError(
+                .patientIdMissing, .patientIdMissing,
+                "The message has no patient fødselsnummer or D-nummer (MsgInfo/Patient/Ident with TypeId FNR or DNR).",
+                envelope: info)
         }
         let identity: NationalIdentityNumber
         do {
             identity = try NationalIdentityNumber(number, allowTestNumbers: options.allowTestIdentityNumbers)
         } catch {
-            throw MessageError(.patientIdInvalid, .patientIdInvalid, "The patient's identity number \(masked(number)) is not valid: \(error).", envelope: info)
+            throw MessageError(
+                .patientIdInvalid, .patientIdInvalid,
+                "The patient's identity number \(masked(number)) is not valid: \(error).", envelope: info)
         }
         let declared = patient.idents.first { $0.id.trimmedWhitespace == number }?.type.value
         if declared != identity.kind.rawValue {
-            throw MessageError(.patientIdInvalid, .patientIdInvalid, "The patient's identity number \(masked(number)) is a \(identity.kind == .dNummer ? "D-nummer" : "fødselsnummer") but is sent as \(declared ?? "?").", envelope: info)
+            throw MessageError(
+                .patientIdInvalid, .patientIdInvalid,
+                "The patient's identity number \(masked(number)) is a \(identity.kind == .dNummer ? "D-nummer" : "fødselsnummer") but is sent as \(declared ?? "?").",
+                envelope: info)
         }
         let family = patient.familyName?.isEmpty == false
         let given = patient.givenName?.isEmpty == false
         switch (family, given) {
-        case (false, false): throw MessageError(.patientNameMissing, .patientNameMissing, "The patient has no name.", envelope: info)
-        case (false, true): throw MessageError(.patientNameMissing, .patientFamilyNameMissing, "The patient has no family name.", envelope: info)
-        case (true, false): throw MessageError(.patientNameMissing, .patientGivenNameMissing, "The patient has no given name.", envelope: info)
+        case (false, false):
+            throw MessageError(.patientNameMissing, .patientNameMissing, "The patient has no name.", envelope: info)
+        case (false, true):
+            throw MessageError(
+                .patientNameMissing, .patientFamilyNameMissing, "The patient has no family name.", envelope: info)
+        case (true, false):
+            throw MessageError(
+                .patientNameMissing, .patientGivenNameMissing, "The patient has no given name.", envelope: info)
         case (true, true): break
         }
     }
@@ -194,10 +223,15 @@ public struct MessageCodec: Sendable {
     func checkInboundRules(_ message: DialogMessage, _ function: MessageFunction) throws(MessageError) {
         guard function == .reserverAvtale || function == .avbestillAvtale else { return }
         guard let calendar = message.calendar, calendar.events.count == 1, let event = calendar.events.first else {
-            throw MessageError(.badValue, .otherFormatError, "\(function.rawValue) must carry exactly one xCal vevent (the \(function == .reserverAvtale ? "chosen slot" : "appointment")).", envelope: message.info)
+            throw MessageError(
+                .badValue, .otherFormatError,
+                "\(function.rawValue) must carry exactly one xCal vevent (the \(function == .reserverAvtale ? "chosen slot" : "appointment")).",
+                envelope: message.info)
         }
         guard event.start < event.end else {
-            throw MessageError(.badInterval, .otherFormatError, "The vevent ends (\(event.end)) before or when it starts (\(event.start)).", envelope: message.info)
+            throw MessageError(
+                .badInterval, .otherFormatError,
+                "The vevent ends (\(event.end)) before or when it starts (\(event.start)).", envelope: message.info)
         }
     }
 
@@ -213,7 +247,9 @@ public struct MessageCodec: Sendable {
                 w.element("Document") { w in
                     w.optionalElement("ContentDescription", text: document.contentDescription)
                     w.element("RefDoc") { w in
-                        if let issueDate = document.issueDate { w.element("IssueDate", attributes: ["V": issueDate], text: nil) }
+                        if let issueDate = document.issueDate {
+                            w.element("IssueDate", attributes: ["V": issueDate], text: nil)
+                        }
                         w.element("MsgType", attributes: ["V": "XML", "DN": "XML-instans"], text: nil)
                         w.optionalElement("Description", text: document.description)
                         w.element("Content") { w in

@@ -51,7 +51,10 @@ public struct MessageError: TimebokError, Hashable {
     /// The function, when it could be recognised (decides between an AppRec and a 26 answer).
     public var function: MessageFunction?
 
-    public init(_ code: Code, _ appRecError: AppRecErrorCode, _ summary: String, line: Int? = nil, details: [String] = [], envelope: MsgInfo? = nil) {
+    public init(
+        _ code: Code, _ appRecError: AppRecErrorCode, _ summary: String, line: Int? = nil, details: [String] = [],
+        envelope: MsgInfo? = nil
+    ) {
         self.code = code.rawValue
         self.appRecError = appRecError
         self.summary = summary
@@ -68,7 +71,7 @@ public struct MessageError: TimebokError, Hashable {
         case .schemaInvalid:
             appRecError = .schemaInvalid
         default:
-            appRecError = .otherFormatError // DOCTYPE refused, input too large
+            appRecError = .otherFormatError  // DOCTYPE refused, input too large
         }
         code = error.code.rawValue
         summary = error.summary
@@ -117,14 +120,17 @@ extension XElement {
 
     /// A code element's attributes (`V`, `S`, `DN`, `OT`).
     var code: Code {
-        Code(value: attribute("V") ?? "", system: attribute("S"), displayName: attribute("DN"), originalText: attribute("OT"))
+        Code(
+            value: attribute("V") ?? "", system: attribute("S"), displayName: attribute("DN"),
+            originalText: attribute("OT"))
     }
 
     func requiredCode(_ namespace: String, _ name: String) throws(MessageError) -> Code {
         let element = try required(namespace, name)
         let code = element.code
         guard !code.value.isEmpty else {
-            throw MessageError(.missingElement, .otherFormatError, "\(element.path) has no V attribute.", line: element.line)
+            throw MessageError(
+                .missingElement, .otherFormatError, "\(element.path) has no V attribute.", line: element.line)
         }
         return code
     }
@@ -137,7 +143,9 @@ extension XElement {
 extension XMLWriter {
     /// A code element: `V`, then `S`, `DN`, `OT` where set.
     mutating func code(_ name: String, _ code: Code) {
-        element(name, attributes: ["V": code.value, "S": code.system, "DN": code.displayName, "OT": code.originalText], text: nil)
+        element(
+            name, attributes: ["V": code.value, "S": code.system, "DN": code.displayName, "OT": code.originalText],
+            text: nil)
     }
 
     mutating func optionalCode(_ name: String, _ code: Code?) {

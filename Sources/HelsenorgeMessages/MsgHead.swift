@@ -12,9 +12,13 @@ public struct Ident: Sendable, Hashable {
     }
 
     /// An organisation HER-id (`TypeId V="HER" S="…9051"`).
-    public static func organisationHerId(_ id: String) -> Ident { Ident(id: id, type: OrganisationIdentifierType.herId.code) }
+    public static func organisationHerId(_ id: String) -> Ident {
+        Ident(id: id, type: OrganisationIdentifierType.herId.code)
+    }
     /// An organisation number (`ENH`).
-    public static func organisationNumber(_ id: String) -> Ident { Ident(id: id, type: OrganisationIdentifierType.organisationNumber.code) }
+    public static func organisationNumber(_ id: String) -> Ident {
+        Ident(id: id, type: OrganisationIdentifierType.organisationNumber.code)
+    }
     /// A person's HER-id (`TypeId V="HER" S="…8116"`).
     public static func personHerId(_ id: String) -> Ident { Ident(id: id, type: PersonIdentifierType.herId.code) }
     /// An HPR number.
@@ -28,7 +32,6 @@ extension [Ident] {
     }
 }
 
-
 /// A health professional (`HealthcareProfessional` in MsgHead and Dialogmelding).
 public struct HealthcareProfessional: Sendable, Hashable {
     public var roleToPatient: Code?
@@ -37,7 +40,10 @@ public struct HealthcareProfessional: Sendable, Hashable {
     public var givenName: String?
     public var idents: [Ident]
 
-    public init(roleToPatient: Code? = nil, familyName: String? = nil, middleName: String? = nil, givenName: String? = nil, idents: [Ident]) {
+    public init(
+        roleToPatient: Code? = nil, familyName: String? = nil, middleName: String? = nil, givenName: String? = nil,
+        idents: [Ident]
+    ) {
         self.roleToPatient = roleToPatient
         self.familyName = familyName
         self.middleName = middleName
@@ -48,7 +54,9 @@ public struct HealthcareProfessional: Sendable, Hashable {
     public var herId: String? { idents.first(ofType: PersonIdentifierType.herId.rawValue) }
     public var hprNumber: String? { idents.first(ofType: PersonIdentifierType.hprNummer.rawValue) }
     /// "Given Middle Family".
-    public var fullName: String { [givenName, middleName, familyName].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ") }
+    public var fullName: String {
+        [givenName, middleName, familyName].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+    }
 }
 
 /// An organisation with its second level: a service (nested organisation) or a professional.
@@ -70,7 +78,9 @@ public struct Organisation: Sendable, Hashable {
     }
 
     public var herId: String? { idents.first(ofType: OrganisationIdentifierType.herId.rawValue) }
-    public var organisationNumber: String? { idents.first(ofType: OrganisationIdentifierType.organisationNumber.rawValue) }
+    public var organisationNumber: String? {
+        idents.first(ofType: OrganisationIdentifierType.organisationNumber.rawValue)
+    }
 
     /// The nested service organisation, if the second level is one.
     public var service: Organisation? {
@@ -109,13 +119,16 @@ public struct Patient: Sendable, Hashable {
     }
 
     /// A patient identified by fødselsnummer or D-nummer.
-    public init(familyName: String, givenName: String, identityNumber: String, kind: PersonIdentifierType = .fodselsnummer) {
+    public init(
+        familyName: String, givenName: String, identityNumber: String, kind: PersonIdentifierType = .fodselsnummer
+    ) {
         self.init(familyName: familyName, givenName: givenName, idents: [Ident(id: identityNumber, type: kind.code)])
     }
 
     /// The fødselsnummer or D-nummer, as sent.
     public var identityNumber: String? {
-        idents.first(ofType: PersonIdentifierType.fodselsnummer.rawValue) ?? idents.first(ofType: PersonIdentifierType.dNummer.rawValue)
+        idents.first(ofType: PersonIdentifierType.fodselsnummer.rawValue)
+            ?? idents.first(ofType: PersonIdentifierType.dNummer.rawValue)
     }
 }
 
@@ -147,7 +160,10 @@ public struct MsgInfo: Sendable, Hashable {
     public static let migVersion12 = "v1.2 2006-05-24"
 
     /// Every field as read (decoding).
-    init(type: Code, migVersion: String, genDate: String, msgId: String, ack: Code?, conversationRef: ConversationRef?, sender: Organisation, receiver: Organisation, patient: Patient?) {
+    init(
+        type: Code, migVersion: String, genDate: String, msgId: String, ack: Code?, conversationRef: ConversationRef?,
+        sender: Organisation, receiver: Organisation, patient: Patient?
+    ) {
         self.type = type
         self.migVersion = migVersion
         self.genDate = genDate
@@ -159,7 +175,10 @@ public struct MsgInfo: Sendable, Hashable {
         self.patient = patient
     }
 
-    public init(process: DialogProcess, genDate: String, msgId: String, acknowledgementRequested: Bool, conversationRef: ConversationRef? = nil, sender: Organisation, receiver: Organisation, patient: Patient?) {
+    public init(
+        process: DialogProcess, genDate: String, msgId: String, acknowledgementRequested: Bool,
+        conversationRef: ConversationRef? = nil, sender: Organisation, receiver: Organisation, patient: Patient?
+    ) {
         self.type = process.code
         self.migVersion = Self.migVersion12
         self.genDate = genDate
@@ -181,14 +200,18 @@ public struct MsgInfo: Sendable, Hashable {
     /// The envelope of a reply: new id and date, sender and receiver swapped on both levels, the
     /// patient repeated, `RefToParent` = this message, `RefToConversation` = this thread's first.
     /// A reply in this message's own process keeps its spelling of it (`MsgInfo/Type` as received).
-    public func reply(process: DialogProcess? = nil, msgId: String, genDate: String, acknowledgementRequested: Bool) -> MsgInfo {
+    public func reply(
+        process: DialogProcess? = nil, msgId: String, genDate: String, acknowledgementRequested: Bool
+    ) -> MsgInfo {
         var reply = self
         if let process, process != self.process { reply.type = process.code }
         reply.migVersion = Self.migVersion12
         reply.msgId = msgId
         reply.genDate = genDate
-        reply.ack = acknowledgementRequested ? Code(value: "J", displayName: "Ja") : Code(value: "N", displayName: "Nei")
-        reply.conversationRef = ConversationRef(refToParent: self.msgId, refToConversation: conversationRef?.refToConversation ?? self.msgId)
+        reply.ack =
+            acknowledgementRequested ? Code(value: "J", displayName: "Ja") : Code(value: "N", displayName: "Nei")
+        reply.conversationRef = ConversationRef(
+            refToParent: self.msgId, refToConversation: conversationRef?.refToConversation ?? self.msgId)
         reply.sender = receiver
         reply.receiver = sender
         return reply
@@ -219,7 +242,9 @@ enum MsgHeadReader {
             conversationRef: conversation,
             sender: try organisation(try element.required(mh, "Sender").required(mh, "Organisation")),
             receiver: try organisation(try element.required(mh, "Receiver").required(mh, "Organisation")),
-            patient: try element.child(mh, "Patient").map { (p: XElement) throws(MessageError) -> Patient in try patient(p) })
+            patient: try element.child(mh, "Patient").map { (p: XElement) throws(MessageError) -> Patient in
+                try patient(p)
+            })
     }
 
     static func organisation(_ element: XElement) throws(MessageError) -> Organisation {
@@ -235,7 +260,9 @@ enum MsgHeadReader {
             unit: unit)
     }
 
-    static func healthcareProfessional(_ element: XElement, namespace: String, identNamespace: String) throws(MessageError) -> HealthcareProfessional {
+    static func healthcareProfessional(
+        _ element: XElement, namespace: String, identNamespace: String
+    ) throws(MessageError) -> HealthcareProfessional {
         HealthcareProfessional(
             roleToPatient: element.optionalCode(namespace, "RoleToPatient"),
             familyName: element.optionalText(namespace, "FamilyName"),
@@ -256,7 +283,10 @@ enum MsgHeadReader {
     static func idents(_ element: XElement, namespace: String, identNamespace: String) throws(MessageError) -> [Ident] {
         var result: [Ident] = []
         for ident in element.children(namespace, "Ident") {
-            result.append(Ident(id: try ident.requiredText(identNamespace, "Id").trimmedWhitespace, type: try ident.requiredCode(identNamespace, "TypeId")))
+            result.append(
+                Ident(
+                    id: try ident.requiredText(identNamespace, "Id").trimmedWhitespace,
+                    type: try ident.requiredCode(identNamespace, "TypeId")))
         }
         return result
     }
@@ -303,7 +333,9 @@ enum MsgHeadWriter {
         }
     }
 
-    static func healthcareProfessional(_ professional: HealthcareProfessional, identPrefix: String, into w: inout XMLWriter) {
+    static func healthcareProfessional(
+        _ professional: HealthcareProfessional, identPrefix: String, into w: inout XMLWriter
+    ) {
         w.element("HealthcareProfessional") { w in
             w.optionalCode("RoleToPatient", professional.roleToPatient)
             w.optionalElement("FamilyName", text: professional.familyName)

@@ -9,7 +9,9 @@ public struct Practitioner: Sendable, Hashable {
     /// `Merknad` of the list entry.
     public var note: String?
 
-    public init(familyName: String?, middleName: String? = nil, givenName: String?, idents: [Ident], note: String? = nil) {
+    public init(
+        familyName: String?, middleName: String? = nil, givenName: String?, idents: [Ident], note: String? = nil
+    ) {
         self.familyName = familyName
         self.middleName = middleName
         self.givenName = givenName
@@ -33,7 +35,10 @@ public struct ResourceBookSummary: Sendable, Hashable {
     public var automaticConfirmation: Bool
     public var prerequisitesMustBeAccepted: Bool
 
-    public init(id: String, herId: String, name: String, category: AppointmentCategory, informationText: String, location: String?, slotMinutes: Int, automaticConfirmation: Bool, prerequisitesMustBeAccepted: Bool) {
+    public init(
+        id: String, herId: String, name: String, category: AppointmentCategory, informationText: String,
+        location: String?, slotMinutes: Int, automaticConfirmation: Bool, prerequisitesMustBeAccepted: Bool
+    ) {
         self.id = id
         self.herId = herId
         self.name = name
@@ -96,23 +101,31 @@ enum ResourceBookListCodec {
         var result: [ResourceBookSummary] = []
         for book in root.children(rb, "ResourceBook") {
             let categoryText = try book.requiredText(rb, "Category")
-            guard let category = AppointmentCategory(rawValue: categoryText), AppointmentCategory.resourceBookCategories.contains(category) else {
-                throw MessageError(.badValue, .otherFormatError, "\"\(categoryText)\" is not a resource-book category (Koronatest, Koronavaksine, Lab, Vaksine).", line: book.line)
+            guard let category = AppointmentCategory(rawValue: categoryText),
+                AppointmentCategory.resourceBookCategories.contains(category)
+            else {
+                throw MessageError(
+                    .badValue, .otherFormatError,
+                    "\"\(categoryText)\" is not a resource-book category (Koronatest, Koronavaksine, Lab, Vaksine).",
+                    line: book.line)
             }
             let minutesText = try book.requiredText(rb, "SlotMinutes")
             guard let minutes = Int(minutesText), minutes > 0 else {
-                throw MessageError(.badValue, .otherFormatError, "SlotMinutes must be a positive number of minutes, not \"\(minutesText)\".", line: book.line)
+                throw MessageError(
+                    .badValue, .otherFormatError,
+                    "SlotMinutes must be a positive number of minutes, not \"\(minutesText)\".", line: book.line)
             }
-            result.append(ResourceBookSummary(
-                id: try book.requiredText(rb, "Id"),
-                herId: try book.requiredText(rb, "HerId"),
-                name: try book.requiredText(rb, "Name"),
-                category: category,
-                informationText: book.optionalText(rb, "InformationText") ?? "",
-                location: book.optionalText(rb, "Location"),
-                slotMinutes: minutes,
-                automaticConfirmation: try boolean(book, "AutomaticConfirmation"),
-                prerequisitesMustBeAccepted: try boolean(book, "PrerequisitesMustBeAccepted")))
+            result.append(
+                ResourceBookSummary(
+                    id: try book.requiredText(rb, "Id"),
+                    herId: try book.requiredText(rb, "HerId"),
+                    name: try book.requiredText(rb, "Name"),
+                    category: category,
+                    informationText: book.optionalText(rb, "InformationText") ?? "",
+                    location: book.optionalText(rb, "Location"),
+                    slotMinutes: minutes,
+                    automaticConfirmation: try boolean(book, "AutomaticConfirmation"),
+                    prerequisitesMustBeAccepted: try boolean(book, "PrerequisitesMustBeAccepted")))
         }
         return result
     }
@@ -121,7 +134,9 @@ enum ResourceBookListCodec {
         switch try element.requiredText(rb, name) {
         case "true", "1": return true
         case "false", "0": return false
-        case let other: throw MessageError(.badValue, .otherFormatError, "\(name) must be true or false, not \"\(other)\".", line: element.line)
+        case let other:
+            throw MessageError(
+                .badValue, .otherFormatError, "\(name) must be true or false, not \"\(other)\".", line: element.line)
         }
     }
 

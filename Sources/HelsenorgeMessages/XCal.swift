@@ -32,7 +32,11 @@ public struct VEvent: Sendable, Hashable {
     /// With CANCELLED: the reason text.
     public var cancellationReason: String?
 
-    public init(start: LocalDateTime, end: LocalDateTime, uid: String, contact: String, relatedTo: String? = nil, status: EventStatus? = nil, summary: String? = nil, description: String? = nil, location: String? = nil, categories: [String] = [], availableAt: LocalDateTime? = nil, cancellationReason: CancellationReason? = nil) {
+    public init(
+        start: LocalDateTime, end: LocalDateTime, uid: String, contact: String, relatedTo: String? = nil,
+        status: EventStatus? = nil, summary: String? = nil, description: String? = nil, location: String? = nil,
+        categories: [String] = [], availableAt: LocalDateTime? = nil, cancellationReason: CancellationReason? = nil
+    ) {
         self.start = start
         self.end = end
         self.uid = uid
@@ -88,7 +92,9 @@ enum XCalCodec {
         let properties = try element.required(xcal, "properties")
         func required<T>(_ value: T?, _ name: String) throws(MessageError) -> T {
             guard let value, (value as? String)?.isEmpty != true else {
-                throw MessageError(.missingElement, .otherFormatError, "A vevent (line \(element.line)) has no \(name).", line: element.line)
+                throw MessageError(
+                    .missingElement, .otherFormatError, "A vevent (line \(element.line)) has no \(name).",
+                    line: element.line)
             }
             return value
         }
@@ -100,7 +106,9 @@ enum XCalCodec {
             contact: try required(try text(properties, "contact")?.trimmedWhitespace, "contact"))
         // related-to holds a uri, uid or text value, possibly after parameters (reltype).
         if let relatedTo = properties.child(xcal, "related-to") {
-            event.relatedTo = (relatedTo.child(xcal, "uri") ?? relatedTo.child(xcal, "uid") ?? relatedTo.child(xcal, "text"))?.text.trimmedWhitespace
+            event.relatedTo =
+                (relatedTo.child(xcal, "uri") ?? relatedTo.child(xcal, "uid") ?? relatedTo.child(xcal, "text"))?.text
+                .trimmedWhitespace
         }
         event.status = try text(properties, "status")
         event.summary = try text(properties, "summary")
@@ -121,10 +129,15 @@ enum XCalCodec {
     static func dateTime(_ properties: XElement, _ name: String) throws(MessageError) -> LocalDateTime? {
         guard let property = properties.child(xcal, name) else { return nil }
         guard let value = property.child(xcal, "date-time") else {
-            throw MessageError(.badDateTime, .otherFormatError, "The \(name) at line \(property.line) has no date-time value (a date alone is not a time slot).", line: property.line)
+            throw MessageError(
+                .badDateTime, .otherFormatError,
+                "The \(name) at line \(property.line) has no date-time value (a date alone is not a time slot).",
+                line: property.line)
         }
         guard let parsed = LocalDateTime(value.text) else {
-            throw MessageError(.badDateTime, .otherFormatError, "The \(name) at line \(value.line) is not a date-time: \"\(value.text)\".", line: value.line)
+            throw MessageError(
+                .badDateTime, .otherFormatError,
+                "The \(name) at line \(value.line) is not a date-time: \"\(value.text)\".", line: value.line)
         }
         return parsed
     }

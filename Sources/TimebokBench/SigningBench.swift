@@ -6,12 +6,17 @@ import TimebokSigning
 func signingBenchmark(rounds: Int) throws {
     let root = FileManager.default.currentDirectoryPath
     guard let sample = FileManager.default.contents(atPath: root + "/samples/out-SvarTimeReservasjon-05.xml"),
-          case .dialog(let message, _) = try MessageCodec(schemas: nil, options: DecodingOptions(checkInboundRules: false)).decode(Array(sample)) else {
+        case .dialog(let message, _) = try MessageCodec(
+            schemas: nil, options: DecodingOptions(checkInboundRules: false)
+        ).decode(Array(sample))
+    else {
         print("run from the project folder (samples/out-SvarTimeReservasjon-05.xml)")
         exit(2)
     }
     let now = Date()
-    let pair = try SigningIdentity.makeSelfSigned(commonName: "bench", organisation: "bench", notBefore: now.addingTimeInterval(-86_400), notAfter: now.addingTimeInterval(86_400))
+    let pair = try SigningIdentity.makeSelfSigned(
+        commonName: "bench", organisation: "bench", notBefore: now.addingTimeInterval(-86_400),
+        notAfter: now.addingTimeInterval(86_400))
     let identity = try SigningIdentity(keyPEM: pair.keyPEM, certificatePEM: pair.certificatePEM)
     func measure(_ body: () throws -> Int) rethrows -> Double {
         let start = ContinuousClock.now
@@ -24,10 +29,21 @@ func signingBenchmark(rounds: Int) throws {
     }
     let unsigned = measure { MessageCodec.encode(message).count }
     let signed = try measure { try XMLSignature.sign(MessageCodec.encode(message), with: identity).count }
-    let verify = try measure { (try XMLSignature.verify(try XMLSignature.sign(MessageCodec.encode(message), with: identity), at: now) != nil) ? 1 : 0 } - signed
-    print(String(format: "encode a SvarTimeReservasjon 05:            %8.1f µs  (%6.0f replies/s)", unsigned, 1e6 / unsigned))
-    print(String(format: "encode + sign (RSA-2048, exc-c14n twice):   %8.1f µs  (%6.0f replies/s)", signed, 1e6 / signed))
-    print(String(format: "signing adds                                %8.1f µs per reply; verifying one costs %.1f µs", signed - unsigned, verify))
+    let verify =
+        try measure {
+            (try XMLSignature.verify(try XMLSignature.sign(MessageCodec.encode(message), with: identity), at: now)
+                != nil) ? 1 : 0
+        } - signed
+    print(
+        String(
+            format: "encode a SvarTimeReservasjon 05:            %8.1f µs  (%6.0f replies/s)", unsigned, 1e6 / unsigned)
+    )
+    print(
+        String(format: "encode + sign (RSA-2048, exc-c14n twice):   %8.1f µs  (%6.0f replies/s)", signed, 1e6 / signed))
+    print(
+        String(
+            format: "signing adds                                %8.1f µs per reply; verifying one costs %.1f µs",
+            signed - unsigned, verify))
     // The floor: one RSA-2048 signature by OpenSSL on this machine, now.
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
@@ -43,7 +59,10 @@ func signingBenchmark(rounds: Int) throws {
             let fields = line.split(whereSeparator: \.isWhitespace)
             if fields.count >= 6, let perSecond = Double(fields[5]) {
                 let openssl = 1e6 / perSecond
-                print(String(format: "openssl speed rsa2048: one signature        %8.1f µs  (%6.0f sign/s)", openssl, perSecond))
+                print(
+                    String(
+                        format: "openssl speed rsa2048: one signature        %8.1f µs  (%6.0f sign/s)", openssl,
+                        perSecond))
                 print(String(format: "ratio signing overhead / openssl signature: %.2f", (signed - unsigned) / openssl))
             }
         }

@@ -29,14 +29,22 @@ if mode == "signing" {
 let root = FileManager.default.currentDirectoryPath
 // The benchmark compares with xmllint over the official set, so it needs the bundle:
 // $TIMEBOK_SCHEMAS, else ../shared/reference/schemas beside the project.
-let officialFolder = ProcessInfo.processInfo.environment["TIMEBOK_SCHEMAS"] ?? URL(fileURLWithPath: root).deletingLastPathComponent().appendingPathComponent("shared/reference/schemas").path
+let officialFolder =
+    ProcessInfo.processInfo.environment["TIMEBOK_SCHEMAS"]
+    ?? URL(fileURLWithPath: root).deletingLastPathComponent().appendingPathComponent("shared/reference/schemas").path
 guard FileManager.default.fileExists(atPath: officialFolder + "/driver-all.xsd") else {
-    FileHandle.standardError.write(Data("The official schema bundle was not found at \(officialFolder) (set TIMEBOK_SCHEMAS to its folder).\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "The official schema bundle was not found at \(officialFolder) (set TIMEBOK_SCHEMAS to its folder).\n".utf8)
+    )
     exit(2)
 }
-let ownFiles = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/schemas")) ?? []).filter { $0.hasSuffix(".xsd") }.sorted().map { root + "/schemas/" + $0 }
+let ownFiles = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/schemas")) ?? []).filter {
+    $0.hasSuffix(".xsd")
+}.sorted().map { root + "/schemas/" + $0 }
 let sampleDir = root + "/samples"
-let names = ((try? FileManager.default.contentsOfDirectory(atPath: sampleDir)) ?? []).filter { $0.hasSuffix(".xml") }.sorted()
+let names = ((try? FileManager.default.contentsOfDirectory(atPath: sampleDir)) ?? []).filter { $0.hasSuffix(".xml") }
+    .sorted()
 let files = names.map { sampleDir + "/" + $0 }
 let inputs = files.map { Array(FileManager.default.contents(atPath: $0)!) }
 guard !inputs.isEmpty else {
@@ -45,7 +53,8 @@ guard !inputs.isEmpty else {
 }
 
 let compileStart = ContinuousClock.now
-let schemas = try SchemaSet(combining: [officialFolder + "/driver-all.xsd"] + ownFiles, catalogs: [officialFolder + "/catalog.xml"])
+let schemas = try SchemaSet(
+    combining: [officialFolder + "/driver-all.xsd"] + ownFiles, catalogs: [officialFolder + "/catalog.xml"])
 let compileTime = ContinuousClock.now - compileStart
 let codec = MessageCodec(schemas: schemas)
 
@@ -87,14 +96,18 @@ case "rss", "leak":
         Array("<r><a></b></r>".utf8),
         [0xEF, 0xBB, 0xBF] + Array(#"<?xml version="1.0" encoding="ISO-8859-1"?><r/>"#.utf8),
         Array(#"<MsgHead xmlns="urn:wrong"/>"#.utf8),
-        Array(String(decoding: inputs[0], as: UTF8.self).replacingOccurrences(of: "<MsgId>", with: "<Bogus/><MsgId>").utf8),
+        Array(
+            String(decoding: inputs[0], as: UTF8.self).replacingOccurrences(of: "<MsgId>", with: "<Bogus/><MsgId>").utf8
+        ),
     ]
     var marks: [(Int, Int)] = []
     for round in 1...rounds {
         for input in inputs { try decodeAndReencode(input) }
         for input in hostile { _ = try? codec.decode(input) }
         if let document = try? HardenedXMLParser.parse(inputs[0]) { _ = try document.exclusiveCanonicalForm() }
-        if round == 1 || round == rounds / 10 || round % max(1, rounds / 5) == 0 { marks.append((round, residentKiB())) }
+        if round == 1 || round == rounds / 10 || round % max(1, rounds / 5) == 0 {
+            marks.append((round, residentKiB()))
+        }
     }
     print("messages per round: \(inputs.count + hostile.count + 1), rounds: \(rounds)")
     for (round, kib) in marks { print("after round \(round): RSS \(kib) KiB") }
@@ -103,7 +116,7 @@ case "rss", "leak":
     }
 
 default:
-    _ = try measure(5) { try decodeAndReencode($0) } // warm-up
+    _ = try measure(5) { try decodeAndReencode($0) }  // warm-up
     let parse = try measure(rounds) { _ = try HardenedXMLParser.parse($0) }
     let parseValidate = try measure(rounds) { input in
         let document = try HardenedXMLParser.parse(input)
@@ -163,8 +176,12 @@ default:
     func row(_ name: String, _ value: Double) -> String {
         name.padding(toLength: 52, withPad: " ", startingAt: 0) + String(format: "%8.1f µs/message", value)
     }
-    print("timebok-bench: \(inputs.count) samples (\(inputs.map(\.count).reduce(0, +) / inputs.count) bytes on average), \(rounds) rounds, best of 3")
-    print(row("schema set compile (once at start)", microseconds(compileTime)).replacingOccurrences(of: "µs/message", with: "µs"))
+    print(
+        "timebok-bench: \(inputs.count) samples (\(inputs.map(\.count).reduce(0, +) / inputs.count) bytes on average), \(rounds) rounds, best of 3"
+    )
+    print(
+        row("schema set compile (once at start)", microseconds(compileTime)).replacingOccurrences(
+            of: "µs/message", with: "µs"))
     print(row("parse (hardened)", parse))
     print(row("parse + validate", parseValidate))
     print(row("decode = parse + validate + typed decode + rules", decode))
@@ -175,22 +192,25 @@ default:
     print(String(format: "ratio decode + re-encode / xmllint:     %.2f", full / xmllintPerMessage))
 }
 
-
 /// The model's figures: a free-slot query over a 4-week window must not grow with the book's total
 /// size (index range scan), and opening 100,000 slots from opening hours must be quick.
 func modelBenchmark() throws {
     let directory = NSTemporaryDirectory() + "timebok-bench-\(getpid())"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let store = try BookingStore(path: directory + "/timebok.sqlite") // WAL, synchronous=FULL, as in production
+    let store = try BookingStore(path: directory + "/timebok.sqlite")  // WAL, synchronous=FULL, as in production
     var counter = 0
-    let handler = CommandHandler(settings: ModelSettings(maxSlotsPerCommand: 1_000_000), newId: {
-        counter += 1
-        return "s\(counter)"
-    })
+    let handler = CommandHandler(
+        settings: ModelSettings(maxSlotsPerCommand: 1_000_000),
+        newId: {
+            counter += 1
+            return "s\(counter)"
+        })
     let start = LocalDate(year: 2027, month: 1, day: 4)
     func book(_ id: String, _ her: String) -> Book {
-        Book(id: id, kind: .resource, name: id, category: .lab, herId: her, published: true, slotMinutes: 10, capacity: 2)
+        Book(
+            id: id, kind: .resource, name: id, category: .lab, herId: her, published: true, slotMinutes: 10, capacity: 2
+        )
     }
     // Same density in both books: 36 ten-minute slots a day (08:00–14:00), every day.
     func fill(_ bookId: String, total: Int) throws -> Duration {
@@ -201,9 +221,13 @@ func modelBenchmark() throws {
         while day < days {
             let chunk = min(700, days - day)
             try store.write { writer in
-                let decision = try handler.decide(CommandEnvelope(id: "fill", command: .openSlotsFromHours(
-                    bookId: bookId, from: start.adding(days: day), to: start.adding(days: day + chunk - 1),
-                    hours: (1...7).map { WeeklyHours(weekday: $0, startMinute: 480, endMinute: 840) }, slotMinutes: nil, closedDays: [])),
+                let decision = try handler.decide(
+                    CommandEnvelope(
+                        id: "fill",
+                        command: .openSlotsFromHours(
+                            bookId: bookId, from: start.adding(days: day), to: start.adding(days: day + chunk - 1),
+                            hours: (1...7).map { WeeklyHours(weekday: $0, startMinute: 480, endMinute: 840) },
+                            slotMinutes: nil, closedDays: [])),
                     model: writer.reader, now: 0)
                 try writer.apply(decision)
             }
@@ -212,15 +236,24 @@ func modelBenchmark() throws {
         return ContinuousClock.now - began
     }
     try store.write { writer in
-        try writer.apply(Decision(changes: [.insertBook(book("small", "1")), .insertBook(book("large", "2")), .insertBook(book("open", "3"))], summary: ""))
+        try writer.apply(
+            Decision(
+                changes: [
+                    .insertBook(book("small", "1")), .insertBook(book("large", "2")), .insertBook(book("open", "3")),
+                ], summary: ""))
     }
     let smallFill = try fill("small", total: 1_000)
     let largeFill = try fill("large", total: 1_000_000)
-    let (smallCount, largeCount) = try store.read { (try $0.slotCount(bookId: "small"), try $0.slotCount(bookId: "large")) }
+    let (smallCount, largeCount) = try store.read {
+        (try $0.slotCount(bookId: "small"), try $0.slotCount(bookId: "large"))
+    }
 
     // The 4-week window: the small book's whole span; for the large book a window in the middle of its decades.
     func window(_ first: LocalDate) -> (Int, Int) {
-        (Oslo.secondsSinceEpoch(for: LocalDateTime(date: first, hour: 0, minute: 0)), Oslo.secondsSinceEpoch(for: LocalDateTime(date: first.adding(days: 28), hour: 0, minute: 0)))
+        (
+            Oslo.secondsSinceEpoch(for: LocalDateTime(date: first, hour: 0, minute: 0)),
+            Oslo.secondsSinceEpoch(for: LocalDateTime(date: first.adding(days: 28), hour: 0, minute: 0))
+        )
     }
     let smallWindow = window(start)
     let largeWindow = window(start.adding(days: 14_000))
@@ -230,13 +263,15 @@ func modelBenchmark() throws {
         for _ in 0..<5 {
             let began = ContinuousClock.now
             for _ in 0..<rounds {
-                rows = try store.read { try $0.freeSlots(bookId: bookId, fromSeconds: window.0, toSeconds: window.1).count }
+                rows = try store.read {
+                    try $0.freeSlots(bookId: bookId, fromSeconds: window.0, toSeconds: window.1).count
+                }
             }
             best = min(best, microseconds(ContinuousClock.now - began) / Double(rounds))
         }
         return (best, rows)
     }
-    _ = try query("small", smallWindow, rounds: 20) // warm the cache
+    _ = try query("small", smallWindow, rounds: 20)  // warm the cache
     _ = try query("large", largeWindow, rounds: 20)
     let (smallQuery, smallRows) = try query("small", smallWindow, rounds: 200)
     let (largeQuery, largeRows) = try query("large", largeWindow, rounds: 200)
@@ -244,9 +279,13 @@ func modelBenchmark() throws {
     // Opening 100,000 slots from opening hours in one command (decide, overlap check, one transaction).
     let began = ContinuousClock.now
     try store.write { writer in
-        let decision = try handler.decide(CommandEnvelope(id: "open", command: .openSlotsFromHours(
-            bookId: "open", from: start, to: start.adding(days: 694),
-            hours: (1...7).map { WeeklyHours(weekday: $0, startMinute: 0, endMinute: 1_440) }, slotMinutes: 10, closedDays: [])),
+        let decision = try handler.decide(
+            CommandEnvelope(
+                id: "open",
+                command: .openSlotsFromHours(
+                    bookId: "open", from: start, to: start.adding(days: 694),
+                    hours: (1...7).map { WeeklyHours(weekday: $0, startMinute: 0, endMinute: 1_440) }, slotMinutes: 10,
+                    closedDays: [])),
             model: writer.reader, now: 0)
         try writer.apply(decision)
     }
@@ -254,8 +293,12 @@ func modelBenchmark() throws {
     let opened = try store.read { try $0.slotCount(bookId: "open") }
 
     print("timebok-bench model: SQLite on disk (WAL, synchronous=FULL), 36 slots a day in both books")
-    print("book with \(smallCount) slots: 4-week free-slot query \(String(format: "%.1f", smallQuery)) µs (\(smallRows) rows); filled in \(smallFill)")
-    print("book with \(largeCount) slots: 4-week free-slot query \(String(format: "%.1f", largeQuery)) µs (\(largeRows) rows); filled in \(largeFill)")
+    print(
+        "book with \(smallCount) slots: 4-week free-slot query \(String(format: "%.1f", smallQuery)) µs (\(smallRows) rows); filled in \(smallFill)"
+    )
+    print(
+        "book with \(largeCount) slots: 4-week free-slot query \(String(format: "%.1f", largeQuery)) µs (\(largeRows) rows); filled in \(largeFill)"
+    )
     print(String(format: "ratio large / small: %.2f   (target < 3)", largeQuery / smallQuery))
     print("opened \(opened) slots from opening hours in one command: \(openTime)")
 }

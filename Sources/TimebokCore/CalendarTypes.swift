@@ -16,10 +16,13 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public init?(_ text: String) {
         var scanner = LexicalScanner(text)
         guard let year = scanner.int(digits: 4), scanner.take("-"),
-              let month = scanner.int(digits: 2), scanner.take("-"),
-              let day = scanner.int(digits: 2) else { return nil }
+            let month = scanner.int(digits: 2), scanner.take("-"),
+            let day = scanner.int(digits: 2)
+        else { return nil }
         guard scanner.atEnd || scanner.remainderIsTimeZone else { return nil }
-        guard (1...12).contains(month), (1...LocalDate.daysIn(month: month, year: year)).contains(day) else { return nil }
+        guard (1...12).contains(month), (1...LocalDate.daysIn(month: month, year: year)).contains(day) else {
+            return nil
+        }
         self.init(year: year, month: month, day: day)
     }
 
@@ -94,14 +97,16 @@ public struct LocalDateTime: Sendable, Hashable, Comparable, Codable, CustomStri
     public init?(_ text: String) {
         var scanner = LexicalScanner(text)
         guard let year = scanner.int(digits: 4), scanner.take("-"),
-              let month = scanner.int(digits: 2), scanner.take("-"),
-              let day = scanner.int(digits: 2), scanner.take("T"),
-              let hour = scanner.int(digits: 2), scanner.take(":"),
-              let minute = scanner.int(digits: 2), scanner.take(":"),
-              let second = scanner.int(digits: 2) else { return nil }
+            let month = scanner.int(digits: 2), scanner.take("-"),
+            let day = scanner.int(digits: 2), scanner.take("T"),
+            let hour = scanner.int(digits: 2), scanner.take(":"),
+            let minute = scanner.int(digits: 2), scanner.take(":"),
+            let second = scanner.int(digits: 2)
+        else { return nil }
         if scanner.take(".") { guard scanner.skipDigits() else { return nil } }
         guard (1...12).contains(month), (1...LocalDate.daysIn(month: month, year: year)).contains(day),
-              (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second) else { return nil }
+            (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second)
+        else { return nil }
         let wall = LocalDateTime(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
         if scanner.atEnd {
             self = wall
@@ -123,7 +128,8 @@ public struct LocalDateTime: Sendable, Hashable, Comparable, Codable, CustomStri
     init(secondsSinceEpochAsUTC seconds: Int) {
         let days = Int((Double(seconds) / 86_400).rounded(.down))
         let rest = seconds - days * 86_400
-        self.init(date: LocalDate(daysSinceEpoch: days), hour: rest / 3_600, minute: rest % 3_600 / 60, second: rest % 60)
+        self.init(
+            date: LocalDate(daysSinceEpoch: days), hour: rest / 3_600, minute: rest % 3_600 / 60, second: rest % 60)
     }
 
     /// The same wall-clock reading shifted by whole minutes (no time-zone logic).
@@ -199,7 +205,9 @@ struct LexicalScanner {
         if take("Z") { return 0 }
         let sign: Int
         if take("+") { sign = 1 } else if take("-") { sign = -1 } else { return nil }
-        guard let hours = int(digits: 2), take(":"), let minutes = int(digits: 2), hours <= 14, minutes < 60 else { return nil }
+        guard let hours = int(digits: 2), take(":"), let minutes = int(digits: 2), hours <= 14, minutes < 60 else {
+            return nil
+        }
         return sign * (hours * 3_600 + minutes * 60)
     }
 }

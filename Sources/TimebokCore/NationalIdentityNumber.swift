@@ -23,7 +23,8 @@ public struct NationalIdentityNumber: Sendable, Hashable, Codable, CustomStringC
             case .notElevenDigits: return "a fødselsnummer or D-nummer has exactly 11 digits"
             case .checkDigitMismatch: return "the check digits do not match (mod 11)"
             case .impossibleDate: return "the first six digits are not a valid date of birth"
-            case .testNumberNotAllowed: return "it is a test number (month plus 40 or 80), which this installation does not accept"
+            case .testNumberNotAllowed:
+                return "it is a test number (month plus 40 or 80), which this installation does not accept"
             }
         }
     }
@@ -68,7 +69,9 @@ public struct NationalIdentityNumber: Sendable, Hashable, Codable, CustomStringC
         case 500...999 where yy < 40: year = 2000 + yy
         default: throw .impossibleDate
         }
-        guard (1...12).contains(month), (1...LocalDate.daysIn(month: month, year: year)).contains(day) else { throw .impossibleDate }
+        guard (1...12).contains(month), (1...LocalDate.daysIn(month: month, year: year)).contains(day) else {
+            throw .impossibleDate
+        }
         self.digits = text
         self.kind = kind
         self.isTestNumber = isTest
@@ -103,7 +106,8 @@ public enum IdentityMasking {
             var end = index
             while end < bytes.count, isDigit(bytes[end]) { end += 1 }
             // Inside a word (hex in a UUID, an identifier) it is not an identity number.
-            let standalone = (index == 0 || !isLetter(bytes[index - 1])) && (end == bytes.count || !isLetter(bytes[end]))
+            let standalone =
+                (index == 0 || !isLetter(bytes[index - 1])) && (end == bytes.count || !isLetter(bytes[end]))
             if end - index == 11, standalone, looksLikeBirthDate(bytes[index..<index + 6]) {
                 for position in index + 6..<end { bytes[position] = UInt8(ascii: "*") }
                 changed = true

@@ -45,7 +45,8 @@ public enum Oslo {
     /// True when the wall-clock time does not exist in Oslo (the spring-forward hour).
     public static func isInGap(_ local: LocalDateTime) -> Bool {
         let wall = local.secondsSinceEpochAsUTC
-        return offsetSeconds(atSecondsSinceEpoch: wall - 7_200) != 7_200 && offsetSeconds(atSecondsSinceEpoch: wall - 3_600) != 3_600
+        return offsetSeconds(atSecondsSinceEpoch: wall - 7_200) != 7_200
+            && offsetSeconds(atSecondsSinceEpoch: wall - 3_600) != 3_600
     }
 
     /// Today's date in Oslo.
@@ -55,7 +56,10 @@ public enum Oslo {
     static func summerTime(year: Int) -> (Int, Int)? {
         guard year >= 1980 else { return nil }
         if year == 1980 {
-            return (LocalDate(year: 1980, month: 4, day: 6).daysSinceEpoch * 86_400 + 3_600, LocalDate(year: 1980, month: 9, day: 28).daysSinceEpoch * 86_400 + 3_600)
+            return (
+                LocalDate(year: 1980, month: 4, day: 6).daysSinceEpoch * 86_400 + 3_600,
+                LocalDate(year: 1980, month: 9, day: 28).daysSinceEpoch * 86_400 + 3_600
+            )
         }
         let start = lastSunday(year: year, month: 3)
         let end = lastSunday(year: year, month: year >= 1996 ? 10 : 9)
@@ -83,6 +87,7 @@ public enum UTCStamp {
         let seconds = Int((Double(milliseconds) / 1_000).rounded(.down))
         let time = LocalDateTime(secondsSinceEpochAsUTC: seconds)
         let date = time.date
-        return "\(pad(date.year, 4))\(pad(date.month, 2))\(pad(date.day, 2))T\(pad(time.hour, 2))\(pad(time.minute, 2))\(pad(time.second, 2)).\(pad(milliseconds - seconds * 1_000, 3))Z"
+        return
+            "\(pad(date.year, 4))\(pad(date.month, 2))\(pad(date.day, 2))T\(pad(time.hour, 2))\(pad(time.minute, 2))\(pad(time.second, 2)).\(pad(milliseconds - seconds * 1_000, 3))Z"
     }
 }

@@ -16,8 +16,13 @@ extension Conversations {
         var result = Outcome()
         let sender = info.sender
         let service = sender.service?.herId
-        guard sender.herId == config.helsenorgeHerId, let service, config.acceptedHelsenorgeServiceHerIds.contains(service) else {
-            result.refusal = Refusal(code: .senderNotHelsenorge, "It comes from \(Parties.describe(sender)) and is addressed to \(Parties.describe(info.receiver)); only messages from helsenorge.no (HER-id \(config.helsenorgeHerId) with one of the services \(config.acceptedHelsenorgeServiceHerIds.joined(separator: ", "))) to this office are served. Refused unanswered.")
+        guard sender.herId == config.helsenorgeHerId, let service,
+            config.acceptedHelsenorgeServiceHerIds.contains(service)
+        else {
+            result.refusal = Refusal(
+                code: .senderNotHelsenorge,
+                "It comes from \(Parties.describe(sender)) and is addressed to \(Parties.describe(info.receiver)); only messages from helsenorge.no (HER-id \(config.helsenorgeHerId) with one of the services \(config.acceptedHelsenorgeServiceHerIds.joined(separator: ", "))) to this office are served. Refused unanswered."
+            )
             return result
         }
         let receiver = info.receiver
@@ -25,23 +30,40 @@ extension Conversations {
         switch receiver.unit {
         case .organisation(let unit):
             // The office itself as the communication party (helsenorge's examples do this), or one of its resource books.
-            ours = try ours && (unit.herId == config.officeHerId || unit.herId.flatMap { try model.book(herId: $0) }?.kind == .resource)
+            ours =
+                try ours
+                && (unit.herId == config.officeHerId
+                    || unit.herId.flatMap { try model.book(herId: $0) }?.kind == .resource)
         case .professional(let professional):
             // One of its GPs, or (as in helsenorge's examples) a person under the office's own HER-id.
-            ours = try ours && (professional.herId == config.officeHerId || professional.herId.flatMap { try model.gp(herId: $0) } != nil)
+            ours =
+                try ours
+                && (professional.herId == config.officeHerId
+                    || professional.herId.flatMap { try model.gp(herId: $0) } != nil)
         case nil:
             break
         }
         if ours { return nil }
-        let addressed = "It is addressed to \(Parties.describe(receiver)), which is not this office (HER-id \(config.officeHerId)), one of its resource books or one of its GPs"
+        let addressed =
+            "It is addressed to \(Parties.describe(receiver)), which is not this office (HER-id \(config.officeHerId)), one of its resource books or one of its GPs"
         if asynchronous {
             // In the office's own name: never as the party it was (wrongly) addressed to.
             var own = info
             own.receiver = Organisation(name: config.officeName, idents: [.organisationHerId(config.officeHerId)])
-            result.messages.append(appRec(own, meta: meta, errors: [(.receiverUnknown, "Mottakeren \(receiver.communicationPartyHerId ?? receiver.herId ?? "?") finnes ikke ved dette legekontoret.")]))
-            result.refusal = Refusal(code: .notAddressedHere, addressed + "; answered with AppRec E21 in the office's own name.")
+            result.messages.append(
+                appRec(
+                    own, meta: meta,
+                    errors: [
+                        (
+                            .receiverUnknown,
+                            "Mottakeren \(receiver.communicationPartyHerId ?? receiver.herId ?? "?") finnes ikke ved dette legekontoret."
+                        )
+                    ]))
+            result.refusal = Refusal(
+                code: .notAddressedHere, addressed + "; answered with AppRec E21 in the office's own name.")
         } else {
-            result.refusal = Refusal(code: .notAddressedHere, addressed + "; a synchronous message to someone else is not answered.")
+            result.refusal = Refusal(
+                code: .notAddressedHere, addressed + "; a synchronous message to someone else is not answered.")
         }
         return result
     }
@@ -60,13 +82,16 @@ extension Conversations {
         }
         switch unit {
         case .organisation(let service):
-            guard let herId = service.herId, let book = try model.book(herId: herId), book.kind == .resource else { return (nil, nil, false) }
+            guard let herId = service.herId, let book = try model.book(herId: herId), book.kind == .resource else {
+                return (nil, nil, false)
+            }
             return (book, nil, true)
         case .professional(let professional):
             guard let herId = professional.herId, let gp = try model.gp(herId: herId) else { return (nil, nil, false) }
             return (try personalBook(of: gp, model: model), gp, true)
         case nil:
-            let wanted = message.foresporsel?.relatedProfessionals.first { $0.role == .onsketBehandler }?.professional.hprNumber
+            let wanted = message.foresporsel?.relatedProfessionals.first { $0.role == .onsketBehandler }?.professional
+                .hprNumber
             if let wanted, let gp = try model.gp(hpr: wanted) {
                 return (try personalBook(of: gp, model: model), gp, true)
             }

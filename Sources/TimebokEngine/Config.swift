@@ -98,7 +98,11 @@ public struct TimebokConfig: Sendable, Hashable {
         public var errorCode: String { code.rawValue }
     }
 
-    public init(officeName: String, organisationNumber: String, officeHerId: String, helsenorgeHerId: String = "115851", helsenorgeServiceHerId: String = "8093248", officialSchemas: String? = nil, ownSchemas: String? = nil, maxInputBytes: Int = 8 * 1024 * 1024, maxSlotsPerCommand: Int = 200_000, allowTestNumbers: Bool = false) {
+    public init(
+        officeName: String, organisationNumber: String, officeHerId: String, helsenorgeHerId: String = "115851",
+        helsenorgeServiceHerId: String = "8093248", officialSchemas: String? = nil, ownSchemas: String? = nil,
+        maxInputBytes: Int = 8 * 1024 * 1024, maxSlotsPerCommand: Int = 200_000, allowTestNumbers: Bool = false
+    ) {
         self.officeName = officeName
         self.organisationNumber = organisationNumber
         self.officeHerId = officeHerId
@@ -122,21 +126,32 @@ public struct TimebokConfig: Sendable, Hashable {
     public static func parse(_ text: String, name: String = fileName) throws -> TimebokConfig {
         var values: [String: (value: String, line: Int)] = [:]
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let line =
+                rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+                ?? ""
             guard !line.allSatisfy(\.isWhitespace) else { continue }
             guard let equals = line.firstIndex(of: "=") else {
-                throw Invalid(.badSetting, "\(name) line \(index + 1): expected `key = value`, found \"\(line.trimmedWhitespace)\".")
+                throw Invalid(
+                    .badSetting,
+                    "\(name) line \(index + 1): expected `key = value`, found \"\(line.trimmedWhitespace)\".")
             }
             let key = String(line[..<equals]).trimmedWhitespace
             let value = String(line[line.index(after: equals)...]).trimmedWhitespace
             guard knownKeys.contains(key) else {
-                throw Invalid(.badSetting, "\(name) line \(index + 1): unknown key \"\(key)\". Known keys: \(knownKeys.sorted().joined(separator: ", ")).")
+                throw Invalid(
+                    .badSetting,
+                    "\(name) line \(index + 1): unknown key \"\(key)\". Known keys: \(knownKeys.sorted().joined(separator: ", "))."
+                )
             }
-            guard values[key] == nil else { throw Invalid(.badSetting, "\(name) line \(index + 1): \(key) is set twice.") }
+            guard values[key] == nil else {
+                throw Invalid(.badSetting, "\(name) line \(index + 1): \(key) is set twice.")
+            }
             values[key] = (value, index + 1)
         }
         func required(_ key: String) throws -> (String, Int) {
-            guard let entry = values[key], !entry.value.isEmpty else { throw Invalid(.badSetting, "\(name): \(key) is required.") }
+            guard let entry = values[key], !entry.value.isEmpty else {
+                throw Invalid(.badSetting, "\(name): \(key) is required.")
+            }
             return entry
         }
         func digits(_ key: String, max: Int, default fallback: String? = nil) throws -> String {
@@ -144,15 +159,21 @@ public struct TimebokConfig: Sendable, Hashable {
                 if let fallback { return fallback }
                 throw Invalid(.badSetting, "\(name): \(key) is required.")
             }
-            guard !entry.value.isEmpty, entry.value.count <= max, entry.value.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-                throw Invalid(.badSetting, "\(name) line \(entry.line): \(key) must be 1 to \(max) digits, not \"\(entry.value)\".")
+            guard !entry.value.isEmpty, entry.value.count <= max, entry.value.allSatisfy({ $0.isASCII && $0.isNumber })
+            else {
+                throw Invalid(
+                    .badSetting,
+                    "\(name) line \(entry.line): \(key) must be 1 to \(max) digits, not \"\(entry.value)\".")
             }
             return entry.value
         }
         func integer(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
             guard let entry = values[key] else { return fallback }
             guard let value = Int(entry.value), range.contains(value) else {
-                throw Invalid(.badSetting, "\(name) line \(entry.line): \(key) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(entry.value)\".")
+                throw Invalid(
+                    .badSetting,
+                    "\(name) line \(entry.line): \(key) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(entry.value)\"."
+                )
             }
             return value
         }
@@ -161,12 +182,17 @@ public struct TimebokConfig: Sendable, Hashable {
             switch entry.value {
             case "true", "yes", "on": return true
             case "false", "no", "off": return false
-            default: throw Invalid(.badSetting, "\(name) line \(entry.line): \(key) must be true or false, not \"\(entry.value)\".")
+            default:
+                throw Invalid(
+                    .badSetting, "\(name) line \(entry.line): \(key) must be true or false, not \"\(entry.value)\".")
             }
         }
         let organisationNumber = try digits("office.organisation-number", max: 9)
         if organisationNumber.count != 9 || !isValidOrganisationNumber(organisationNumber) {
-            throw Invalid(.badSetting, "\(name) line \(values["office.organisation-number"]!.line): office.organisation-number \(organisationNumber) is not a valid Norwegian organisation number (9 digits, mod-11 check digit).")
+            throw Invalid(
+                .badSetting,
+                "\(name) line \(values["office.organisation-number"]!.line): office.organisation-number \(organisationNumber) is not a valid Norwegian organisation number (9 digits, mod-11 check digit)."
+            )
         }
         return try TimebokConfig(
             officeName: try required("office.name").0,
@@ -176,51 +202,70 @@ public struct TimebokConfig: Sendable, Hashable {
             helsenorgeServiceHerId: try digits("helsenorge.service-her-id", max: 9, default: "8093248"),
             officialSchemas: values["schemas.official"]?.value,
             ownSchemas: values["schemas.own"]?.value,
-            maxInputBytes: try integer("limits.max-input-bytes", default: 8 * 1024 * 1024, range: 1_024...(256 * 1024 * 1024)),
+            maxInputBytes: try integer(
+                "limits.max-input-bytes", default: 8 * 1024 * 1024, range: 1_024...(256 * 1024 * 1024)),
             maxSlotsPerCommand: try integer("limits.max-slots-per-command", default: 200_000, range: 1...10_000_000),
-            allowTestNumbers: try boolean("identity.allow-test-numbers"))
-            .with { config in
-                if let entry = values["pushes.process"] {
-                    guard let process = PushProcess(rawValue: entry.value) else {
-                        throw Invalid(.badSetting, "\(name) line \(entry.line): pushes.process must be timereservasjon or avtaleutsending, not \"\(entry.value)\".")
-                    }
-                    config.pushProcess = process
+            allowTestNumbers: try boolean("identity.allow-test-numbers")
+        )
+        .with { config in
+            if let entry = values["pushes.process"] {
+                guard let process = PushProcess(rawValue: entry.value) else {
+                    throw Invalid(
+                        .badSetting,
+                        "\(name) line \(entry.line): pushes.process must be timereservasjon or avtaleutsending, not \"\(entry.value)\"."
+                    )
                 }
-                config.settleSeconds = try integer("limits.settle-seconds", default: 2, range: 0...3_600)
-                if let entry = values["spool.group"], !entry.value.isEmpty { config.spoolGroup = entry.value }
-                func path(_ key: String) -> String? { values[key].flatMap { $0.value.isEmpty ? nil : $0.value } }
-                config.signingKey = path("signing.key")
-                config.signingCertificate = path("signing.certificate")
-                config.nextSigningKey = path("signing.next-key")
-                config.nextSigningCertificate = path("signing.next-certificate")
-                config.trustedCertificates = path("signing.trusted-certificates")
-                if (config.signingKey == nil) != (config.signingCertificate == nil) || (config.nextSigningKey == nil) != (config.nextSigningCertificate == nil) {
-                    throw Invalid(.badSetting, "\(name): a signing key and its certificate go together (signing.key with signing.certificate, signing.next-key with signing.next-certificate).")
-                }
-                if let entry = values["signing.next-from"] {
-                    let formatter = ISO8601DateFormatter()
-                    guard let instant = formatter.date(from: entry.value) else {
-                        throw Invalid(.badSetting, "\(name) line \(entry.line): signing.next-from must be an instant with its offset, like 2027-03-01T00:00:00+01:00, not \"\(entry.value)\".")
-                    }
-                    config.nextSigningFrom = instant
-                }
-                if let entry = values["signing.incoming"] {
-                    guard let policy = IncomingSignatures(rawValue: entry.value) else {
-                        throw Invalid(.badSetting, "\(name) line \(entry.line): signing.incoming must be ignore, verify-if-present or require, not \"\(entry.value)\".")
-                    }
-                    config.incomingSignatures = policy
-                }
-                config.archiveKeepDays = try integer("archive.keep-days", default: 90, range: 1...36_500)
-                config.errorKeepDays = try integer("error.keep-days", default: 180, range: 1...36_500)
-                config.ledgerKeepDays = try integer("ledger.keep-days", default: 90, range: 1...36_500)
-                if let entry = values["helsenorge.accepted-service-her-ids"] {
-                    let ids = entry.value.split(separator: ",").map { String($0).trimmedWhitespace }.filter { !$0.isEmpty }
-                    guard ids.allSatisfy({ $0.count <= 9 && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else {
-                        throw Invalid(.badSetting, "\(name) line \(entry.line): helsenorge.accepted-service-her-ids must be HER-ids separated by commas, not \"\(entry.value)\".")
-                    }
-                    config.helsenorgeOtherServiceHerIds = ids
-                }
+                config.pushProcess = process
             }
+            config.settleSeconds = try integer("limits.settle-seconds", default: 2, range: 0...3_600)
+            if let entry = values["spool.group"], !entry.value.isEmpty { config.spoolGroup = entry.value }
+            func path(_ key: String) -> String? { values[key].flatMap { $0.value.isEmpty ? nil : $0.value } }
+            config.signingKey = path("signing.key")
+            config.signingCertificate = path("signing.certificate")
+            config.nextSigningKey = path("signing.next-key")
+            config.nextSigningCertificate = path("signing.next-certificate")
+            config.trustedCertificates = path("signing.trusted-certificates")
+            if (config.signingKey == nil) != (config.signingCertificate == nil)
+                || (config.nextSigningKey == nil) != (config.nextSigningCertificate == nil)
+            {
+                throw Invalid(
+                    .badSetting,
+                    "\(name): a signing key and its certificate go together (signing.key with signing.certificate, signing.next-key with signing.next-certificate)."
+                )
+            }
+            if let entry = values["signing.next-from"] {
+                let formatter = ISO8601DateFormatter()
+                guard let instant = formatter.date(from: entry.value) else {
+                    throw Invalid(
+                        .badSetting,
+                        "\(name) line \(entry.line): signing.next-from must be an instant with its offset, like 2027-03-01T00:00:00+01:00, not \"\(entry.value)\"."
+                    )
+                }
+                config.nextSigningFrom = instant
+            }
+            if let entry = values["signing.incoming"] {
+                guard let policy = IncomingSignatures(rawValue: entry.value) else {
+                    throw Invalid(
+                        .badSetting,
+                        "\(name) line \(entry.line): signing.incoming must be ignore, verify-if-present or require, not \"\(entry.value)\"."
+                    )
+                }
+                config.incomingSignatures = policy
+            }
+            config.archiveKeepDays = try integer("archive.keep-days", default: 90, range: 1...36_500)
+            config.errorKeepDays = try integer("error.keep-days", default: 180, range: 1...36_500)
+            config.ledgerKeepDays = try integer("ledger.keep-days", default: 90, range: 1...36_500)
+            if let entry = values["helsenorge.accepted-service-her-ids"] {
+                let ids = entry.value.split(separator: ",").map { String($0).trimmedWhitespace }.filter { !$0.isEmpty }
+                guard ids.allSatisfy({ $0.count <= 9 && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else {
+                    throw Invalid(
+                        .badSetting,
+                        "\(name) line \(entry.line): helsenorge.accepted-service-her-ids must be HER-ids separated by commas, not \"\(entry.value)\"."
+                    )
+                }
+                config.helsenorgeOtherServiceHerIds = ids
+            }
+        }
     }
 
     private func with(_ change: (inout TimebokConfig) throws -> Void) rethrows -> TimebokConfig {
@@ -231,10 +276,12 @@ public struct TimebokConfig: Sendable, Hashable {
 
     static let knownKeys: Set<String> = [
         "office.name", "office.organisation-number", "office.her-id", "helsenorge.her-id", "helsenorge.service-her-id",
-        "schemas.official", "schemas.own", "limits.max-input-bytes", "limits.max-slots-per-command", "identity.allow-test-numbers",
+        "schemas.official", "schemas.own", "limits.max-input-bytes", "limits.max-slots-per-command",
+        "identity.allow-test-numbers",
         "pushes.process", "limits.settle-seconds", "helsenorge.accepted-service-her-ids",
         "spool.group", "archive.keep-days", "error.keep-days", "ledger.keep-days",
-        "signing.key", "signing.certificate", "signing.next-key", "signing.next-certificate", "signing.next-from", "signing.incoming",
+        "signing.key", "signing.certificate", "signing.next-key", "signing.next-certificate", "signing.next-from",
+        "signing.incoming",
         "signing.trusted-certificates",
     ]
 

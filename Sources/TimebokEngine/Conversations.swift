@@ -75,7 +75,8 @@ struct Conversations {
     init(context: DecisionContext) {
         self.context = context
         self.parties = Parties(config: context.config)
-        self.settings = ModelSettings(allowTestNumbers: context.config.allowTestNumbers, maxSlotsPerCommand: context.config.maxSlotsPerCommand)
+        self.settings = ModelSettings(
+            allowTestNumbers: context.config.allowTestNumbers, maxSlotsPerCommand: context.config.maxSlotsPerCommand)
     }
 
     var config: TimebokConfig { context.config }
@@ -86,12 +87,18 @@ struct Conversations {
 
     // MARK: Messages from helsenorge
 
-    func handle(_ message: DialogMessage, _ function: MessageFunction, meta: TransportMeta?, model: some Snapshot) throws -> Outcome {
-        if let refused = try notOurs(message.info, asynchronous: function.expectsAppRec, meta: meta, model: model) { return refused }
+    func handle(
+        _ message: DialogMessage, _ function: MessageFunction, meta: TransportMeta?, model: some Snapshot
+    ) throws -> Outcome {
+        if let refused = try notOurs(message.info, asynchronous: function.expectsAppRec, meta: meta, model: model) {
+            return refused
+        }
         if function.isAnswer { return try receiveAnswer(message, function, model: model) }
         switch function {
         case .kommunikasjonstest:
-            return answer(message, meta: meta, code: CommunicationTestCode.svarKommunikasjonstest.code, label: "Kommunikasjonstest-RKT")
+            return answer(
+                message, meta: meta, code: CommunicationTestCode.svarKommunikasjonstest.code,
+                label: "Kommunikasjonstest-RKT")
         case .hentBehandlere:
             return try behandleroversikt(message, meta: meta, model: model)
         case .hentRessurstimeboker:
@@ -108,9 +115,13 @@ struct Conversations {
             // An answer or push sent to the office: not a function the office serves.
             var result = Outcome()
             if function.expectsAppRec {
-                result.messages.append(appRec(message.info, meta: meta, errors: [(.unsupportedFormat, "\(function.rawValue) is sent by the office, not to it.")]))
+                result.messages.append(
+                    appRec(
+                        message.info, meta: meta,
+                        errors: [(.unsupportedFormat, "\(function.rawValue) is sent by the office, not to it.")]))
             }
-            result.refusal = Refusal(code: .officeSideMessage, "\(function.rawValue) is a message the office sends, not one it serves.")
+            result.refusal = Refusal(
+                code: .officeSideMessage, "\(function.rawValue) is a message the office sends, not one it serves.")
             return result
         }
     }

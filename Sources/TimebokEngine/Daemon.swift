@@ -61,13 +61,21 @@ public final class SpoolDaemon: Sendable {
     public init(engine: Engine, logger: Logger, scanSeconds: Double = 2) throws {
         let lockPath = engine.spool.path(.state) + "/daemon.lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AlreadyRunning(message: "\(lockPath) cannot be opened: \(String(cString: strerror(errno))).") }
+        guard fd >= 0 else {
+            throw AlreadyRunning(message: "\(lockPath) cannot be opened: \(String(cString: strerror(errno))).")
+        }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             var buffer = [UInt8](repeating: 0, count: 32)
             let count = pread(fd, &buffer, 31, 0)
-            let pid = count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+            let pid =
+                count > 0
+                ? String(decoding: buffer.prefix(count), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                : "?"
             close(fd)
-            throw AlreadyRunning(message: "timebok run is already serving \(engine.spool.root) (process \(pid) holds \(lockPath)); one daemon per spool.")
+            throw AlreadyRunning(
+                message:
+                    "timebok run is already serving \(engine.spool.root) (process \(pid) holds \(lockPath)); one daemon per spool."
+            )
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)
@@ -127,9 +135,12 @@ public final class SpoolDaemon: Sendable {
     }
 
     private func loop() {
-        let watcher = FolderWatcher(folders: [confined.engine.spool.path(.inbox), confined.engine.spool.path(.commands)], wake: wake)
+        let watcher = FolderWatcher(
+            folders: [confined.engine.spool.path(.inbox), confined.engine.spool.path(.commands)], wake: wake)
         if let problem = watcher.problem {
-            logger.warning("inotify is not available (\(problem)); the spool is scanned every \(scanSeconds) s instead", metadata: ["event": "\(Event.passFailed.rawValue)"])
+            logger.warning(
+                "inotify is not available (\(problem)); the spool is scanned every \(scanSeconds) s instead",
+                metadata: ["event": "\(Event.passFailed.rawValue)"])
         }
         var backoff = 0.0
         var ready = false
@@ -142,7 +153,12 @@ public final class SpoolDaemon: Sendable {
             backoff = pass(backoff: backoff)
             if !ready {
                 ready = true
-                logger.info("serving \(root)", metadata: ["event": "\(Event.ready.rawValue)", "signing": "\(confined.engine.signs)", "schemas": "\(confined.engine.schemaLevel)"])
+                logger.info(
+                    "serving \(root)",
+                    metadata: [
+                        "event": "\(Event.ready.rawValue)", "signing": "\(confined.engine.signs)",
+                        "schemas": "\(confined.engine.schemaLevel)",
+                    ])
                 SystemdNotifier.notify("READY=1\nSTATUS=serving \(root)")
             }
             SystemdNotifier.notify("WATCHDOG=1")
@@ -158,7 +174,9 @@ public final class SpoolDaemon: Sendable {
                 break
             }
         }
-        logger.info("stopping: the pass in hand is finished, nothing is left half-done", metadata: ["event": "\(Event.stopping.rawValue)"])
+        logger.info(
+            "stopping: the pass in hand is finished, nothing is left half-done",
+            metadata: ["event": "\(Event.stopping.rawValue)"])
         SystemdNotifier.notify("STOPPING=1")
     }
 
@@ -172,11 +190,15 @@ public final class SpoolDaemon: Sendable {
             return 0.2
         } catch {
             let next = min(max(backoff * 2, 0.5), 30)
-            logger.error("the pass could not run: \(error); trying again in \(next) s", metadata: ["event": "\(Event.passFailed.rawValue)"])
+            logger.error(
+                "the pass could not run: \(error); trying again in \(next) s",
+                metadata: ["event": "\(Event.passFailed.rawValue)"])
             return next
         }
         for outcome in report.outcomes {
-            var metadata: Logger.Metadata = ["event": "\((outcome.error == nil ? Event.handled : Event.refused).rawValue)"]
+            var metadata: Logger.Metadata = [
+                "event": "\((outcome.error == nil ? Event.handled : Event.refused).rawValue)"
+            ]
             if let input = outcome.input { metadata["input"] = "\(input)" }
             if let id = outcome.commandId { metadata["id"] = "\(id)" }
             if let error = outcome.error { metadata["code"] = "\(error.code)" }
@@ -187,13 +209,16 @@ public final class SpoolDaemon: Sendable {
             logger.warning("\(name): \(what)", metadata: ["event": "\(Event.setAside.rawValue)"])
         }
         if report.expired > 0 {
-            logger.info("\(report.expired) request(s) expired unanswered and were answered 26", metadata: ["event": "\(Event.expired.rawValue)"])
+            logger.info(
+                "\(report.expired) request(s) expired unanswered and were answered 26",
+                metadata: ["event": "\(Event.expired.rawValue)"])
         }
         guard report.retrying.isEmpty else {
             let next = min(max(backoff * 2, 0.5), 30)
             for (name, problem) in report.retrying {
-                logger.error("\(name) could not be finished (\(IdentityMasking.mask(problem))); it stays in processing/ and is retried in \(next) s",
-                             metadata: ["event": "\(Event.retrying.rawValue)"])
+                logger.error(
+                    "\(name) could not be finished (\(IdentityMasking.mask(problem))); it stays in processing/ and is retried in \(next) s",
+                    metadata: ["event": "\(Event.retrying.rawValue)"])
             }
             return next
         }
@@ -208,12 +233,19 @@ public final class SpoolDaemon: Sendable {
             let fresh = try Engine(spoolRoot: old.spool.root, clock: old.clock, fileSystem: old.spool.fs)
             let before = Set(old.config.rendered().split(separator: "\n").filter { !$0.hasPrefix("#") })
             let after = Set(fresh.config.rendered().split(separator: "\n").filter { !$0.hasPrefix("#") })
-            let changed = after.subtracting(before).compactMap { $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces) }.sorted()
+            let changed = after.subtracting(before).compactMap {
+                $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces)
+            }.sorted()
             confined.engine = fresh
-            logger.notice(changed.isEmpty ? "timebok.conf read again: nothing changed" : "timebok.conf read again: \(changed.joined(separator: ", ")) changed",
-                          metadata: ["event": "\(Event.reloaded.rawValue)"])
+            logger.notice(
+                changed.isEmpty
+                    ? "timebok.conf read again: nothing changed"
+                    : "timebok.conf read again: \(changed.joined(separator: ", ")) changed",
+                metadata: ["event": "\(Event.reloaded.rawValue)"])
         } catch {
-            logger.error("the new timebok.conf is refused, the old one stays in force: \(error)", metadata: ["event": "\(Event.reloadRefused.rawValue)"])
+            logger.error(
+                "the new timebok.conf is refused, the old one stays in force: \(error)",
+                metadata: ["event": "\(Event.reloadRefused.rawValue)"])
         }
     }
 }

@@ -69,7 +69,8 @@ public final class Engine {
 
     /// Opens a spool: reads `timebok.conf`, opens (and migrates) the store, compiles the command schema.
     /// `fileSystem`: the spool's fallible system calls (tests inject failures through it).
-    public init(spoolRoot: String, clock: @escaping () -> Date = Date.init, fileSystem: FileSystemSeam = .system) throws {
+    public init(spoolRoot: String, clock: @escaping () -> Date = Date.init, fileSystem: FileSystemSeam = .system) throws
+    {
         let spool = Spool(root: spoolRoot, fileSystem: fileSystem)
         guard spool.exists else {
             throw TimebokConfig.Invalid(.notASpool, "\(spool.root) is not a timebok spool (its folders are missing).")
@@ -78,7 +79,9 @@ public final class Engine {
         // Health data: a spool other users can read or write is refused before anything is read.
         let exposed = spool.exposedToOthers(configuration: TimebokConfig.fileName)
         if !exposed.isEmpty {
-            throw TimebokConfig.Invalid(.exposedSpool, """
+            throw TimebokConfig.Invalid(
+                .exposedSpool,
+                """
                 \(spool.root) is readable or writable by other users, and every file in it holds health data: \(exposed.joined(separator: ", ")). \
                 Fix it with: chmod -R o-rwx \(spool.root) (folders 0750 or 2770 with spool.group, files 0640, state/timebok.sqlite* 0600; \
                 chgrp -R GROUP \(spool.root) for the group the transport and the EPJ share).
@@ -89,19 +92,32 @@ public final class Engine {
         // replaced by an office without books, patients or duplicate ledger.
         var info = stat()
         guard stat(spool.databasePath, &info) == 0, info.st_size > 0 else {
-            throw DatabaseProblem(.missing, "\(spool.databasePath) is missing or empty, so this spool's books, patients, bookings and message ledger are gone. Stop every timebok on it and restore the database from its backup (README: Backing up a spool). timebok never creates a database for an existing spool.")
+            throw DatabaseProblem(
+                .missing,
+                "\(spool.databasePath) is missing or empty, so this spool's books, patients, bookings and message ledger are gone. Stop every timebok on it and restore the database from its backup (README: Backing up a spool). timebok never creates a database for an existing spool."
+            )
         }
         store = try BookingStore(path: spool.databasePath, migrations: EngineRecords.migrations)
         if let own = config.ownSchemas, !FileManager.default.fileExists(atPath: own + "/" + OwnSchemas.command.name) {
-            throw TimebokConfig.Invalid(.badSchemaFolder, "\(TimebokConfig.fileName): schemas.own names \"\(own)\", which has no \(OwnSchemas.command.name). Remove the line to use the built-in schemas, or name a folder with timebok's own schemas.")
+            throw TimebokConfig.Invalid(
+                .badSchemaFolder,
+                "\(TimebokConfig.fileName): schemas.own names \"\(own)\", which has no \(OwnSchemas.command.name). Remove the line to use the built-in schemas, or name a folder with timebok's own schemas."
+            )
         }
-        if let official = config.officialSchemas, !FileManager.default.fileExists(atPath: official + "/driver-all.xsd") {
-            throw TimebokConfig.Invalid(.badSchemaFolder, "\(TimebokConfig.fileName): schemas.official names \"\(official)\", which has no driver-all.xsd. Name the folder of the official schema bundle, or remove the line to check with the built-in rules only.")
+        if let official = config.officialSchemas, !FileManager.default.fileExists(atPath: official + "/driver-all.xsd")
+        {
+            throw TimebokConfig.Invalid(
+                .badSchemaFolder,
+                "\(TimebokConfig.fileName): schemas.official names \"\(official)\", which has no driver-all.xsd. Name the folder of the official schema bundle, or remove the line to check with the built-in rules only."
+            )
         }
         commandSchema = try OwnSchemas.compile(OwnSchemas.command, folder: config.ownSchemas)
         signer = try Signer(config: config, spoolRoot: spool.root, now: clock())
-        trustedCertificates = try config.trustedCertificates.map { try TrustList.load($0.hasPrefix("/") ? $0 : spool.root + "/" + $0) }
-        settings = ModelSettings(allowTestNumbers: config.allowTestNumbers, maxSlotsPerCommand: config.maxSlotsPerCommand)
+        trustedCertificates = try config.trustedCertificates.map {
+            try TrustList.load($0.hasPrefix("/") ? $0 : spool.root + "/" + $0)
+        }
+        settings = ModelSettings(
+            allowTestNumbers: config.allowTestNumbers, maxSlotsPerCommand: config.maxSlotsPerCommand)
         self.clock = clock
     }
 
@@ -144,10 +160,16 @@ public final class Engine {
         do {
             findings = try store.quickCheck()
         } catch {
-            throw DatabaseProblem(.damaged, "\(spool.databasePath) cannot be read (\(error)). Stop every timebok on this spool and restore the database from its backup (README: Backing up a spool).")
+            throw DatabaseProblem(
+                .damaged,
+                "\(spool.databasePath) cannot be read (\(error)). Stop every timebok on this spool and restore the database from its backup (README: Backing up a spool)."
+            )
         }
         guard findings.isEmpty else {
-            throw DatabaseProblem(.damaged, "\(spool.databasePath) is damaged (SQLite quick_check: \(findings.prefix(3).joined(separator: "; "))). Nothing was claimed. Stop every timebok on this spool and restore the database from its backup (README: Backing up a spool).")
+            throw DatabaseProblem(
+                .damaged,
+                "\(spool.databasePath) is damaged (SQLite quick_check: \(findings.prefix(3).joined(separator: "; "))). Nothing was claimed. Stop every timebok on this spool and restore the database from its backup (README: Backing up a spool)."
+            )
         }
     }
 
@@ -166,7 +188,6 @@ public final class Engine {
         try store.backup(to: destination)
     }
 
-
     // MARK: The command line's door
 
     /// Executes a command through the same path as a command file, without files.
@@ -178,10 +199,13 @@ public final class Engine {
             do {
                 try publish(committed.outputs, key: "command:\(envelope.id)")
             } catch {
-                outcome.summary += " (Its messages are recorded but could not be published yet: \(error). The next pass publishes them.)"
+                outcome.summary +=
+                    " (Its messages are recorded but could not be published yet: \(error). The next pass publishes them.)"
             }
             return outcome
-        case .failure(let error): return CommandOutcome(commandId: envelope.id, error: Refusal(error), summary: error.message, created: [], duplicate: false)
+        case .failure(let error):
+            return CommandOutcome(
+                commandId: envelope.id, error: Refusal(error), summary: error.message, created: [], duplicate: false)
         }
     }
 
@@ -218,7 +242,8 @@ public final class Engine {
                 var outcome = claimed.origin == .inbox ? try handleMessage(claimed) : try handle(claimed)
                 let elapsed = ContinuousClock.now - started
                 outcome.input = "\(claimed.origin.rawValue)/\(claimed.name)"
-                outcome.milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
+                outcome.milliseconds =
+                    Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
                 report.outcomes.append(outcome)
             } catch {
                 report.retrying.append((claimed.name, "\(error)"))
@@ -242,7 +267,11 @@ public final class Engine {
         // A `.meta` in processing/ whose message is neither there nor waiting: to error/ with a reason.
         for orphan in spool.orphanCompanions() {
             do {
-                _ = try quarantine(orphan, day: Oslo.today(at: clock()).description, reason: "processing/\(orphan.name) is transport metadata whose message is gone (neither in processing/ nor in \(orphan.origin.rawValue)/); nothing was done with it.\n")
+                _ = try quarantine(
+                    orphan, day: Oslo.today(at: clock()).description,
+                    reason:
+                        "processing/\(orphan.name) is transport metadata whose message is gone (neither in processing/ nor in \(orphan.origin.rawValue)/); nothing was done with it.\n"
+                )
                 report.setAside.append((orphan.name, "transport metadata without its message; moved to error/"))
             } catch {
                 report.retrying.append((orphan.name, "\(error)"))
@@ -258,7 +287,9 @@ public final class Engine {
     }
 
     /// Claims each complete file waiting in a folder (an inbox message with its `.meta`) and handles it.
-    private func claimWaiting(in folder: Spool.Folder, waiting: inout [String], _ attempt: (Spool.Claimed) -> Void) throws {
+    private func claimWaiting(
+        in folder: Spool.Folder, waiting: inout [String], _ attempt: (Spool.Claimed) -> Void
+    ) throws {
         // The file system's own clock, read once per folder and only when there is something to
         // judge: file ages never depend on the business clock (which tests and replays fix).
         var fileSystemNow: Date?
@@ -268,13 +299,16 @@ public final class Engine {
             let now = config.settleSeconds == 0 ? nil : fileSystemNow ?? (try? spool.fileSystemNow(in: folder))
             fileSystemNow = now
             // A file written in place may be incomplete: a young file that is not yet well-formed waits.
-            if let now, now.timeIntervalSince(file.modified) < TimeInterval(config.settleSeconds), file.size <= config.maxInputBytes,
-               let data = FileManager.default.contents(atPath: spool.path(folder) + "/" + file.name),
-               (try? HardenedXMLParser.parse(Array(data), limits: ParseLimits(maxBytes: config.maxInputBytes))) == nil {
+            if let now, now.timeIntervalSince(file.modified) < TimeInterval(config.settleSeconds),
+                file.size <= config.maxInputBytes,
+                let data = FileManager.default.contents(atPath: spool.path(folder) + "/" + file.name),
+                (try? HardenedXMLParser.parse(Array(data), limits: ParseLimits(maxBytes: config.maxInputBytes))) == nil
+            {
                 waiting.append(file.name)
                 continue
             }
-            guard let claimed = try spool.claim(file.name, from: folder, companion: folder == .inbox ? ".meta" : nil) else { continue }
+            guard let claimed = try spool.claim(file.name, from: folder, companion: folder == .inbox ? ".meta" : nil)
+            else { continue }
             attempt(claimed)
         }
     }
@@ -286,7 +320,11 @@ public final class Engine {
         for odd in spool.odd(in: folder) {
             do {
                 let moved = try spool.setAside(odd, in: folder, day: day)
-                report.setAside.append((IdentityMasking.mask("\(folder.rawValue)/\(odd.printableName)"), "\(odd.why); moved to \(moved.replacingOccurrences(of: spool.root + "/", with: ""))"))
+                report.setAside.append(
+                    (
+                        IdentityMasking.mask("\(folder.rawValue)/\(odd.printableName)"),
+                        "\(odd.why); moved to \(moved.replacingOccurrences(of: spool.root + "/", with: ""))"
+                    ))
             } catch {
                 report.retrying.append((odd.printableName, "\(error)"))
             }
@@ -299,27 +337,36 @@ public final class Engine {
         // The size comes from the open file: an oversized one is refused without being read.
         let read = try spool.read(claimed, limit: config.maxInputBytes)
         guard let bytes = read.bytes else {
-            let error = ModelError(.malformedCommand, "The command file has \(read.size) bytes, more than limits.max-input-bytes (\(config.maxInputBytes)); it was not read.")
-            return try reject(claimed, commandId: nil, error: error, details: [], day: day, contentKey: "size:\(read.size)")
+            let error = ModelError(
+                .malformedCommand,
+                "The command file has \(read.size) bytes, more than limits.max-input-bytes (\(config.maxInputBytes)); it was not read."
+            )
+            return try reject(
+                claimed, commandId: nil, error: error, details: [], day: day, contentKey: "size:\(read.size)")
         }
         let envelope: CommandEnvelope
         do {
             envelope = try decodeCommandFile(bytes, name: claimed.name)
         } catch {
-            return try reject(claimed, commandId: error.commandId, error: error.error, details: error.details, day: day, contentKey: ContentHash.hex(bytes))
+            return try reject(
+                claimed, commandId: error.commandId, error: error.error, details: error.details, day: day,
+                contentKey: ContentHash.hex(bytes))
         }
         switch commit(envelope, source: claimed.name, content: bytes, resultName: resultName(for: envelope.id)) {
         case .success(let committed):
             var outcome = committed.outcome
             try publish(committed.outputs, key: "command:\(envelope.id)")
             outcome.resultFile = committed.outputs.first.map { "\($0.folder)/\($0.name)" }
-            outcome.inputMovedTo = try spool.archive(claimed, day: day, outputs: committed.outputs.map { ($0.folder, $0.name, $0.bytes) })
+            outcome.inputMovedTo = try spool.archive(
+                claimed, day: day, outputs: committed.outputs.map { ($0.folder, $0.name, $0.bytes) })
             return outcome
         case .failure(let error) where error.code == .storage:
             // Not the command's fault: leave it in processing/ and try again on the next pass.
             throw error
         case .failure(let error):
-            return try reject(claimed, commandId: envelope.id, error: error, details: [], day: day, contentKey: ContentHash.hex(bytes))
+            return try reject(
+                claimed, commandId: envelope.id, error: error, details: [], day: day, contentKey: ContentHash.hex(bytes)
+            )
         }
     }
 
@@ -339,7 +386,8 @@ public final class Engine {
     func publish(_ outputs: [LedgerEntry.Output], key: String) throws {
         var any = false
         for output in outputs where !output.published {
-            try spool.publishIdentical(output.bytes, to: Spool.Folder(rawValue: output.folder) ?? .results, name: output.name)
+            try spool.publishIdentical(
+                output.bytes, to: Spool.Folder(rawValue: output.folder) ?? .results, name: output.name)
             any = true
         }
         if any { try store.write { try $0.markPublished(key: key) } }
@@ -348,21 +396,30 @@ public final class Engine {
     /// Writes an error result and moves the input to `error/` with a reason a person can read. The
     /// rejection is recorded in the ledger first (key: file name and content hash), so recovery
     /// after a crash answers it once, with the same result.
-    private func reject(_ claimed: Spool.Claimed, commandId: String?, error: ModelError, details: [String], day: String, contentKey: String) throws -> CommandOutcome {
+    private func reject(
+        _ claimed: Spool.Claimed, commandId: String?, error: ModelError, details: [String], day: String,
+        contentKey: String
+    ) throws -> CommandOutcome {
         let key = "rejected:\(claimed.origin.rawValue)/\(claimed.name):\(contentKey)"
         let entry = try recordOnce(key: key) { _ in
             let name = resultName(for: commandId ?? (claimed.name as NSString).deletingPathExtension)
-            let result = CommandFile.result(commandId: commandId, error: error, message: nil, created: [], processedAt: Oslo.xsDateTime(clock()))
-            return LedgerEntry(key: key, source: claimed.name, contentSHA256: contentKey, appliedAt: nowSeconds, outcome: "rejected", summary: "\(error.code.rawValue): \(error.message)",
-                               outputs: [LedgerEntry.Output(folder: Spool.Folder.results.rawValue, name: name, bytes: result)])
+            let result = CommandFile.result(
+                commandId: commandId, error: error, message: nil, created: [], processedAt: Oslo.xsDateTime(clock()))
+            return LedgerEntry(
+                key: key, source: claimed.name, contentSHA256: contentKey, appliedAt: nowSeconds, outcome: "rejected",
+                summary: "\(error.code.rawValue): \(error.message)",
+                outputs: [LedgerEntry.Output(folder: Spool.Folder.results.rawValue, name: name, bytes: result)])
         }
         try publish(entry.outputs, key: key)
         let resultFile = "results/\(entry.outputs[0].name)"
-        var reason = "\(claimed.origin.rawValue)/\(claimed.name) was not applied; nothing in the model changed.\n\(error.code.rawValue): \(error.message)\n"
+        var reason =
+            "\(claimed.origin.rawValue)/\(claimed.name) was not applied; nothing in the model changed.\n\(error.code.rawValue): \(error.message)\n"
         if !details.isEmpty { reason += "Details:\n" + details.map { "  \($0)\n" }.joined() }
         reason += "Result: \(resultFile)\nTime: \(Oslo.xsDateTime(clock()))\n"
         let moved = try quarantine(claimed, day: day, reason: reason)
-        return CommandOutcome(commandId: commandId, error: Refusal(error), summary: error.message, created: [], duplicate: false, resultFile: resultFile, inputMovedTo: moved)
+        return CommandOutcome(
+            commandId: commandId, error: Refusal(error), summary: error.message, created: [], duplicate: false,
+            resultFile: resultFile, inputMovedTo: moved)
     }
 
     /// Moves an input to `error/` with its reason, fødselsnumre masked: reason files are read by people.
@@ -380,15 +437,24 @@ public final class Engine {
     private func decodeCommandFile(_ bytes: [UInt8], name: String) throws(FileFailure) -> CommandEnvelope {
         let document: XDocument
         do {
-            document = try HardenedXMLParser.parse(bytes, name: name, limits: ParseLimits(maxBytes: config.maxInputBytes))
+            document = try HardenedXMLParser.parse(
+                bytes, name: name, limits: ParseLimits(maxBytes: config.maxInputBytes))
         } catch {
             let where_ = error.line.map { " (line \($0))" } ?? ""
-            throw FileFailure(commandId: nil, error: ModelError(.malformedCommand, "The command file is not readable XML\(where_): \(error.summary) \(error.issues.first?.message ?? "")".trimmedWhitespace), details: error.issues.map(\.description))
+            throw FileFailure(
+                commandId: nil,
+                error: ModelError(
+                    .malformedCommand,
+                    "The command file is not readable XML\(where_): \(error.summary) \(error.issues.first?.message ?? "")"
+                        .trimmedWhitespace), details: error.issues.map(\.description))
         }
         let commandId = document.root?.attribute("id")
         let issues = commandSchema.validate(document)
         if let first = issues.first {
-            throw FileFailure(commandId: commandId, error: ModelError(.invalidCommand, "The command file does not follow schemas/command-v1.xsd: \(first)"), details: issues.map(\.description))
+            throw FileFailure(
+                commandId: commandId,
+                error: ModelError(.invalidCommand, "The command file does not follow schemas/command-v1.xsd: \(first)"),
+                details: issues.map(\.description))
         }
         do {
             return try CommandFile.decode(document)
@@ -405,33 +471,55 @@ public final class Engine {
     }
 
     /// Decide and commit in one write transaction: the decision sees exactly the state it changes.
-    private func commit(_ envelope: CommandEnvelope, source: String, content: [UInt8], resultName: String?) -> Result<Committed, ModelError> {
+    private func commit(
+        _ envelope: CommandEnvelope, source: String, content: [UInt8], resultName: String?
+    ) -> Result<Committed, ModelError> {
         let hash = ContentHash.hex(content)
         let key = "command:\(envelope.id)"
         let context = decisionContext()
         let now = context.now
         do {
-            return .success(try store.write { writer in
-                if let previous = try writer.reader.ledger(key: key) {
-                    guard previous.contentSHA256 == hash else {
-                        throw ModelError(.commandIdReused, "Command id \"\(envelope.id)\" was already used (\(previous.source), \(Oslo.xsDateTime(Date(timeIntervalSince1970: Double(previous.appliedAt))))) for a different command; give every command its own id.")
+            return .success(
+                try store.write { writer in
+                    if let previous = try writer.reader.ledger(key: key) {
+                        guard previous.contentSHA256 == hash else {
+                            throw ModelError(
+                                .commandIdReused,
+                                "Command id \"\(envelope.id)\" was already used (\(previous.source), \(Oslo.xsDateTime(Date(timeIntervalSince1970: Double(previous.appliedAt))))) for a different command; give every command its own id."
+                            )
+                        }
+                        return Committed(
+                            outcome: CommandOutcome(
+                                commandId: envelope.id, error: nil, summary: "Already applied: \(previous.summary)",
+                                created: [], duplicate: true), outputs: previous.outputs)
                     }
-                    return Committed(outcome: CommandOutcome(commandId: envelope.id, error: nil, summary: "Already applied: \(previous.summary)", created: [], duplicate: true), outputs: previous.outputs)
-                }
-                let decision = try CommandHandler(settings: settings, newId: context.newId).decide(envelope, model: writer.reader, now: now)
-                // The office's events become answers, pushes and journal entries, decided on the same
-                // snapshot and committed with the decision in one step.
-                let conversation = try Conversations(context: context).officeEvents(of: decision, model: writer.reader)
-                try writer.apply(conversation)
-                var outputs: [LedgerEntry.Output] = []
-                if let resultName {
-                    outputs.append(LedgerEntry.Output(folder: Spool.Folder.results.rawValue, name: resultName,
-                                                      bytes: CommandFile.result(commandId: envelope.id, error: nil, message: decision.summary, created: decision.created, processedAt: Oslo.xsDateTime(Date(timeIntervalSince1970: Double(now))))))
-                }
-                outputs += try outputFiles(conversation, context: context, model: writer.reader)
-                try writer.record(LedgerEntry(key: key, source: source, contentSHA256: hash, appliedAt: now, outcome: "ok", summary: decision.summary, outputs: outputs))
-                return Committed(outcome: CommandOutcome(commandId: envelope.id, error: nil, summary: decision.summary, created: decision.created, duplicate: false), outputs: outputs)
-            })
+                    let decision = try CommandHandler(settings: settings, newId: context.newId).decide(
+                        envelope, model: writer.reader, now: now)
+                    // The office's events become answers, pushes and journal entries, decided on the same
+                    // snapshot and committed with the decision in one step.
+                    let conversation = try Conversations(context: context).officeEvents(
+                        of: decision, model: writer.reader)
+                    try writer.apply(conversation)
+                    var outputs: [LedgerEntry.Output] = []
+                    if let resultName {
+                        outputs.append(
+                            LedgerEntry.Output(
+                                folder: Spool.Folder.results.rawValue, name: resultName,
+                                bytes: CommandFile.result(
+                                    commandId: envelope.id, error: nil, message: decision.summary,
+                                    created: decision.created,
+                                    processedAt: Oslo.xsDateTime(Date(timeIntervalSince1970: Double(now))))))
+                    }
+                    outputs += try outputFiles(conversation, context: context, model: writer.reader)
+                    try writer.record(
+                        LedgerEntry(
+                            key: key, source: source, contentSHA256: hash, appliedAt: now, outcome: "ok",
+                            summary: decision.summary, outputs: outputs))
+                    return Committed(
+                        outcome: CommandOutcome(
+                            commandId: envelope.id, error: nil, summary: decision.summary, created: decision.created,
+                            duplicate: false), outputs: outputs)
+                })
         } catch let error as ModelError {
             return .failure(error)
         } catch {
@@ -442,7 +530,8 @@ public final class Engine {
     /// Result names sort by time and are unique: `20261201T091500.123Z-<command id>.xml`.
     /// Two results in the same millisecond for the same id (a reused id) get `-2`, `-3` ….
     func resultName(for id: String) -> String {
-        let safe = String(id.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" }.prefix(80))
+        let safe = String(
+            id.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" }.prefix(80))
         let base = "\(UTCStamp.compact(clock()))-\(safe)"
         var name = base + ".xml"
         var counter = 2

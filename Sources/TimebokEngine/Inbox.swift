@@ -40,15 +40,24 @@ extension Engine {
             if let schemas {
                 let issues = schemas.validate(try HardenedXMLParser.parse(bytes, name: base + ".xml"))
                 if let first = issues.first {
-                    throw Refusal(code: .invalidOutput, "timebok built \(message.label) \(message.msgId), which does not validate against the official schemas (line \(first.line.map(String.init) ?? "?"): \(first.message)); nothing was recorded or sent. This is a bug in timebok: keep the input for its report.")
+                    throw Refusal(
+                        code: .invalidOutput,
+                        "timebok built \(message.label) \(message.msgId), which does not validate against the official schemas (line \(first.line.map(String.init) ?? "?"): \(first.message)); nothing was recorded or sent. This is a bug in timebok: keep the input for its report."
+                    )
                 }
             }
-            outputs.append(LedgerEntry.Output(folder: Spool.Folder.outbox.rawValue, name: base + ".meta", bytes: message.meta.rendered()))
+            outputs.append(
+                LedgerEntry.Output(
+                    folder: Spool.Folder.outbox.rawValue, name: base + ".meta", bytes: message.meta.rendered()))
             outputs.append(LedgerEntry.Output(folder: Spool.Folder.outbox.rawValue, name: base + ".xml", bytes: bytes))
         }
         for record in result.journal {
             let id = context.newId()
-            outputs.append(LedgerEntry.Output(folder: Spool.Folder.journal.rawValue, name: "\(prefix())-\(record.event.rawValue)-\(record.appointmentId ?? id).xml", bytes: record.render(id: id)))
+            outputs.append(
+                LedgerEntry.Output(
+                    folder: Spool.Folder.journal.rawValue,
+                    name: "\(prefix())-\(record.event.rawValue)-\(record.appointmentId ?? id).xml",
+                    bytes: record.render(id: id)))
         }
         return outputs
     }
@@ -59,12 +68,16 @@ extension Engine {
         let now = context.now
         let key = "expiry:\(now):\(context.newId())"
         let (count, outputs) = try store.write { writer -> (Int, [LedgerEntry.Output]) in
-            let decision = try CommandHandler(settings: settings, newId: context.newId).expireHolds(model: writer.reader, now: now)
+            let decision = try CommandHandler(settings: settings, newId: context.newId).expireHolds(
+                model: writer.reader, now: now)
             guard !decision.changes.isEmpty else { return (0, []) }
             let conversation = try conversations(context).officeEvents(of: decision, model: writer.reader)
             try writer.apply(conversation)
             let outputs = try outputFiles(conversation, context: context, model: writer.reader)
-            try writer.record(LedgerEntry(key: key, source: "hold expiry", contentSHA256: "", appliedAt: now, outcome: "ok", summary: decision.summary, outputs: outputs))
+            try writer.record(
+                LedgerEntry(
+                    key: key, source: "hold expiry", contentSHA256: "", appliedAt: now, outcome: "ok",
+                    summary: decision.summary, outputs: outputs))
             return (decision.events.count, outputs)
         }
         if count > 0 { try publish(outputs, key: key) }
@@ -84,19 +97,29 @@ extension Engine {
         // The size comes from the open file: an oversized one is refused without being read.
         let read = try spool.read(claimed, limit: config.maxInputBytes)
         guard let bytes = read.bytes else {
-            let refusal = Refusal(XMLError(.inputTooLarge, "The input has \(read.size) bytes, more than limits.max-input-bytes (\(config.maxInputBytes)); it was not read, so it cannot be answered."))
-            let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused unread.\n\(refusal)\n")
-            return CommandOutcome(commandId: nil, error: refusal, summary: refusal.message, created: [], duplicate: false, inputMovedTo: moved)
+            let refusal = Refusal(
+                XMLError(
+                    .inputTooLarge,
+                    "The input has \(read.size) bytes, more than limits.max-input-bytes (\(config.maxInputBytes)); it was not read, so it cannot be answered."
+                ))
+            let moved = try quarantine(
+                claimed, day: day, reason: "inbox/\(claimed.name) was refused unread.\n\(refusal)\n")
+            return CommandOutcome(
+                commandId: nil, error: refusal, summary: refusal.message, created: [], duplicate: false,
+                inputMovedTo: moved)
         }
         var meta: TransportMeta?
         if let metaData = FileManager.default.contents(atPath: metaPath) {
             do {
                 meta = try TransportMeta.parse(String(decoding: metaData, as: UTF8.self))
             } catch {
-                return try refuseMessage(claimed, reason: "Its transport metadata (.meta) is unreadable: \(error)", day: day)
+                return try refuseMessage(
+                    claimed, reason: "Its transport metadata (.meta) is unreadable: \(error)", day: day)
             }
         }
-        let codec = MessageCodec(schemas: try messageSchemas(), options: DecodingOptions(allowTestIdentityNumbers: config.allowTestNumbers), limits: ParseLimits(maxBytes: config.maxInputBytes))
+        let codec = MessageCodec(
+            schemas: try messageSchemas(), options: DecodingOptions(allowTestIdentityNumbers: config.allowTestNumbers),
+            limits: ParseLimits(maxBytes: config.maxInputBytes))
         let decoded: DecodedMessage
         do {
             decoded = try codec.decode(bytes, name: claimed.name)
@@ -108,83 +131,134 @@ extension Engine {
             return try receive(appRec, claimed: claimed, bytes: bytes, day: day)
         case .dialog(let message, let function):
             // The transport's HER-ids must match the MsgHead (a mismatch is a spoofing attempt).
-            if let from = meta?["from-her-id"], from != message.info.sender.communicationPartyHerId, from != message.info.sender.herId {
-                return try refuseMessage(claimed, reason: "The transport says the message came from HER-id \(from), but its MsgHead names \(message.info.sender.communicationPartyHerId ?? "?"); refused unanswered as a possible spoofing attempt. Nothing changed.", day: day)
+            if let from = meta?["from-her-id"], from != message.info.sender.communicationPartyHerId,
+                from != message.info.sender.herId
+            {
+                return try refuseMessage(
+                    claimed,
+                    reason:
+                        "The transport says the message came from HER-id \(from), but its MsgHead names \(message.info.sender.communicationPartyHerId ?? "?"); refused unanswered as a possible spoofing attempt. Nothing changed.",
+                    day: day)
             }
-            if let to = meta?["to-her-id"], to != message.info.receiver.communicationPartyHerId, to != message.info.receiver.herId {
-                return try refuseMessage(claimed, reason: "The transport delivered it to HER-id \(to), but its MsgHead is addressed to \(message.info.receiver.communicationPartyHerId ?? "?"); refused unanswered. Nothing changed.", day: day)
+            if let to = meta?["to-her-id"], to != message.info.receiver.communicationPartyHerId,
+                to != message.info.receiver.herId
+            {
+                return try refuseMessage(
+                    claimed,
+                    reason:
+                        "The transport delivered it to HER-id \(to), but its MsgHead is addressed to \(message.info.receiver.communicationPartyHerId ?? "?"); refused unanswered. Nothing changed.",
+                    day: day)
             }
             if let subject = meta?["subject"], subject != message.info.type.value {
-                return try refuseMessage(claimed, reason: "The transport's subject \(subject) is not the message's process \(message.info.type.value); refused unanswered. Nothing changed.", day: day)
+                return try refuseMessage(
+                    claimed,
+                    reason:
+                        "The transport's subject \(subject) is not the message's process \(message.info.type.value); refused unanswered. Nothing changed.",
+                    day: day)
             }
             let key = "message:\(message.info.sender.communicationPartyHerId ?? "?"):\(message.info.msgId)"
             let hash = ContentHash.hex(bytes)
             let signatureProblem = incomingSignatureProblem(bytes)
             let committed: (LedgerEntry, Bool, Refusal?)
             do {
-            committed = try store.write { writer -> (LedgerEntry, Bool, Refusal?) in
-                let previous = try writer.reader.ledger(key: key)
-                if let previous, previous.contentSHA256 == hash { return (previous, true, nil) }
-                let conversations = conversations(context)
-                // A refusal is recorded once (under the MsgId, or MsgId + content when the MsgId is taken),
-                // so a second delivery is never answered twice.
-                func refuse(_ result: Outcome, _ refusal: Refusal) throws -> (LedgerEntry, Bool, Refusal?) {
-                    let entryKey = previous == nil ? key : "\(key):\(hash)"
-                    if let recorded = try writer.reader.ledger(key: entryKey) { return (recorded, false, refusal) }
-                    let entry = LedgerEntry(key: entryKey, source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: "rejected",
-                                            summary: refusal.description, outputs: try outputFiles(result, context: context, model: writer.reader))
-                    try writer.record(entry)
-                    return (entry, false, refusal)
-                }
-                // The answer to a refused message of ours: an AppRec for an asynchronous one, the function's refusal for a synchronous one.
-                func refusalAnswer(_ error: AppRecErrorCode, _ reason: String, citizenText: String) -> Outcome {
-                    var result = Outcome()
-                    if function.expectsAppRec {
-                        result.messages.append(conversations.appRec(message.info, meta: meta, errors: [(error, reason)]))
-                    } else {
-                        let code = Conversations.rejectionCode(for: message.info.process)
-                        result.messages += conversations.answer(message, meta: meta, code: code, label: "Svar-\(code.value)", text: citizenText).messages
+                committed = try store.write { writer -> (LedgerEntry, Bool, Refusal?) in
+                    let previous = try writer.reader.ledger(key: key)
+                    if let previous, previous.contentSHA256 == hash { return (previous, true, nil) }
+                    let conversations = conversations(context)
+                    // A refusal is recorded once (under the MsgId, or MsgId + content when the MsgId is taken),
+                    // so a second delivery is never answered twice.
+                    func refuse(_ result: Outcome, _ refusal: Refusal) throws -> (LedgerEntry, Bool, Refusal?) {
+                        let entryKey = previous == nil ? key : "\(key):\(hash)"
+                        if let recorded = try writer.reader.ledger(key: entryKey) { return (recorded, false, refusal) }
+                        let entry = LedgerEntry(
+                            key: entryKey, source: claimed.name, contentSHA256: hash, appliedAt: now,
+                            outcome: "rejected",
+                            summary: refusal.description,
+                            outputs: try outputFiles(result, context: context, model: writer.reader))
+                        try writer.record(entry)
+                        return (entry, false, refusal)
                     }
-                    return result
+                    // The answer to a refused message of ours: an AppRec for an asynchronous one, the function's refusal for a synchronous one.
+                    func refusalAnswer(_ error: AppRecErrorCode, _ reason: String, citizenText: String) -> Outcome {
+                        var result = Outcome()
+                        if function.expectsAppRec {
+                            result.messages.append(
+                                conversations.appRec(message.info, meta: meta, errors: [(error, reason)]))
+                        } else {
+                            let code = Conversations.rejectionCode(for: message.info.process)
+                            result.messages +=
+                                conversations.answer(
+                                    message, meta: meta, code: code, label: "Svar-\(code.value)", text: citizenText
+                                ).messages
+                        }
+                        return result
+                    }
+                    // Not ours: refused before anything could answer it, also a reused MsgId (never E10 in someone else's name).
+                    if let refused = try conversations.notOurs(
+                        message.info, asynchronous: function.expectsAppRec, meta: meta, model: writer.reader)
+                    {
+                        return try refuse(
+                            refused,
+                            refused.refusal ?? Refusal(code: .notAddressedHere, "Not addressed to this office."))
+                    }
+                    // A bad signature (or none where one is required): S01/S02, or the function's refusal; nothing changes.
+                    if let problem = signatureProblem {
+                        let result = refusalAnswer(
+                            problem.appRecCode == "S02" ? .invalidCertificate : .signatureError, problem.message,
+                            citizenText: "Meldingens signatur kunne ikke godtas (\(problem.appRecCode ?? "S01")).")
+                        return try refuse(result, Refusal(problem))
+                    }
+                    if let previous {
+                        // The same MsgId with other content: E10; nothing changes.
+                        let reason =
+                            "MsgId \(message.info.msgId) was already received (\(previous.source)) with other content."
+                        let result = refusalAnswer(
+                            .invalidMessageId, reason,
+                            citizenText: "Meldingen er allerede mottatt med annet innhold (E10).")
+                        return try refuse(
+                            result, Refusal(code: .messageIdReused, reason + " Answered E10; nothing changed."))
+                    }
+                    let result = try conversations.handle(message, function, meta: meta, model: writer.reader)
+                    try writer.apply(result)
+                    let entry = LedgerEntry(
+                        key: key, source: claimed.name, contentSHA256: hash, appliedAt: now,
+                        outcome: result.refusal == nil ? "ok" : "rejected",
+                        summary: result.refusal?.description ?? "\(function.rawValue): \(result.decision.summary)",
+                        outputs: try outputFiles(result, context: context, model: writer.reader))
+                    try writer.record(entry)
+                    return (entry, false, result.refusal)
                 }
-                // Not ours: refused before anything could answer it, also a reused MsgId (never E10 in someone else's name).
-                if let refused = try conversations.notOurs(message.info, asynchronous: function.expectsAppRec, meta: meta, model: writer.reader) {
-                    return try refuse(refused, refused.refusal ?? Refusal(code: .notAddressedHere, "Not addressed to this office."))
-                }
-                // A bad signature (or none where one is required): S01/S02, or the function's refusal; nothing changes.
-                if let problem = signatureProblem {
-                    let result = refusalAnswer(problem.appRecCode == "S02" ? .invalidCertificate : .signatureError, problem.message,
-                                               citizenText: "Meldingens signatur kunne ikke godtas (\(problem.appRecCode ?? "S01")).")
-                    return try refuse(result, Refusal(problem))
-                }
-                if let previous {
-                    // The same MsgId with other content: E10; nothing changes.
-                    let reason = "MsgId \(message.info.msgId) was already received (\(previous.source)) with other content."
-                    let result = refusalAnswer(.invalidMessageId, reason, citizenText: "Meldingen er allerede mottatt med annet innhold (E10).")
-                    return try refuse(result, Refusal(code: .messageIdReused, reason + " Answered E10; nothing changed."))
-                }
-                let result = try conversations.handle(message, function, meta: meta, model: writer.reader)
-                try writer.apply(result)
-                let entry = LedgerEntry(key: key, source: claimed.name, contentSHA256: hash, appliedAt: now, outcome: result.refusal == nil ? "ok" : "rejected",
-                                        summary: result.refusal?.description ?? "\(function.rawValue): \(result.decision.summary)", outputs: try outputFiles(result, context: context, model: writer.reader))
-                try writer.record(entry)
-                return (entry, false, result.refusal)
-            }
             } catch let invalid as Refusal where invalid.isInvalidOutput {
                 // Nothing was recorded or sent; the input goes to error/ for its bug report.
-                let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was not answered; nothing changed.\n\(invalid)\n")
-                return CommandOutcome(commandId: message.info.msgId, error: invalid, summary: invalid.message, created: [], duplicate: false, inputMovedTo: moved)
+                let moved = try quarantine(
+                    claimed, day: day,
+                    reason:
+                        "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was not answered; nothing changed.\n\(invalid)\n"
+                )
+                return CommandOutcome(
+                    commandId: message.info.msgId, error: invalid, summary: invalid.message, created: [],
+                    duplicate: false, inputMovedTo: moved)
             }
             let (entry, duplicate, refusal) = committed
             try publish(entry.outputs, key: entry.key)
             let outputs = entry.outputs.map { ($0.folder, $0.name, $0.bytes) }
             if let refusal {
                 let answered = entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }
-                let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was refused.\n\(refusal)\n" + (answered.isEmpty ? "Not answered.\n" : "Answered with: \(answered.joined(separator: ", "))\n"))
-                return CommandOutcome(commandId: message.info.msgId, error: refusal, summary: refusal.message, created: [], duplicate: false, inputMovedTo: moved)
+                let moved = try quarantine(
+                    claimed, day: day,
+                    reason:
+                        "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was refused.\n\(refusal)\n"
+                        + (answered.isEmpty
+                            ? "Not answered.\n" : "Answered with: \(answered.joined(separator: ", "))\n"))
+                return CommandOutcome(
+                    commandId: message.info.msgId, error: refusal, summary: refusal.message, created: [],
+                    duplicate: false, inputMovedTo: moved)
             }
             let moved = try spool.archive(claimed, day: day, outputs: outputs)
-            return CommandOutcome(commandId: message.info.msgId, error: nil, summary: duplicate ? "Already received: \(entry.summary)" : entry.summary, created: [], duplicate: duplicate, inputMovedTo: moved)
+            return CommandOutcome(
+                commandId: message.info.msgId, error: nil,
+                summary: duplicate ? "Already received: \(entry.summary)" : entry.summary, created: [],
+                duplicate: duplicate, inputMovedTo: moved)
         }
     }
 
@@ -204,7 +278,9 @@ extension Engine {
 
     /// A message that cannot be decoded: an AppRec error for an asynchronous one, 26 for a
     /// synchronous one (when its envelope could be read), and the input to `error/`.
-    private func answerUndecodable(_ claimed: Spool.Claimed, error: MessageError, meta: TransportMeta?, bytes: [UInt8], day: String) throws -> CommandOutcome {
+    private func answerUndecodable(
+        _ claimed: Spool.Claimed, error: MessageError, meta: TransportMeta?, bytes: [UInt8], day: String
+    ) throws -> CommandOutcome {
         let context = decisionContext()
         let now = context.now
         var result = Outcome()
@@ -214,18 +290,29 @@ extension Engine {
             let synchronous = error.function.map(\.isSynchronous) ?? !envelope.acknowledgementRequested
             let process = DialogProcess(wireName: envelope.type.value)
             // Not ours: never answered in the name of whoever it was addressed to.
-            if let refused = try store.read({ try conversations.notOurs(envelope, asynchronous: !synchronous, meta: meta, model: $0) }) {
+            if let refused = try store.read({
+                try conversations.notOurs(envelope, asynchronous: !synchronous, meta: meta, model: $0)
+            }) {
                 result = refused
             } else if synchronous, process != nil {
                 let request = DialogMessage(info: envelope, documents: [])
                 let code = Conversations.rejectionCode(for: process)
-                result.messages += conversations.answer(request, meta: meta, code: code, label: "Svar-\(code.value)", text: "Forespørselen kunne ikke behandles (\(error.appRecError.rawValue) \(error.appRecError.displayName)).").messages
+                result.messages +=
+                    conversations.answer(
+                        request, meta: meta, code: code, label: "Svar-\(code.value)",
+                        text:
+                            "Forespørselen kunne ikke behandles (\(error.appRecError.rawValue) \(error.appRecError.displayName))."
+                    ).messages
             } else if !synchronous {
-                result.messages.append(conversations.appRec(envelope, meta: meta, errors: [(error.appRecError, String(error.summary.prefix(500)))]))
+                result.messages.append(
+                    conversations.appRec(
+                        envelope, meta: meta, errors: [(error.appRecError, String(error.summary.prefix(500)))]))
             }
         }
         // Keyed like any message when its envelope could be read: a second delivery is not answered twice.
-        let key = error.envelope.map { "message:\($0.sender.communicationPartyHerId ?? "?"):\($0.msgId)" } ?? "undecodable:\(claimed.name):\(ContentHash.hex(bytes))"
+        let key =
+            error.envelope.map { "message:\($0.sender.communicationPartyHerId ?? "?"):\($0.msgId)" }
+            ?? "undecodable:\(claimed.name):\(ContentHash.hex(bytes))"
         var unanswerable: Refusal?
         let entry = try recordOnce(key: key) { writer in
             var outputs: [LedgerEntry.Output] = []
@@ -235,41 +322,60 @@ extension Engine {
                 // An answer built from a broken envelope that would itself be refused: none is sent.
                 unanswerable = refusal
             }
-            return LedgerEntry(key: key, source: claimed.name, contentSHA256: ContentHash.hex(bytes), appliedAt: now, outcome: "rejected", summary: error.description, outputs: outputs)
+            return LedgerEntry(
+                key: key, source: claimed.name, contentSHA256: ContentHash.hex(bytes), appliedAt: now,
+                outcome: "rejected", summary: error.description, outputs: outputs)
         }
         try publish(entry.outputs, key: key)
         let answered = entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }
-        var reason = "inbox/\(claimed.name) could not be processed; nothing in the model changed.\n\(error.description)\n" + (answered.isEmpty ? "No answer could be addressed.\n" : "Answered with: \(answered.joined(separator: ", "))\n")
+        var reason =
+            "inbox/\(claimed.name) could not be processed; nothing in the model changed.\n\(error.description)\n"
+            + (answered.isEmpty
+                ? "No answer could be addressed.\n" : "Answered with: \(answered.joined(separator: ", "))\n")
         if let unanswerable { reason += "Its answer was not sent: \(unanswerable)\n" }
         let moved = try quarantine(claimed, day: day, reason: reason)
-        return CommandOutcome(commandId: error.envelope?.msgId, error: Refusal(error), summary: error.description, created: [], duplicate: false, inputMovedTo: moved)
+        return CommandOutcome(
+            commandId: error.envelope?.msgId, error: Refusal(error), summary: error.description, created: [],
+            duplicate: false, inputMovedTo: moved)
     }
 
     /// An AppRec from helsenorge: matched to the message it answers; E35 marks the patient as not digitally active.
-    private func receive(_ appRec: AppRec, claimed: Spool.Claimed, bytes: [UInt8], day: String) throws -> CommandOutcome {
+    private func receive(_ appRec: AppRec, claimed: Spool.Claimed, bytes: [UInt8], day: String) throws -> CommandOutcome
+    {
         let context = decisionContext()
         let key = "apprec:\(appRec.sender.communicationPartyHerId ?? "?"):\(appRec.id)"
         let outcome = try store.write { writer -> String? in
             if try writer.reader.ledger(key: key) != nil { return "duplicate" }
             guard let receipt = try conversations(context).receive(appRec, model: writer.reader) else { return nil }
             try writer.apply(receipt)
-            try writer.record(LedgerEntry(key: key, source: claimed.name, contentSHA256: ContentHash.hex(bytes), appliedAt: context.now, outcome: "ok", summary: receipt.decision.summary, outputs: []))
+            try writer.record(
+                LedgerEntry(
+                    key: key, source: claimed.name, contentSHA256: ContentHash.hex(bytes), appliedAt: context.now,
+                    outcome: "ok", summary: receipt.decision.summary, outputs: []))
             return receipt.decision.summary
         }
         guard let outcome else {
-            let refusal = Refusal(code: .unmatchedAnswer, "It is an AppRec for message \(appRec.original.id), which timebok did not send (or no longer knows). Nothing changed.")
+            let refusal = Refusal(
+                code: .unmatchedAnswer,
+                "It is an AppRec for message \(appRec.original.id), which timebok did not send (or no longer knows). Nothing changed."
+            )
             let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused.\n\(refusal)\n")
-            return CommandOutcome(commandId: appRec.id, error: refusal, summary: refusal.message, created: [], duplicate: false, inputMovedTo: moved)
+            return CommandOutcome(
+                commandId: appRec.id, error: refusal, summary: refusal.message, created: [], duplicate: false,
+                inputMovedTo: moved)
         }
         let moved = try spool.archive(claimed, day: day, outputs: [])
-        return CommandOutcome(commandId: appRec.id, error: nil, summary: outcome == "duplicate" ? "Already received." : outcome, created: [], duplicate: outcome == "duplicate", inputMovedTo: moved)
+        return CommandOutcome(
+            commandId: appRec.id, error: nil, summary: outcome == "duplicate" ? "Already received." : outcome,
+            created: [], duplicate: outcome == "duplicate", inputMovedTo: moved)
     }
 
     /// Refused unanswered because of its transport metadata.
     private func refuseMessage(_ claimed: Spool.Claimed, reason: String, day: String) throws -> CommandOutcome {
         let refusal = Refusal(code: .transportMismatch, reason)
         let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused.\n\(refusal)\n")
-        return CommandOutcome(commandId: nil, error: refusal, summary: reason, created: [], duplicate: false, inputMovedTo: moved)
+        return CommandOutcome(
+            commandId: nil, error: refusal, summary: reason, created: [], duplicate: false, inputMovedTo: moved)
     }
 }
 

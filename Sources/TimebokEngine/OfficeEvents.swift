@@ -17,49 +17,84 @@ extension Conversations {
         result.decision = decision
         let after = try appointmentsAfter(decision, model: model)
         for event in decision.events {
-            guard let appointment = try after[event.appointmentId] ?? model.appointment(id: event.appointmentId), let slot = try model.slot(id: appointment.slotId),
-                  let book = try model.book(id: appointment.bookId) else { continue }
+            guard let appointment = try after[event.appointmentId] ?? model.appointment(id: event.appointmentId),
+                let slot = try model.slot(id: appointment.slotId),
+                let book = try model.book(id: appointment.bookId)
+            else { continue }
             let gp = try gp(of: book, model: model)
-            let patient = try model.patient(fnr: appointment.fnr) ?? ListPatient(fnr: appointment.fnr, familyName: "", givenName: "")
+            let patient =
+                try model.patient(fnr: appointment.fnr)
+                ?? ListPatient(fnr: appointment.fnr, familyName: "", givenName: "")
             let previous = try event.previousSlotId.flatMap { try model.slot(id: $0) }
-            var record = JournalRecord(event: event.kind, at: event.at, actor: event.actor, book: book, fnr: patient.fnr, familyName: patient.familyName, givenName: patient.givenName,
-                                       appointmentId: appointment.id, slot: slot, location: book.location, previousSlot: previous, subject: nil, text: journalText(event, appointment),
-                                       requestMsgId: appointment.requestMsgId, conversationId: appointment.conversationId)
+            var record = JournalRecord(
+                event: event.kind, at: event.at, actor: event.actor, book: book, fnr: patient.fnr,
+                familyName: patient.familyName, givenName: patient.givenName,
+                appointmentId: appointment.id, slot: slot, location: book.location, previousSlot: previous,
+                subject: nil, text: journalText(event, appointment),
+                requestMsgId: appointment.requestMsgId, conversationId: appointment.conversationId)
             var outgoing: OutgoingMessage?
             let request = try model.requestMessage(appointmentId: appointment.id).flatMap(Self.decodeRecorded)
-            if appointment.requestMsgId != nil && (event.kind == .confirmed || event.kind == .rejected || event.kind == .expired) && event.actor != .citizen {
+            if appointment.requestMsgId != nil
+                && (event.kind == .confirmed || event.kind == .rejected || event.kind == .expired)
+                && event.actor != .citizen
+            {
                 // The late answer in the request's conversation.
                 switch event.kind {
                 case .confirmed:
                     var staff: HealthcareProfessional?
                     if case .office(let name, let hpr) = event.actor, let name {
                         let parts = name.split(separator: " ")
-                        staff = HealthcareProfessional(familyName: parts.last.map(String.init), givenName: parts.dropLast().joined(separator: " "), idents: hpr.map { [.hpr($0)] } ?? [])
+                        staff = HealthcareProfessional(
+                            familyName: parts.last.map(String.init), givenName: parts.dropLast().joined(separator: " "),
+                            idents: hpr.map { [.hpr($0)] } ?? [])
                     }
-                    let confirmation = confirmationReply(appointment: appointment, slot: slot, book: book, gp: gp, to: request, text: event.text ?? (book.informationText.isEmpty ? nil : book.informationText), staff: staff, patient: patient)
+                    let confirmation = confirmationReply(
+                        appointment: appointment, slot: slot, book: book, gp: gp, to: request,
+                        text: event.text ?? (book.informationText.isEmpty ? nil : book.informationText), staff: staff,
+                        patient: patient)
                     outgoing = confirmation.outgoing
                     record.answerCode = AnswerCode.timereservasjonBekreftet.rawValue
                     record.answerText = confirmation.text
                 default:
-                    let answerCode = event.kind == .expired ? AnswerCode.foresporselAvvist : WireVocabulary.answerCode(for: event.rejection ?? .declined)
+                    let answerCode =
+                        event.kind == .expired
+                        ? AnswerCode.foresporselAvvist : WireVocabulary.answerCode(for: event.rejection ?? .declined)
                     let code = answerCode.rawValue
-                    let text = event.kind == .expired ? WireVocabulary.expiredAnswer : (event.text ?? WireVocabulary.rejectedByOffice)
+                    let text =
+                        event.kind == .expired
+                        ? WireVocabulary.expiredAnswer : (event.text ?? WireVocabulary.rejectedByOffice)
                     var echoed = vevent(slot, book: book, gp: gp)
                     echoed.status = EventStatus.cancelled.rawValue
-                    let message = request.map { reply(to: $0, process: nil, code: answerCode.code, text: text, calendar: [echoed], calendarDescription: "iCalendarBestillTime", acknowledgement: true) }
-                        ?? laterAnswer(appointment: appointment, book: book, gp: gp, patient: patient, code: answerCode, text: text, event: echoed)
-                    outgoing = OutgoingMessage(body: .dialog(message), label: "SvarTimeReservasjon-\(code)", meta: asyncMeta(for: message))
+                    let message =
+                        request.map {
+                            reply(
+                                to: $0, process: nil, code: answerCode.code, text: text, calendar: [echoed],
+                                calendarDescription: "iCalendarBestillTime", acknowledgement: true)
+                        }
+                        ?? laterAnswer(
+                            appointment: appointment, book: book, gp: gp, patient: patient, code: answerCode,
+                            text: text, event: echoed)
+                    outgoing = OutgoingMessage(
+                        body: .dialog(message), label: "SvarTimeReservasjon-\(code)", meta: asyncMeta(for: message))
                     record.answerCode = code
                     record.answerText = text
                 }
-            } else if event.actor != .citizen, !patient.digitallyInactive, book.published, let push = push(for: event, appointment: appointment, slot: slot, previous: previous, book: book, gp: gp, patient: patient) {
+            } else if event.actor != .citizen, !patient.digitallyInactive, book.published,
+                let push = push(
+                    for: event, appointment: appointment, slot: slot, previous: previous, book: book, gp: gp,
+                    patient: patient)
+            {
                 outgoing = push
                 record.answerCode = push.label.replacingOccurrences(of: "Avtale-", with: "")
             }
             if let outgoing {
                 record.replyMsgId = outgoing.msgId
                 result.messages.append(outgoing)
-                result.records.append(.sent(SentMessage(msgId: outgoing.msgId, kind: outgoing.label.replacingOccurrences(of: "-", with: " "), appointmentId: appointment.id, fnr: patient.fnr, sentAt: now)))
+                result.records.append(
+                    .sent(
+                        SentMessage(
+                            msgId: outgoing.msgId, kind: outgoing.label.replacingOccurrences(of: "-", with: " "),
+                            appointmentId: appointment.id, fnr: patient.fnr, sentAt: now)))
             }
             result.journal.append(record)
         }
@@ -95,7 +130,8 @@ extension Conversations {
         if let text = event.text { return text }
         switch event.kind {
         case .expired: return WireVocabulary.expiredNote
-        case .cancelled where event.actor != .citizen: return WireVocabulary.cancellationReason(appointment.cancellationReason ?? .byService).rawValue
+        case .cancelled where event.actor != .citizen:
+            return WireVocabulary.cancellationReason(appointment.cancellationReason ?? .byService).rawValue
         case .rejected where event.actor != .citizen: return WireVocabulary.rejectedByOffice
         default: return nil
         }
@@ -103,12 +139,19 @@ extension Conversations {
 
     /// A request recorded with its booking, read back (it was valid when it came in).
     static func decodeRecorded(_ bytes: [UInt8]) -> DialogMessage? {
-        guard case .dialog(let message, _)? = try? MessageCodec(schemas: nil, options: DecodingOptions(allowTestIdentityNumbers: true, checkInboundRules: false)).decode(bytes) else { return nil }
+        guard
+            case .dialog(let message, _)? = try? MessageCodec(
+                schemas: nil, options: DecodingOptions(allowTestIdentityNumbers: true, checkInboundRules: false)
+            ).decode(bytes)
+        else { return nil }
         return message
     }
 
     /// The Avtale push for an office event: 05 booked, 07 moved, 08 cancelled, 11 no-show, MOA completed.
-    func push(for event: AppointmentEvent, appointment: Appointment, slot: Slot, previous: Slot?, book: Book, gp: GP?, patient: ListPatient) -> OutgoingMessage? {
+    func push(
+        for event: AppointmentEvent, appointment: Appointment, slot: Slot, previous: Slot?, book: Book, gp: GP?,
+        patient: ListPatient
+    ) -> OutgoingMessage? {
         var vevent = vevent(slot, book: book, gp: gp)
         vevent.relatedTo = appointment.id
         let code: Code
@@ -141,10 +184,13 @@ extension Conversations {
             return nil
         }
         let process: DialogProcess = config.pushProcess == .avtaleutsending ? .avtaleutsending : .timereservasjon
-        let info = MsgInfo(process: process, genDate: genDate, msgId: newId(), acknowledgementRequested: true, conversationRef: nil,
-                           sender: parties.office(for: book, gp: gp), receiver: parties.helsenorge, patient: parties.patient(patient))
-        let message = DialogMessage(info: info, dialogmelding: Dialogmelding(foresporsel: [Foresporsel(typeForesp: code)]), contentDescription: code.displayName, issueDate: genDate,
-                                    calendar: XCalendar(productId: productId, events: [vevent]), calendarDescription: "iCalendarBestillTime")
+        let info = MsgInfo(
+            process: process, genDate: genDate, msgId: newId(), acknowledgementRequested: true, conversationRef: nil,
+            sender: parties.office(for: book, gp: gp), receiver: parties.helsenorge, patient: parties.patient(patient))
+        let message = DialogMessage(
+            info: info, dialogmelding: Dialogmelding(foresporsel: [Foresporsel(typeForesp: code)]),
+            contentDescription: code.displayName, issueDate: genDate,
+            calendar: XCalendar(productId: productId, events: [vevent]), calendarDescription: "iCalendarBestillTime")
         return OutgoingMessage(body: .dialog(message), label: label, meta: asyncMeta(for: message))
     }
 }

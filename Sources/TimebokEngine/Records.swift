@@ -36,7 +36,10 @@ public struct LedgerEntry: Sendable, Hashable {
     public var summary: String
     public var outputs: [Output]
 
-    public init(key: String, source: String, contentSHA256: String, appliedAt: Int, outcome: String, summary: String, outputs: [Output]) {
+    public init(
+        key: String, source: String, contentSHA256: String, appliedAt: Int, outcome: String, summary: String,
+        outputs: [Output]
+    ) {
         self.key = key
         self.source = source
         self.contentSHA256 = contentSHA256
@@ -63,7 +66,10 @@ public struct SentMessage: Sendable, Hashable, Codable {
     /// The AppRec's error codes and texts, when it failed.
     public var errors: String?
 
-    public init(msgId: String, kind: String, appointmentId: String?, fnr: String?, sentAt: Int, status: Status = .sent, errors: String? = nil) {
+    public init(
+        msgId: String, kind: String, appointmentId: String?, fnr: String?, sentAt: Int, status: Status = .sent,
+        errors: String? = nil
+    ) {
         self.msgId = msgId
         self.kind = kind
         self.appointmentId = appointmentId
@@ -96,55 +102,73 @@ enum EngineRecords {
     /// The engine's tables, migrated after the model's. Databases made before 0.5 already have
     /// them (Booking used to create them): IF NOT EXISTS, and the column added in 0.2 completed.
     static let migrations: [(identifier: String, migrate: @Sendable (Database) throws -> Void)] = [
-        ("engine v1: ledger, outputs, sent messages, recorded requests", { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS ledger (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
-                    content_sha256 TEXT NOT NULL, applied_at INTEGER NOT NULL, outcome TEXT NOT NULL, summary TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS ledger_output (
-                    ledger_id INTEGER NOT NULL REFERENCES ledger(id), seq INTEGER NOT NULL,
-                    folder TEXT NOT NULL, name TEXT NOT NULL, bytes BLOB NOT NULL, published INTEGER NOT NULL DEFAULT 0,
-                    PRIMARY KEY (ledger_id, seq));
-                CREATE TABLE IF NOT EXISTS sent_message (
-                    msg_id TEXT PRIMARY KEY, kind TEXT NOT NULL, appointment_id TEXT, fnr TEXT,
-                    sent_at INTEGER NOT NULL, status TEXT NOT NULL, errors TEXT);
-                CREATE TABLE IF NOT EXISTS appointment_request (appointment_id TEXT PRIMARY KEY REFERENCES appointment(id), message BLOB NOT NULL);
-                """)
-            if try !db.columns(in: "ledger_output").contains(where: { $0.name == "published" }) {
-                try db.execute(sql: "ALTER TABLE ledger_output ADD COLUMN published INTEGER NOT NULL DEFAULT 0")
+        (
+            "engine v1: ledger, outputs, sent messages, recorded requests",
+            { db in
+                try db.execute(
+                    sql: """
+                        CREATE TABLE IF NOT EXISTS ledger (
+                            id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
+                            content_sha256 TEXT NOT NULL, applied_at INTEGER NOT NULL, outcome TEXT NOT NULL, summary TEXT NOT NULL);
+                        CREATE TABLE IF NOT EXISTS ledger_output (
+                            ledger_id INTEGER NOT NULL REFERENCES ledger(id), seq INTEGER NOT NULL,
+                            folder TEXT NOT NULL, name TEXT NOT NULL, bytes BLOB NOT NULL, published INTEGER NOT NULL DEFAULT 0,
+                            PRIMARY KEY (ledger_id, seq));
+                        CREATE TABLE IF NOT EXISTS sent_message (
+                            msg_id TEXT PRIMARY KEY, kind TEXT NOT NULL, appointment_id TEXT, fnr TEXT,
+                            sent_at INTEGER NOT NULL, status TEXT NOT NULL, errors TEXT);
+                        CREATE TABLE IF NOT EXISTS appointment_request (appointment_id TEXT PRIMARY KEY REFERENCES appointment(id), message BLOB NOT NULL);
+                        """)
+                if try !db.columns(in: "ledger_output").contains(where: { $0.name == "published" }) {
+                    try db.execute(sql: "ALTER TABLE ledger_output ADD COLUMN published INTEGER NOT NULL DEFAULT 0")
+                }
             }
-        }),
+        ),
         // Until 0.4 the model stored the wire's texts and codes; it now stores its own reasons. The
         // engine owns the mapping, so it converts what older versions wrote.
-        ("engine v2: the model's reasons instead of wire texts", { db in
-            for cause in CancellationCause.allCases {
-                try db.execute(sql: "UPDATE appointment SET cancellation_reason = ? WHERE cancellation_reason = ?",
-                               arguments: [cause.rawValue, WireVocabulary.cancellationReason(cause).rawValue])
+        (
+            "engine v2: the model's reasons instead of wire texts",
+            { db in
+                for cause in CancellationCause.allCases {
+                    try db.execute(
+                        sql: "UPDATE appointment SET cancellation_reason = ? WHERE cancellation_reason = ?",
+                        arguments: [cause.rawValue, WireVocabulary.cancellationReason(cause).rawValue])
+                }
+                for kind in RejectionKind.allCases {
+                    try db.execute(
+                        sql: "UPDATE appointment_event SET answer_code = ? WHERE answer_code = ?",
+                        arguments: [kind.rawValue, WireVocabulary.answerCode(for: kind).rawValue])
+                }
             }
-            for kind in RejectionKind.allCases {
-                try db.execute(sql: "UPDATE appointment_event SET answer_code = ? WHERE answer_code = ?",
-                               arguments: [kind.rawValue, WireVocabulary.answerCode(for: kind).rawValue])
-            }
-        }),
+        ),
     ]
 }
 
 extension StoreReader: RecordReader {
     /// The request a booking came from, as recorded (nil for the office's own bookings).
     func requestMessage(appointmentId: String) throws -> [UInt8]? {
-        try Data.fetchOne(database, sql: "SELECT message FROM appointment_request WHERE appointment_id = ?", arguments: [appointmentId]).map { [UInt8]($0) }
+        try Data.fetchOne(
+            database, sql: "SELECT message FROM appointment_request WHERE appointment_id = ?",
+            arguments: [appointmentId]
+        ).map { [UInt8]($0) }
     }
 
     func sentMessage(msgId: String) throws -> SentMessage? {
         try Row.fetchOne(database, sql: "SELECT * FROM sent_message WHERE msg_id = ?", arguments: [msgId]).map {
-            SentMessage(msgId: $0["msg_id"], kind: $0["kind"], appointmentId: $0["appointment_id"], fnr: $0["fnr"], sentAt: $0["sent_at"],
-                        status: SentMessage.Status(rawValue: $0["status"]) ?? .sent, errors: $0["errors"])
+            SentMessage(
+                msgId: $0["msg_id"], kind: $0["kind"], appointmentId: $0["appointment_id"], fnr: $0["fnr"],
+                sentAt: $0["sent_at"],
+                status: SentMessage.Status(rawValue: $0["status"]) ?? .sent, errors: $0["errors"])
         }
     }
 
     /// Ledger keys with outputs recorded but not yet published (a crash or a full disk came between).
     func keysWithUnpublishedOutputs() throws -> [String] {
-        try String.fetchAll(database, sql: "SELECT DISTINCT l.key FROM ledger l JOIN ledger_output o ON o.ledger_id = l.id WHERE o.published = 0 ORDER BY l.id")
+        try String.fetchAll(
+            database,
+            sql:
+                "SELECT DISTINCT l.key FROM ledger l JOIN ledger_output o ON o.ledger_id = l.id WHERE o.published = 0 ORDER BY l.id"
+        )
     }
 
     /// The id the next ledger entry gets (inside a write transaction): a sequence that orders output
@@ -155,12 +179,20 @@ extension StoreReader: RecordReader {
 
     /// The ledger entry for a key (`command:<id>`, …), with its recorded outputs.
     func ledger(key: String) throws -> LedgerEntry? {
-        guard let row = try Row.fetchOne(database, sql: "SELECT * FROM ledger WHERE key = ?", arguments: [key]) else { return nil }
-        let id: Int64 = row["id"]
-        let outputs = try Row.fetchAll(database, sql: "SELECT folder, name, bytes, published FROM ledger_output WHERE ledger_id = ? ORDER BY seq", arguments: [id]).map {
-            LedgerEntry.Output(folder: $0["folder"], name: $0["name"], bytes: [UInt8]($0["bytes"] as Data), published: $0["published"])
+        guard let row = try Row.fetchOne(database, sql: "SELECT * FROM ledger WHERE key = ?", arguments: [key]) else {
+            return nil
         }
-        return LedgerEntry(key: row["key"], source: row["source"], contentSHA256: row["content_sha256"], appliedAt: row["applied_at"], outcome: row["outcome"], summary: row["summary"], outputs: outputs)
+        let id: Int64 = row["id"]
+        let outputs = try Row.fetchAll(
+            database, sql: "SELECT folder, name, bytes, published FROM ledger_output WHERE ledger_id = ? ORDER BY seq",
+            arguments: [id]
+        ).map {
+            LedgerEntry.Output(
+                folder: $0["folder"], name: $0["name"], bytes: [UInt8]($0["bytes"] as Data), published: $0["published"])
+        }
+        return LedgerEntry(
+            key: row["key"], source: row["source"], contentSHA256: row["content_sha256"], appliedAt: row["applied_at"],
+            outcome: row["outcome"], summary: row["summary"], outputs: outputs)
     }
 }
 
@@ -172,35 +204,54 @@ extension StoreWriter {
     func purgeLedger(bytesBefore: Int, entriesBefore: Int, apply: Bool) throws -> (outputs: Int, entries: Int) {
         // Command ids are kept for ever (a row each): an EPJ that sends an old command file again
         // must never have it applied twice.
-        let settled = "key NOT LIKE 'command:%' AND NOT EXISTS (SELECT 1 FROM ledger_output u WHERE u.ledger_id = ledger.id AND u.published = 0)"
-        let entries = try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM ledger WHERE applied_at < ? AND \(settled)", arguments: [entriesBefore]) ?? 0
-        let outputs = try Int.fetchOne(database, sql: """
-            SELECT COUNT(*) FROM ledger_output WHERE published = 1 AND length(bytes) > 0
-            AND ledger_id IN (SELECT id FROM ledger WHERE applied_at < ?)
-            """, arguments: [bytesBefore]) ?? 0
+        let settled =
+            "key NOT LIKE 'command:%' AND NOT EXISTS (SELECT 1 FROM ledger_output u WHERE u.ledger_id = ledger.id AND u.published = 0)"
+        let entries =
+            try Int.fetchOne(
+                database, sql: "SELECT COUNT(*) FROM ledger WHERE applied_at < ? AND \(settled)",
+                arguments: [entriesBefore]) ?? 0
+        let outputs =
+            try Int.fetchOne(
+                database,
+                sql: """
+                    SELECT COUNT(*) FROM ledger_output WHERE published = 1 AND length(bytes) > 0
+                    AND ledger_id IN (SELECT id FROM ledger WHERE applied_at < ?)
+                    """, arguments: [bytesBefore]) ?? 0
         guard apply else { return (outputs, entries) }
-        try database.execute(sql: """
-            UPDATE ledger_output SET bytes = x'' WHERE published = 1 AND length(bytes) > 0
-            AND ledger_id IN (SELECT id FROM ledger WHERE applied_at < ?)
-            """, arguments: [bytesBefore])
-        try database.execute(sql: "DELETE FROM ledger_output WHERE ledger_id IN (SELECT id FROM ledger WHERE applied_at < ? AND \(settled))", arguments: [entriesBefore])
-        try database.execute(sql: "DELETE FROM ledger WHERE applied_at < ? AND NOT EXISTS (SELECT 1 FROM ledger_output o WHERE o.ledger_id = ledger.id)", arguments: [entriesBefore])
+        try database.execute(
+            sql: """
+                UPDATE ledger_output SET bytes = x'' WHERE published = 1 AND length(bytes) > 0
+                AND ledger_id IN (SELECT id FROM ledger WHERE applied_at < ?)
+                """, arguments: [bytesBefore])
+        try database.execute(
+            sql:
+                "DELETE FROM ledger_output WHERE ledger_id IN (SELECT id FROM ledger WHERE applied_at < ? AND \(settled))",
+            arguments: [entriesBefore])
+        try database.execute(
+            sql:
+                "DELETE FROM ledger WHERE applied_at < ? AND NOT EXISTS (SELECT 1 FROM ledger_output o WHERE o.ledger_id = ledger.id)",
+            arguments: [entriesBefore])
         return (outputs, entries)
     }
 
     /// Marks a ledger entry's outputs as published (after the files exist).
     func markPublished(key: String) throws {
-        try database.execute(sql: "UPDATE ledger_output SET published = 1 WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)", arguments: [key])
+        try database.execute(
+            sql: "UPDATE ledger_output SET published = 1 WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)",
+            arguments: [key])
     }
 
     /// Records a processed input and the bytes of every output it causes, before any output file exists.
     func record(_ entry: LedgerEntry) throws {
-        try database.execute(sql: "INSERT INTO ledger (key, source, content_sha256, applied_at, outcome, summary) VALUES (?, ?, ?, ?, ?, ?)",
-                       arguments: [entry.key, entry.source, entry.contentSHA256, entry.appliedAt, entry.outcome, entry.summary])
+        try database.execute(
+            sql:
+                "INSERT INTO ledger (key, source, content_sha256, applied_at, outcome, summary) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [entry.key, entry.source, entry.contentSHA256, entry.appliedAt, entry.outcome, entry.summary])
         let id = database.lastInsertedRowID
         for (seq, output) in entry.outputs.enumerated() {
-            try database.execute(sql: "INSERT INTO ledger_output (ledger_id, seq, folder, name, bytes) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id, seq, output.folder, output.name, Data(output.bytes)])
+            try database.execute(
+                sql: "INSERT INTO ledger_output (ledger_id, seq, folder, name, bytes) VALUES (?, ?, ?, ?, ?)",
+                arguments: [id, seq, output.folder, output.name, Data(output.bytes)])
         }
     }
 
@@ -208,13 +259,22 @@ extension StoreWriter {
     func apply(_ records: [RecordChange]) throws {
         for change in records {
             switch change {
-        case .sent(let message):
-                    try database.execute(sql: "INSERT INTO sent_message (msg_id, kind, appointment_id, fnr, sent_at, status, errors) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                   arguments: [message.msgId, message.kind, message.appointmentId, message.fnr, message.sentAt, message.status.rawValue, message.errors])
-                case .delivery(let msgId, let status, let errors):
-                    try database.execute(sql: "UPDATE sent_message SET status = ?, errors = ? WHERE msg_id = ?", arguments: [status.rawValue, errors, msgId])
-                case .request(let appointmentId, let bytes):
-                    try database.execute(sql: "INSERT OR REPLACE INTO appointment_request (appointment_id, message) VALUES (?, ?)", arguments: [appointmentId, Data(bytes)])
+            case .sent(let message):
+                try database.execute(
+                    sql:
+                        "INSERT INTO sent_message (msg_id, kind, appointment_id, fnr, sent_at, status, errors) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [
+                        message.msgId, message.kind, message.appointmentId, message.fnr, message.sentAt,
+                        message.status.rawValue, message.errors,
+                    ])
+            case .delivery(let msgId, let status, let errors):
+                try database.execute(
+                    sql: "UPDATE sent_message SET status = ?, errors = ? WHERE msg_id = ?",
+                    arguments: [status.rawValue, errors, msgId])
+            case .request(let appointmentId, let bytes):
+                try database.execute(
+                    sql: "INSERT OR REPLACE INTO appointment_request (appointment_id, message) VALUES (?, ?)",
+                    arguments: [appointmentId, Data(bytes)])
             }
         }
     }

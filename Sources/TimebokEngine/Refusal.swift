@@ -1,7 +1,7 @@
 import Booking
 import HelsenorgeMessages
-import TimebokSigning
 import TimebokCore
+import TimebokSigning
 import TimebokXML
 
 /// Why an input was refused, with the stable code of the layer that refused it: TB-01xx the XML

@@ -34,17 +34,28 @@ extension Engine {
         let now = clock()
         let today = Oslo.today(at: now)
         var report = PurgeReport(dryRun: dryRun)
-        report.archiveFolders = spool.dayFolders(in: .archive, before: today.adding(days: -config.archiveKeepDays).description)
-        report.errorFolders = spool.dayFolders(in: .error, before: today.adding(days: -config.errorKeepDays).description)
-        let midnight = { (days: Int) in Oslo.secondsSinceEpoch(for: LocalDateTime(date: today.adding(days: -days), hour: 0, minute: 0)) }
-        let counts = try store.write { try $0.purgeLedger(bytesBefore: midnight(config.archiveKeepDays), entriesBefore: midnight(config.ledgerKeepDays), apply: !dryRun) }
+        report.archiveFolders = spool.dayFolders(
+            in: .archive, before: today.adding(days: -config.archiveKeepDays).description)
+        report.errorFolders = spool.dayFolders(
+            in: .error, before: today.adding(days: -config.errorKeepDays).description)
+        let midnight = { (days: Int) in
+            Oslo.secondsSinceEpoch(for: LocalDateTime(date: today.adding(days: -days), hour: 0, minute: 0))
+        }
+        let counts = try store.write {
+            try $0.purgeLedger(
+                bytesBefore: midnight(config.archiveKeepDays), entriesBefore: midnight(config.ledgerKeepDays),
+                apply: !dryRun)
+        }
         report.outputsCleared = counts.outputs
         report.entriesRemoved = counts.entries
         guard !dryRun else { return report }
         for name in report.archiveFolders { try spool.removeDayFolder(name, in: .archive) }
         for name in report.errorFolders { try spool.removeDayFolder(name, in: .error) }
-        if !report.archiveFolders.isEmpty || !report.errorFolders.isEmpty || report.outputsCleared > 0 || report.entriesRemoved > 0 {
-            let line = "\(Oslo.xsDateTime(now)) purge (archive \(config.archiveKeepDays) d, error \(config.errorKeepDays) d, ledger \(config.ledgerKeepDays) d): \(report.summary)\n"
+        if !report.archiveFolders.isEmpty || !report.errorFolders.isEmpty || report.outputsCleared > 0
+            || report.entriesRemoved > 0
+        {
+            let line =
+                "\(Oslo.xsDateTime(now)) purge (archive \(config.archiveKeepDays) d, error \(config.errorKeepDays) d, ledger \(config.ledgerKeepDays) d): \(report.summary)\n"
             try spool.appendLog(line, name: "purge.log")
         }
         return report

@@ -11,7 +11,9 @@ public enum SpoolSetup {
         let spool = Spool(root: root)
         let configPath = spool.root + "/" + TimebokConfig.fileName
         if FileManager.default.fileExists(atPath: configPath) {
-            throw TimebokConfig.Invalid(.alreadyASpool, "\(configPath) already exists; \(spool.root) is already a timebok spool (nothing was changed).")
+            throw TimebokConfig.Invalid(
+                .alreadyASpool,
+                "\(configPath) already exists; \(spool.root) is already a timebok spool (nothing was changed).")
         }
         // Round-trip through the parser: what init writes must be what the daemon accepts.
         _ = try TimebokConfig.parse(config.rendered(), name: configPath)
@@ -23,7 +25,9 @@ public enum SpoolSetup {
     }
 
     /// Writes a signing pair into `state/` (the key 0600, the certificate 0640) and returns their paths.
-    public static func installSigningPair(root: String, keyPEM: String, certificatePEM: String) throws -> (key: String, certificate: String) {
+    public static func installSigningPair(
+        root: String, keyPEM: String, certificatePEM: String
+    ) throws -> (key: String, certificate: String) {
         let spool = Spool(root: root)
         let key = spool.path(.state) + "/signing.key"
         try spool.createPrivateFile(key, contents: Array(keyPEM.utf8))

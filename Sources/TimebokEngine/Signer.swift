@@ -16,7 +16,8 @@ struct Signer {
         var warnings: [String] = []
         current = try SigningIdentity.load(keyFile: resolve(key), certificateFile: resolve(certificate))
         if let nextKey = config.nextSigningKey, let nextCertificate = config.nextSigningCertificate {
-            let identity = try SigningIdentity.load(keyFile: resolve(nextKey), certificateFile: resolve(nextCertificate))
+            let identity = try SigningIdentity.load(
+                keyFile: resolve(nextKey), certificateFile: resolve(nextCertificate))
             let from = config.nextSigningFrom ?? now
             next = (identity, from)
             if now >= from {

@@ -24,12 +24,17 @@ enum WireVocabulary {
         case .bookingSwitchedOff: return "Legekontoret tar ikke imot timebestillinger på nett for denne tjenesten nå."
         case .subjectTooLong: return "Emnet kan være på høyst \(BookingRules.maxSubject) tegn."
         case .textTooLong: return "Meldingen kan være på høyst \(BookingRules.maxText) tegn."
-        case .prerequisitesNotAccepted: return "Du må bekrefte at du har lest og godtar forutsetningene for timen: \(book.informationText)"
+        case .prerequisitesNotAccepted:
+            return "Du må bekrefte at du har lest og godtar forutsetningene for timen: \(book.informationText)"
         case .tooManyActiveBookings:
-            return "Du har allerede \(activeBookings) aktive bestillinger i denne timeboken; høyst \(book.maxActiveBookingsPerPatient ?? activeBookings) er tillatt."
+            return
+                "Du har allerede \(activeBookings) aktive bestillinger i denne timeboken; høyst \(book.maxActiveBookingsPerPatient ?? activeBookings) er tillatt."
         case .slotStarted: return "Timen har allerede begynt eller er passert."
-        case .insideBookingCutoff: return "Timen kan ikke bestilles senere enn \(describe(minutes: book.bookingCutoffMinutes)) før den begynner."
-        case .beyondHorizon: return "Timen kan ikke bestilles så langt fram i tid (høyst \(book.bookingHorizonDays ?? 0) dager)."
+        case .insideBookingCutoff:
+            return
+                "Timen kan ikke bestilles senere enn \(describe(minutes: book.bookingCutoffMinutes)) før den begynner."
+        case .beyondHorizon:
+            return "Timen kan ikke bestilles så langt fram i tid (høyst \(book.bookingHorizonDays ?? 0) dager)."
         case .alreadyHoldsSlot: return "Du har allerede bestilt denne timen."
         case .slotUnavailable: return "Timen er ikke lenger ledig. Velg en annen time."
         }
@@ -42,7 +47,8 @@ enum WireVocabulary {
         case .notActive: return "Timen er allerede avbestilt eller avsluttet."
         case .slotStarted: return "Timen har allerede begynt eller er passert."
         case .insideCancellationCutoff:
-            return "Timen kan ikke avbestilles på nett senere enn \(describe(minutes: book.cancellationCutoffMinutes)) før den begynner. Ring legekontoret."
+            return
+                "Timen kan ikke avbestilles på nett senere enn \(describe(minutes: book.cancellationCutoffMinutes)) før den begynner. Ring legekontoret."
         }
     }
 
@@ -77,7 +83,8 @@ enum WireVocabulary {
     /// Said when the office rejects a request without a text of its own.
     static let rejectedByOffice = "Legekontoret kan ikke gi deg denne timen."
     /// The citizen's answer when nobody at the office answered within the hold time.
-    static let expiredAnswer = "Legekontoret svarte ikke på forespørselen i tide. Timen er ikke reservert; du kan bestille en ny."
+    static let expiredAnswer =
+        "Legekontoret svarte ikke på forespørselen i tide. Timen er ikke reservert; du kan bestille en ny."
     /// The journal's note on an expired request.
     static let expiredNote = "Ingen svar innen fristen."
 

@@ -26,7 +26,12 @@ public struct JournalRecord: Sendable, Hashable {
     public var replyMsgId: String?
     public var conversationId: String?
 
-    public init(event: AppointmentEvent.Kind, at: Int, actor: Actor, book: Book, fnr: String, familyName: String, givenName: String, appointmentId: String? = nil, slot: Slot, location: String? = nil, previousSlot: Slot? = nil, subject: String? = nil, text: String? = nil, answerCode: String? = nil, answerText: String? = nil, requestMsgId: String? = nil, replyMsgId: String? = nil, conversationId: String? = nil) {
+    public init(
+        event: AppointmentEvent.Kind, at: Int, actor: Actor, book: Book, fnr: String, familyName: String,
+        givenName: String, appointmentId: String? = nil, slot: Slot, location: String? = nil, previousSlot: Slot? = nil,
+        subject: String? = nil, text: String? = nil, answerCode: String? = nil, answerText: String? = nil,
+        requestMsgId: String? = nil, replyMsgId: String? = nil, conversationId: String? = nil
+    ) {
         self.event = event
         self.at = at
         self.actor = actor
@@ -46,7 +51,6 @@ public struct JournalRecord: Sendable, Hashable {
         self.replyMsgId = replyMsgId
         self.conversationId = conversationId
     }
-
 
     /// The entry's bytes, with its own id.
     public func render(id: String) -> [UInt8] {
@@ -90,7 +94,9 @@ public struct JournalRecord: Sendable, Hashable {
             w.optionalElement("CitizenSubject", text: subject.flatMap { $0.isEmpty ? nil : String($0.prefix(50)) })
             w.optionalElement("CitizenText", text: text.flatMap { $0.isEmpty ? nil : String($0.prefix(1_000)) })
             if let answerCode {
-                w.element("Answer", attributes: ["code": answerCode], text: String((answerText ?? answerCodeText(answerCode)).prefix(1_000)))
+                w.element(
+                    "Answer", attributes: ["code": answerCode],
+                    text: String((answerText ?? answerCodeText(answerCode)).prefix(1_000)))
             }
             if requestMsgId != nil || replyMsgId != nil || conversationId != nil {
                 w.element("Messages") { w in

@@ -8,7 +8,9 @@ public struct TransportMeta: Sendable, Hashable {
 
     public subscript(key: String) -> String? { values[key].flatMap { $0.isEmpty ? nil : $0 } }
 
-    public static let inputKeys: Set<String> = ["message-id", "correlation-id", "reply-to", "subject", "from-her-id", "to-her-id"]
+    public static let inputKeys: Set<String> = [
+        "message-id", "correlation-id", "reply-to", "subject", "from-her-id", "to-her-id",
+    ]
 
     /// Parses an input's `.meta`. Unknown keys and lines that are not `key = value` are errors.
     public static func parse(_ text: String) throws -> TransportMeta {
@@ -16,9 +18,13 @@ public struct TransportMeta: Sendable, Hashable {
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.hasPrefix("#") ? "" : String(raw)
             guard !line.allSatisfy(\.isWhitespace) else { continue }
-            guard let equals = line.firstIndex(of: "=") else { throw FormatError(.metaLine, "The .meta file's line \(index + 1) is not `key = value`.") }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw FormatError(.metaLine, "The .meta file's line \(index + 1) is not `key = value`.")
+            }
             let key = String(line[..<equals]).trimmedWhitespace
-            guard inputKeys.contains(key) else { throw FormatError(.metaUnknownKey, "The .meta file's line \(index + 1) has the unknown key \"\(key)\".") }
+            guard inputKeys.contains(key) else {
+                throw FormatError(.metaUnknownKey, "The .meta file's line \(index + 1) has the unknown key \"\(key)\".")
+            }
             values[key] = String(line[line.index(after: equals)...]).trimmedWhitespace
         }
         return TransportMeta(values: values)

@@ -23,8 +23,10 @@ public enum OwnSchemas {
     public static let all = [command, journal, resourceBooks]
 
     private static let registered: Bool = {
-        for (file, bytes) in [(command, PackageResources.command_v1_xsd), (journal, PackageResources.journal_v1_xsd),
-                              (resourceBooks, PackageResources.resourcebooks_v1_xsd)] {
+        for (file, bytes) in [
+            (command, PackageResources.command_v1_xsd), (journal, PackageResources.journal_v1_xsd),
+            (resourceBooks, PackageResources.resourcebooks_v1_xsd),
+        ] {
             XMLLibrary.embed(bytes, at: file.url)
         }
         return true
@@ -70,7 +72,8 @@ public enum SchemaLevel: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .builtIn:
-            return "Checking: built-in rules (hardened XML parse, typed decoder with the protocol's inbound rules, timebok's own schemas); the official schemas are not configured."
+            return
+                "Checking: built-in rules (hardened XML parse, typed decoder with the protocol's inbound rules, timebok's own schemas); the official schemas are not configured."
         case .official(let folder):
             return "Checking: built-in rules and the official schema set in \(folder)."
         }
@@ -82,10 +85,15 @@ public enum SchemaLevel: Sendable, Hashable, CustomStringConvertible {
     public func compileMessageSchemas(ownFolder: String? = nil) throws(XMLError) -> SchemaSet? {
         guard case .official(let folder) = self else { return nil }
         guard FileManager.default.fileExists(atPath: folder + "/driver-all.xsd") else {
-            throw XMLError(.schemaUnusable, "The official schema folder \(folder) has no driver-all.xsd (the official bundle has driver-all.xsd and catalog.xml at its top).")
+            throw XMLError(
+                .schemaUnusable,
+                "The official schema folder \(folder) has no driver-all.xsd (the official bundle has driver-all.xsd and catalog.xml at its top)."
+            )
         }
         let catalog = folder + "/catalog.xml"
-        return try SchemaSet(combining: [folder + "/driver-all.xsd"] + OwnSchemas.all.map { OwnSchemas.location(of: $0, folder: ownFolder) },
-                             catalogs: FileManager.default.fileExists(atPath: catalog) ? [catalog] : [])
+        return try SchemaSet(
+            combining: [folder + "/driver-all.xsd"]
+                + OwnSchemas.all.map { OwnSchemas.location(of: $0, folder: ownFolder) },
+            catalogs: FileManager.default.fileExists(atPath: catalog) ? [catalog] : [])
     }
 }

@@ -1,7 +1,7 @@
 internal import Crypto
-import TimebokCore
 import Foundation
 internal import SwiftASN1
+import TimebokCore
 public import X509
 public import _CryptoExtras
 
@@ -61,8 +61,11 @@ public struct SigningIdentity: Sendable {
         } catch {
             throw SigningError(.unreadableKey, "The certificate is not an X.509 certificate in PEM (\(error)).")
         }
-        guard let publicKey = _RSA.Signing.PublicKey(certificate.publicKey), publicKey.derRepresentation == privateKey.publicKey.derRepresentation else {
-            throw SigningError(.unreadableKey, "The private key does not belong to the certificate (\(certificate.subject)).")
+        guard let publicKey = _RSA.Signing.PublicKey(certificate.publicKey),
+            publicKey.derRepresentation == privateKey.publicKey.derRepresentation
+        else {
+            throw SigningError(
+                .unreadableKey, "The private key does not belong to the certificate (\(certificate.subject)).")
         }
     }
 
@@ -73,12 +76,18 @@ public struct SigningIdentity: Sendable {
             throw SigningError(.unreadableKey, "The signing key \(keyFile) cannot be found (signing.key).")
         }
         if info.st_mode & 0o077 != 0 {
-            throw SigningError(.exposedKey, "The signing key \(keyFile) can be read by other users (mode \(String(info.st_mode & 0o777, radix: 8))). Run: chmod 600 \(keyFile)")
+            throw SigningError(
+                .exposedKey,
+                "The signing key \(keyFile) can be read by other users (mode \(String(info.st_mode & 0o777, radix: 8))). Run: chmod 600 \(keyFile)"
+            )
         }
-        guard let key = FileManager.default.contents(atPath: keyFile), let certificate = FileManager.default.contents(atPath: certificateFile) else {
+        guard let key = FileManager.default.contents(atPath: keyFile),
+            let certificate = FileManager.default.contents(atPath: certificateFile)
+        else {
             throw SigningError(.unreadableKey, "\(keyFile) or \(certificateFile) cannot be read.")
         }
-        return try SigningIdentity(keyPEM: String(decoding: key, as: UTF8.self), certificatePEM: String(decoding: certificate, as: UTF8.self))
+        return try SigningIdentity(
+            keyPEM: String(decoding: key, as: UTF8.self), certificatePEM: String(decoding: certificate, as: UTF8.self))
     }
 
     /// The subject, for people.
@@ -91,7 +100,8 @@ public struct SigningIdentity: Sendable {
         try Self.checkUsable(certificate, at: instant)
         let left = certificate.notValidAfter.timeIntervalSince(instant)
         if left <= 30 * 86_400 {
-            return "The signing certificate \(subject) expires on \(Self.day(certificate.notValidAfter)), in \(Int(left / 86_400)) days: renew it and configure the new pair (signing.next-key, signing.next-certificate, signing.next-from)."
+            return
+                "The signing certificate \(subject) expires on \(Self.day(certificate.notValidAfter)), in \(Int(left / 86_400)) days: renew it and configure the new pair (signing.next-key, signing.next-certificate, signing.next-from)."
         }
         return nil
     }
@@ -103,13 +113,20 @@ public struct SigningIdentity: Sendable {
 
     static func checkUsable(_ certificate: Certificate, at instant: Date) throws(SigningError) {
         guard certificate.notValidBefore <= instant else {
-            throw SigningError(.invalidCertificate, "The certificate \(certificate.subject) is not valid before \(day(certificate.notValidBefore)).")
+            throw SigningError(
+                .invalidCertificate,
+                "The certificate \(certificate.subject) is not valid before \(day(certificate.notValidBefore)).")
         }
         guard instant <= certificate.notValidAfter else {
-            throw SigningError(.invalidCertificate, "The certificate \(certificate.subject) expired on \(day(certificate.notValidAfter)).")
+            throw SigningError(
+                .invalidCertificate,
+                "The certificate \(certificate.subject) expired on \(day(certificate.notValidAfter)).")
         }
         if let usage = try? certificate.extensions.keyUsage, !usage.digitalSignature, !usage.nonRepudiation {
-            throw SigningError(.invalidCertificate, "The certificate \(certificate.subject) may not sign: its key usage has neither digitalSignature nor nonRepudiation.")
+            throw SigningError(
+                .invalidCertificate,
+                "The certificate \(certificate.subject) may not sign: its key usage has neither digitalSignature nor nonRepudiation."
+            )
         }
     }
 
@@ -121,12 +138,18 @@ public struct SigningIdentity: Sendable {
 
     /// A new RSA-2048 key and a self-signed certificate (digitalSignature, nonRepudiation), for tests
     /// and the demo. Returns the key (PKCS#8) and the certificate in PEM.
-    public static func makeSelfSigned(commonName: String, organisation: String, notBefore: Date, notAfter: Date) throws(SigningError) -> (keyPEM: String, certificatePEM: String) {
-        try makeSelfSigned(commonName: commonName, organisation: organisation, notBefore: notBefore, notAfter: notAfter, mayAlsoSign: true)
+    public static func makeSelfSigned(
+        commonName: String, organisation: String, notBefore: Date, notAfter: Date
+    ) throws(SigningError) -> (keyPEM: String, certificatePEM: String) {
+        try makeSelfSigned(
+            commonName: commonName, organisation: organisation, notBefore: notBefore, notAfter: notAfter,
+            mayAlsoSign: true)
     }
 
     /// `mayAlsoSign` false: a certificate for certificate signing only (tests of the key-usage check).
-    static func makeSelfSigned(commonName: String, organisation: String, notBefore: Date, notAfter: Date, mayAlsoSign: Bool) throws(SigningError) -> (keyPEM: String, certificatePEM: String) {
+    static func makeSelfSigned(
+        commonName: String, organisation: String, notBefore: Date, notAfter: Date, mayAlsoSign: Bool
+    ) throws(SigningError) -> (keyPEM: String, certificatePEM: String) {
         do {
             let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
             let name = try DistinguishedName {
@@ -139,7 +162,9 @@ public struct SigningIdentity: Sendable {
                 notValidBefore: notBefore, notValidAfter: notAfter, issuer: name, subject: name,
                 signatureAlgorithm: .sha256WithRSAEncryption,
                 extensions: try Certificate.Extensions {
-                    Critical(mayAlsoSign ? KeyUsage(digitalSignature: true, nonRepudiation: true) : KeyUsage(keyCertSign: true))
+                    Critical(
+                        mayAlsoSign
+                            ? KeyUsage(digitalSignature: true, nonRepudiation: true) : KeyUsage(keyCertSign: true))
                 },
                 issuerPrivateKey: Certificate.PrivateKey(key))
             return (key.pkcs8PEMRepresentation, try certificate.serializeAsPEM().pemString)

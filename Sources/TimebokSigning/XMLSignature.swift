@@ -29,14 +29,18 @@ public enum XMLSignature {
         } catch {
             throw SigningError(.unsignable, "The document cannot be canonicalized: \(error)")
         }
-        let signedInfo = "<SignedInfo><CanonicalizationMethod Algorithm=\"\(exclusiveC14N)\"></CanonicalizationMethod>"
+        let signedInfo =
+            "<SignedInfo><CanonicalizationMethod Algorithm=\"\(exclusiveC14N)\"></CanonicalizationMethod>"
             + "<SignatureMethod Algorithm=\"\(rsaSHA256)\"></SignatureMethod><Reference URI=\"\"><Transforms>"
             + "<Transform Algorithm=\"\(envelopedSignature)\"></Transform><Transform Algorithm=\"\(exclusiveC14N)\"></Transform>"
             + "</Transforms><DigestMethod Algorithm=\"\(sha256)\"></DigestMethod><DigestValue>\(Data(digest).base64EncodedString())</DigestValue>"
             + "</Reference></SignedInfo>"
-        let keyInfo = "<KeyInfo><X509Data><X509Certificate>\(Data(identity.certificateDER).base64EncodedString())</X509Certificate></X509Data></KeyInfo>"
+        let keyInfo =
+            "<KeyInfo><X509Data><X509Certificate>\(Data(identity.certificateDER).base64EncodedString())</X509Certificate></X509Data></KeyInfo>"
         func signature(value: String) -> [UInt8] {
-            Array("<Signature xmlns=\"\(namespace)\">\(signedInfo)<SignatureValue>\(value)</SignatureValue>\(keyInfo)</Signature>".utf8)
+            Array(
+                "<Signature xmlns=\"\(namespace)\">\(signedInfo)<SignatureValue>\(value)</SignatureValue>\(keyInfo)</Signature>"
+                    .utf8)
         }
         // SignedInfo is canonicalized where it will stand: in the final document.
         let skeleton = Array(bytes[..<closing]) + signature(value: "") + Array(bytes[closing...])
@@ -57,7 +61,8 @@ public enum XMLSignature {
         } catch {
             throw SigningError(.unsignable, "RSA signing failed: \(error)")
         }
-        return Array(bytes[..<closing]) + signature(value: value.rawRepresentation.base64EncodedString()) + Array(bytes[closing...])
+        return Array(bytes[..<closing]) + signature(value: value.rawRepresentation.base64EncodedString())
+            + Array(bytes[closing...])
     }
 
     /// A signature that checked out.
@@ -69,7 +74,9 @@ public enum XMLSignature {
 
     /// Verifies the document's signature; nil when it has none. `trusted`: when given, the signer's
     /// certificate must be one of these. `instant`: when the certificate must be valid.
-    public static func verify(_ bytes: [UInt8], at instant: Date, trusted: TrustList? = nil) throws(SigningError) -> Verified? {
+    public static func verify(
+        _ bytes: [UInt8], at instant: Date, trusted: TrustList? = nil
+    ) throws(SigningError) -> Verified? {
         let document: XDocument
         do {
             document = try HardenedXMLParser.parse(bytes)
@@ -84,43 +91,67 @@ public enum XMLSignature {
             throw SigningError(.badSignature, "\(error)")
         }
         if all.isEmpty { return nil }
-        guard all.count == 1 else { throw SigningError(.signatureNotAllowed, "The document has \(all.count) Signature elements; exactly one is allowed.") }
+        guard all.count == 1 else {
+            throw SigningError(
+                .signatureNotAllowed, "The document has \(all.count) Signature elements; exactly one is allowed.")
+        }
         let signature = all[0]
         guard root.children.contains(where: { $0.isSameNode(as: signature) }) else {
-            throw SigningError(.signatureNotAllowed, "The Signature is not a child of the root element (\(signature.path)).")
+            throw SigningError(
+                .signatureNotAllowed, "The Signature is not a child of the root element (\(signature.path)).")
         }
         let parts = signature.children
-        guard parts.count == 3, parts[0].isNamed(namespace, "SignedInfo"), parts[1].isNamed(namespace, "SignatureValue"), parts[2].isNamed(namespace, "KeyInfo") else {
-            throw SigningError(.signatureNotAllowed, "The Signature must hold exactly SignedInfo, SignatureValue and KeyInfo.")
+        guard parts.count == 3, parts[0].isNamed(namespace, "SignedInfo"),
+            parts[1].isNamed(namespace, "SignatureValue"), parts[2].isNamed(namespace, "KeyInfo")
+        else {
+            throw SigningError(
+                .signatureNotAllowed, "The Signature must hold exactly SignedInfo, SignatureValue and KeyInfo.")
         }
         let info = parts[0]
         let infoParts = info.children
         guard infoParts.count == 3,
-              infoParts[0].isNamed(namespace, "CanonicalizationMethod"), infoParts[0].attribute("Algorithm") == exclusiveC14N, infoParts[0].children.isEmpty,
-              infoParts[1].isNamed(namespace, "SignatureMethod"), infoParts[1].attribute("Algorithm") == rsaSHA256, infoParts[1].children.isEmpty,
-              infoParts[2].isNamed(namespace, "Reference") else {
-            throw SigningError(.signatureNotAllowed, "SignedInfo must be exclusive C14N, RSA-SHA256 and exactly one Reference.")
+            infoParts[0].isNamed(namespace, "CanonicalizationMethod"),
+            infoParts[0].attribute("Algorithm") == exclusiveC14N, infoParts[0].children.isEmpty,
+            infoParts[1].isNamed(namespace, "SignatureMethod"), infoParts[1].attribute("Algorithm") == rsaSHA256,
+            infoParts[1].children.isEmpty,
+            infoParts[2].isNamed(namespace, "Reference")
+        else {
+            throw SigningError(
+                .signatureNotAllowed, "SignedInfo must be exclusive C14N, RSA-SHA256 and exactly one Reference.")
         }
         let reference = infoParts[2]
         let referenceParts = reference.children
         guard reference.attribute("URI") == "", referenceParts.count == 3,
-              referenceParts[0].isNamed(namespace, "Transforms"),
-              referenceParts[1].isNamed(namespace, "DigestMethod"), referenceParts[1].attribute("Algorithm") == sha256, referenceParts[1].children.isEmpty,
-              referenceParts[2].isNamed(namespace, "DigestValue") else {
-            throw SigningError(.signatureNotAllowed, "The Reference must be URI=\"\" with the two transforms, SHA-256 and its DigestValue.")
+            referenceParts[0].isNamed(namespace, "Transforms"),
+            referenceParts[1].isNamed(namespace, "DigestMethod"), referenceParts[1].attribute("Algorithm") == sha256,
+            referenceParts[1].children.isEmpty,
+            referenceParts[2].isNamed(namespace, "DigestValue")
+        else {
+            throw SigningError(
+                .signatureNotAllowed,
+                "The Reference must be URI=\"\" with the two transforms, SHA-256 and its DigestValue.")
         }
         let transforms = referenceParts[0].children
-        guard transforms.count == 2, transforms.allSatisfy({ $0.isNamed(namespace, "Transform") && $0.children.isEmpty }),
-              transforms[0].attribute("Algorithm") == envelopedSignature, transforms[1].attribute("Algorithm") == exclusiveC14N else {
-            throw SigningError(.signatureNotAllowed, "The transforms must be exactly enveloped-signature, then exclusive C14N.")
+        guard transforms.count == 2,
+            transforms.allSatisfy({ $0.isNamed(namespace, "Transform") && $0.children.isEmpty }),
+            transforms[0].attribute("Algorithm") == envelopedSignature,
+            transforms[1].attribute("Algorithm") == exclusiveC14N
+        else {
+            throw SigningError(
+                .signatureNotAllowed, "The transforms must be exactly enveloped-signature, then exclusive C14N.")
         }
         let keyParts = parts[2].children
         guard keyParts.count == 1, keyParts[0].isNamed(namespace, "X509Data"), keyParts[0].children.count == 1,
-              keyParts[0].children[0].isNamed(namespace, "X509Certificate") else {
-            throw SigningError(.signatureNotAllowed, "KeyInfo must hold exactly one X509Data with one X509Certificate (no RetrievalMethod, no URL, no key by name).")
+            keyParts[0].children[0].isNamed(namespace, "X509Certificate")
+        else {
+            throw SigningError(
+                .signatureNotAllowed,
+                "KeyInfo must hold exactly one X509Data with one X509Certificate (no RetrievalMethod, no URL, no key by name)."
+            )
         }
         guard let certificateDER = Data(base64Encoded: keyParts[0].children[0].text, options: .ignoreUnknownCharacters),
-              let certificate = try? Certificate(derEncoded: Array(certificateDER)) else {
+            let certificate = try? Certificate(derEncoded: Array(certificateDER))
+        else {
             throw SigningError(.invalidCertificate, "The X509Certificate cannot be read.")
         }
         guard let expected = Data(base64Encoded: referenceParts[2].text, options: .ignoreUnknownCharacters) else {
@@ -138,15 +169,21 @@ public enum XMLSignature {
             throw SigningError(.badSignature, "The digest does not match: the signed content was changed.")
         }
         guard let value = Data(base64Encoded: parts[1].text, options: .ignoreUnknownCharacters),
-              let publicKey = _RSA.Signing.PublicKey(certificate.publicKey) else {
+            let publicKey = _RSA.Signing.PublicKey(certificate.publicKey)
+        else {
             throw SigningError(.badSignature, "The SignatureValue or the certificate's RSA key cannot be read.")
         }
-        guard publicKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: value), for: SHA256.hash(data: canonicalInfo), padding: .insecurePKCS1v1_5) else {
+        guard
+            publicKey.isValidSignature(
+                _RSA.Signing.RSASignature(rawRepresentation: value), for: SHA256.hash(data: canonicalInfo),
+                padding: .insecurePKCS1v1_5)
+        else {
             throw SigningError(.badSignature, "The SignatureValue does not verify with the certificate's key.")
         }
         try SigningIdentity.checkUsable(certificate, at: instant)
         if let trusted, !trusted.certificates.contains(where: { $0 == certificate }) {
-            throw SigningError(.invalidCertificate, "The signer (\(certificate.subject)) is not one of the trusted certificates.")
+            throw SigningError(
+                .invalidCertificate, "The signer (\(certificate.subject)) is not one of the trusted certificates.")
         }
         return Verified(subject: "\(certificate.subject)", certificate: certificate)
     }

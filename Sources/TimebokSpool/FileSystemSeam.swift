@@ -1,4 +1,5 @@
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,8 +14,11 @@ import Glibc
 /// a folder) do not go through the seam.
 public struct FileSystemSeam: Sendable {
     /// open(2): a file to create or append to, or a folder to fsync.
-    public var open: @Sendable (_ path: FilePath, _ mode: FileDescriptor.AccessMode, _ options: FileDescriptor.OpenOptions,
-                                _ permissions: FilePermissions?) throws(Errno) -> FileDescriptor
+    public var open:
+        @Sendable (
+            _ path: FilePath, _ mode: FileDescriptor.AccessMode, _ options: FileDescriptor.OpenOptions,
+            _ permissions: FilePermissions?
+        ) throws(Errno) -> FileDescriptor
     /// write(2): returns how many bytes were written (possibly fewer than given).
     public var write: @Sendable (_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int
     /// fsync(2), of a file or of a folder.
@@ -30,14 +34,18 @@ public struct FileSystemSeam: Sendable {
     /// rmdir(2).
     public var rmdir: @Sendable (_ path: FilePath) throws(Errno) -> Void
 
-    public init(open: @escaping @Sendable (FilePath, FileDescriptor.AccessMode, FileDescriptor.OpenOptions, FilePermissions?) throws(Errno) -> FileDescriptor,
-                write: @escaping @Sendable (FileDescriptor, UnsafeRawBufferPointer) throws(Errno) -> Int,
-                fsync: @escaping @Sendable (FileDescriptor) throws(Errno) -> Void,
-                link: @escaping @Sendable (FilePath, FilePath) throws(Errno) -> Void,
-                unlink: @escaping @Sendable (FilePath) throws(Errno) -> Void,
-                rename: @escaping @Sendable (FilePath, FilePath) throws(Errno) -> Void,
-                mkdir: @escaping @Sendable (FilePath, FilePermissions) throws(Errno) -> Void,
-                rmdir: @escaping @Sendable (FilePath) throws(Errno) -> Void) {
+    public init(
+        open:
+            @escaping @Sendable (FilePath, FileDescriptor.AccessMode, FileDescriptor.OpenOptions, FilePermissions?)
+            throws(Errno) -> FileDescriptor,
+        write: @escaping @Sendable (FileDescriptor, UnsafeRawBufferPointer) throws(Errno) -> Int,
+        fsync: @escaping @Sendable (FileDescriptor) throws(Errno) -> Void,
+        link: @escaping @Sendable (FilePath, FilePath) throws(Errno) -> Void,
+        unlink: @escaping @Sendable (FilePath) throws(Errno) -> Void,
+        rename: @escaping @Sendable (FilePath, FilePath) throws(Errno) -> Void,
+        mkdir: @escaping @Sendable (FilePath, FilePermissions) throws(Errno) -> Void,
+        rmdir: @escaping @Sendable (FilePath) throws(Errno) -> Void
+    ) {
         self.open = open
         self.write = write
         self.fsync = fsync
@@ -51,30 +59,44 @@ public struct FileSystemSeam: Sendable {
     /// The real system calls, one attempt each (the spool retries EINTR).
     public static let system = FileSystemSeam(
         open: { path, mode, options, permissions throws(Errno) in
-            do { return try FileDescriptor.open(path, mode, options: options, permissions: permissions, retryOnInterrupt: false) } catch { throw error as? Errno ?? .ioError }
+            do {
+                return try FileDescriptor.open(
+                    path, mode, options: options, permissions: permissions, retryOnInterrupt: false)
+            } catch { throw error as? Errno ?? .ioError }
         },
         write: { fd, bytes throws(Errno) in
             do { return try fd.write(bytes, retryOnInterrupt: false) } catch { throw error as? Errno ?? .ioError }
         },
         fsync: { fd throws(Errno) in _ = try systemCall(retryOnInterrupt: false) { Glibc.fsync(fd.rawValue) } },
         link: { from, to throws(Errno) in
-            _ = try systemCall(retryOnInterrupt: false) { from.withPlatformString { a in to.withPlatformString { b in Glibc.link(a, b) } } }
+            _ = try systemCall(retryOnInterrupt: false) {
+                from.withPlatformString { a in to.withPlatformString { b in Glibc.link(a, b) } }
+            }
         },
-        unlink: { path throws(Errno) in _ = try systemCall(retryOnInterrupt: false) { path.withPlatformString { Glibc.unlink($0) } } },
+        unlink: { path throws(Errno) in
+            _ = try systemCall(retryOnInterrupt: false) { path.withPlatformString { Glibc.unlink($0) } }
+        },
         rename: { from, to throws(Errno) in
-            _ = try systemCall(retryOnInterrupt: false) { from.withPlatformString { a in to.withPlatformString { b in Glibc.rename(a, b) } } }
+            _ = try systemCall(retryOnInterrupt: false) {
+                from.withPlatformString { a in to.withPlatformString { b in Glibc.rename(a, b) } }
+            }
         },
         mkdir: { path, permissions throws(Errno) in
-            _ = try systemCall(retryOnInterrupt: false) { path.withPlatformString { Glibc.mkdir($0, permissions.rawValue) } }
+            _ = try systemCall(retryOnInterrupt: false) {
+                path.withPlatformString { Glibc.mkdir($0, permissions.rawValue) }
+            }
         },
-        rmdir: { path throws(Errno) in _ = try systemCall(retryOnInterrupt: false) { path.withPlatformString { Glibc.rmdir($0) } } })
+        rmdir: { path throws(Errno) in
+            _ = try systemCall(retryOnInterrupt: false) { path.withPlatformString { Glibc.rmdir($0) } }
+        })
 }
 
 /// Calls a C function that returns -1 and sets `errno` when it fails, again for as long as it is
 /// interrupted (EINTR, unless `retryOnInterrupt` is false), and throws the `Errno` of any other failure.
 /// For the calls swift-system does not wrap (link, rename, fsync, flock, fchmod …).
 @discardableResult
-func systemCall<Result: FixedWidthInteger>(retryOnInterrupt: Bool = true, _ call: () -> Result) throws(Errno) -> Result {
+func systemCall<Result: FixedWidthInteger>(retryOnInterrupt: Bool = true, _ call: () -> Result) throws(Errno) -> Result
+{
     while true {
         let result = call()
         guard result == -1 else { return result }
@@ -88,7 +110,7 @@ func retryingInterrupts<Result>(_ call: () throws(Errno) -> Result) throws(Errno
     while true {
         do throws(Errno) {
             return try call()
-        } catch where error == .interrupted {
+        } catch  where error == .interrupted {
             continue
         }
     }

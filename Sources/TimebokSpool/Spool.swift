@@ -1,5 +1,6 @@
 import Foundation
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,7 +78,10 @@ public struct Spool: Sendable {
         var gid: gid_t?
         if let group {
             guard let entry = getgrnam(group) else {
-                throw Failure(.unknownGroup, "There is no group \"\(group)\" on this machine (spool.group); create it first (groupadd \(group)).")
+                throw Failure(
+                    .unknownGroup,
+                    "There is no group \"\(group)\" on this machine (spool.group); create it first (groupadd \(group))."
+                )
             }
             gid = entry.pointee.gr_gid
         }
@@ -96,7 +100,10 @@ public struct Spool: Sendable {
                 do {
                     try systemCall { directory.withPlatformString { chown($0, uid_t.max, gid) } }
                 } catch {
-                    throw Failure(.cannotCreateFolder, "Could not give \(directory) to group \(group ?? ""): \(error). Run timebok init as the spool's owner, in that group.", error)
+                    throw Failure(
+                        .cannotCreateFolder,
+                        "Could not give \(directory) to group \(group ?? ""): \(error). Run timebok init as the spool's owner, in that group.",
+                        error)
                 }
             }
             do {
@@ -154,12 +161,13 @@ public struct Spool: Sendable {
     public func exposedToOthers(configuration: String) -> [String] {
         let database = databasePath
         let strict = [root] + Folder.allCases.map(path) + [database, database + "-wal", database + "-shm"]
-        return (strict.map { ($0, mode_t(0o007)) } + [(rootPath.appending(configuration).string, mode_t(0o002))]).compactMap { path, forbidden in
-            // stat, not lstat: a spool folder that is a symbolic link is judged by what it points to.
-            guard let info = try? FilePath(path).stat() else { return nil }
-            let mode = info.rawValue.st_mode & 0o7777
-            return mode & forbidden != 0 ? "\(path) (\(String(mode, radix: 8)))" : nil
-        }
+        return (strict.map { ($0, mode_t(0o007)) } + [(rootPath.appending(configuration).string, mode_t(0o002))])
+            .compactMap { path, forbidden in
+                // stat, not lstat: a spool folder that is a symbolic link is judged by what it points to.
+                guard let info = try? FilePath(path).stat() else { return nil }
+                let mode = info.rawValue.st_mode & 0o7777
+                return mode & forbidden != 0 ? "\(path) (\(String(mode, radix: 8)))" : nil
+            }
     }
 
     /// The folder mode and group new folders get: the spool folder's own (set by `createLayout`).
@@ -217,7 +225,9 @@ public struct Spool: Sendable {
         let directory = folderPath(folder)
         var result: [Entry] = []
         for bytes in Self.rawNames(in: directory).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            guard bytes.first != UInt8(ascii: "."), !bytes.suffix(4).elementsEqual(".tmp".utf8), !bytes.suffix(5).elementsEqual(".meta".utf8) else { continue }
+            guard bytes.first != UInt8(ascii: "."), !bytes.suffix(4).elementsEqual(".tmp".utf8),
+                !bytes.suffix(5).elementsEqual(".meta".utf8)
+            else { continue }
             guard let info = try? Stat(Self.child(directory, bytes), followTargetSymlink: false) else { continue }
             let why: String?
             switch info.type {
@@ -234,9 +244,12 @@ public struct Spool: Sendable {
             } else if name == nil {
                 result.append(.odd(OddEntry(rawName: bytes, why: "a name that is not UTF-8")))
             } else if bytes.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
-                result.append(.odd(OddEntry(rawName: bytes, why: "a name with control characters (a new line, a tab …)")))
+                result.append(
+                    .odd(OddEntry(rawName: bytes, why: "a name with control characters (a new line, a tab …)")))
             } else if bytes.count > Self.maxNameBytes {
-                result.append(.odd(OddEntry(rawName: bytes, why: "a name of \(bytes.count) bytes (at most \(Self.maxNameBytes))")))
+                result.append(
+                    .odd(OddEntry(rawName: bytes, why: "a name of \(bytes.count) bytes (at most \(Self.maxNameBytes))"))
+                )
             } else if let name {
                 result.append(.file(name, Self.modificationDate(info), Int(info.size)))
             }
@@ -252,14 +265,19 @@ public struct Spool: Sendable {
         // FNV-1a of the raw name: a stable, safe name (the original is in the reason).
         let hash = odd.rawName.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
         let safe = uniqueName("odd-" + String(hash, radix: 16), in: directory)
-        let reason = "\(folder.rawValue)/\(odd.printableName) is \(odd.why), not an input timebok can read; it was moved here as \(safe), untouched.\n"
+        let reason =
+            "\(folder.rawValue)/\(odd.printableName) is \(odd.why), not an input timebok can read; it was moved here as \(safe), untouched.\n"
         _ = try publish(Array(reason.utf8), into: directory, name: safe + ".reason.txt")
         let target = directory.appending(safe)
         // rename(2) moves the entry itself: a link stays a link, a FIFO is never opened.
         do {
-            try retryingInterrupts { () throws(Errno) in try fs.rename(Self.child(folderPath(folder), odd.rawName), target) }
+            try retryingInterrupts { () throws(Errno) in
+                try fs.rename(Self.child(folderPath(folder), odd.rawName), target)
+            }
         } catch {
-            throw Failure(.cannotQuarantine, "Could not move \(folder.rawValue)/\(odd.printableName) to \(target): \(error).", error)
+            throw Failure(
+                .cannotQuarantine, "Could not move \(folder.rawValue)/\(odd.printableName) to \(target): \(error).",
+                error)
         }
         try syncDirectory(directory, .cannotQuarantine)
         try syncDirectory(folderPath(folder), .cannotQuarantine)
@@ -282,14 +300,17 @@ public struct Spool: Sendable {
         do {
             return try fd.closeAfter {
                 let info = try fd.stat()
-                guard info.type == .regular else { throw Failure(.notRegularFile, "\(path) is not a regular file; timebok reads only those.") }
+                guard info.type == .regular else {
+                    throw Failure(.notRegularFile, "\(path) is not a regular file; timebok reads only those.")
+                }
                 let size = Int(info.size)
                 guard size <= limit else { return (nil, size) }
                 var bytes = [UInt8](repeating: 0, count: size)
                 var done = 0
                 while done < size {
                     let count = try bytes.withUnsafeMutableBytes { buffer in
-                        try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: true)
+                        try fd.read(
+                            into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: true)
                     }
                     if count == 0 { break }
                     done += count
@@ -310,8 +331,11 @@ public struct Spool: Sendable {
     public func removeOwnLeftovers() -> Int {
         var removed = 0
         func sweep(_ directory: FilePath) {
-            for name in Self.names(in: directory) where name.hasPrefix(".") && name.hasSuffix(".tmp") && name.wholeMatch(of: /\..+\.[0-9]+\.tmp/) != nil {
-                if (try? retryingInterrupts({ () throws(Errno) in try fs.unlink(directory.appending(name)) })) != nil { removed += 1 }
+            for name in Self.names(in: directory)
+            where name.hasPrefix(".") && name.hasSuffix(".tmp") && name.wholeMatch(of: /\..+\.[0-9]+\.tmp/) != nil {
+                if (try? retryingInterrupts({ () throws(Errno) in try fs.unlink(directory.appending(name)) })) != nil {
+                    removed += 1
+                }
             }
         }
         for folder in [Folder.outbox, .journal, .results, .state] { sweep(folderPath(folder)) }
@@ -375,7 +399,7 @@ public struct Spool: Sendable {
         do {
             try moveNoReplace(folderPath(folder).appending(name), to: processing.appending(target), .cannotClaim)
         } catch let failure as Failure where failure.systemError == .noSuchFileOrDirectory {
-            return nil // someone else took it
+            return nil  // someone else took it
         }
         try syncDirectory(processing, .cannotClaim)
         return Claimed(origin: folder, name: name, path: processing.appending(target).string)
@@ -403,7 +427,9 @@ public struct Spool: Sendable {
             let origin = parts.count == 2 ? Folder(rawValue: String(parts[0])) ?? .inbox : .inbox
             let original = parts.count == 2 ? String(parts[1]) : base
             let inProcessing = names.contains { $0 != name && Self.stem($0) == base }
-            let waiting = Self.names(in: folderPath(origin)).contains { Self.stem($0) == original && !$0.hasSuffix(".meta") }
+            let waiting = Self.names(in: folderPath(origin)).contains {
+                Self.stem($0) == original && !$0.hasSuffix(".meta")
+            }
             guard !inProcessing, !waiting else { return nil }
             return Claimed(origin: origin, name: name, path: folderPath(.processing).appending(name).string)
         }
@@ -416,7 +442,8 @@ public struct Spool: Sendable {
         let fd: FileDescriptor
         do {
             fd = try retryingInterrupts { () throws(Errno) in
-                try fs.open(lockPath, .readWrite, [.create, .closeOnExec], FilePermissions(rawValue: Modes.privateFile))
+                try fs.open(
+                    lockPath, .readWrite, [.create, .closeOnExec], FilePermissions(rawValue: Modes.privateFile))
             }
         } catch {
             throw Failure(.cannotLock, "Could not open \(lockPath): \(error).", error)
@@ -427,7 +454,10 @@ public struct Spool: Sendable {
         } catch {
             try? fd.close()
             if error == .wouldBlock {
-                throw Failure(.busy, "Another timebok is processing \(root) (\(lockPath) is locked); try again when it has finished.", error)
+                throw Failure(
+                    .busy,
+                    "Another timebok is processing \(root) (\(lockPath) is locked); try again when it has finished.",
+                    error)
             }
             throw Failure(.cannotLock, "Could not lock \(lockPath): \(error).", error)
         }
@@ -453,7 +483,9 @@ public struct Spool: Sendable {
     /// (``Failure/Code/nameTaken``) instead of false.
     public func publishIdentical(_ bytes: [UInt8], to folder: Folder, name: String) throws {
         guard try publish(bytes, to: folder, name: name) else {
-            throw Failure(.nameTaken, "\(folderPath(folder).appending(name)) already exists with other content; it was not overwritten.")
+            throw Failure(
+                .nameTaken,
+                "\(folderPath(folder).appending(name)) already exists with other content; it was not overwritten.")
         }
     }
 }

@@ -43,8 +43,10 @@ extension Spool {
             public static let unknownGroup = Code("TB-0613")
 
             /// Every code, for tests that check they are distinct.
-            static let all: [Code] = [.cannotCreateFolder, .cannotPublish, .nameTaken, .cannotClaim, .cannotArchive, .cannotQuarantine,
-                                      .cannotRead, .notRegularFile, .busy, .cannotLock, .cannotWrite, .cannotRemove, .unknownGroup]
+            static let all: [Code] = [
+                .cannotCreateFolder, .cannotPublish, .nameTaken, .cannotClaim, .cannotArchive, .cannotQuarantine,
+                .cannotRead, .notRegularFile, .busy, .cannotLock, .cannotWrite, .cannotRemove, .unknownGroup,
+            ]
         }
 
         public let code: Code

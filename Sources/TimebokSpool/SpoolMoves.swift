@@ -1,5 +1,6 @@
 import Foundation
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,7 +27,8 @@ extension Spool {
         let fd: FileDescriptor
         do throws(Errno) {
             fd = try retryingInterrupts { () throws(Errno) in
-                try fs.open(temporary, .writeOnly, [.create, .truncate, .closeOnExec], FilePermissions(rawValue: Modes.file))
+                try fs.open(
+                    temporary, .writeOnly, [.create, .truncate, .closeOnExec], FilePermissions(rawValue: Modes.file))
             }
         } catch {
             throw Failure(.cannotPublish, "Could not create \(temporary): \(error).", error)
@@ -57,7 +59,9 @@ extension Spool {
         do throws(Errno) {
             try retryingInterrupts { () throws(Errno) in try fs.unlink(temporary) }
         } catch {
-            throw Failure(.cannotPublish, "Could not remove the temporary file \(temporary) after linking it to \(final): \(error).", error)
+            throw Failure(
+                .cannotPublish,
+                "Could not remove the temporary file \(temporary) after linking it to \(final): \(error).", error)
         }
         try syncDirectory(directory, .cannotPublish)
         return true
@@ -65,7 +69,9 @@ extension Spool {
 
     /// Moves a processed input into `archive/YYYY-MM-DD/` together with copies of its outputs
     /// (`NAME.outputs/`), so operators see what each input caused.
-    public func archive(_ claimed: Claimed, day: String, outputs: [(folder: String, name: String, bytes: [UInt8])]) throws -> String {
+    public func archive(
+        _ claimed: Claimed, day: String, outputs: [(folder: String, name: String, bytes: [UInt8])]
+    ) throws -> String {
         let directory = folderPath(.archive).appending(day)
         try createDurably(directory)
         let name = resumedName(claimed, in: directory, marker: ".outputs")
@@ -92,7 +98,8 @@ extension Spool {
         let name = resumedName(claimed, in: directory, marker: ".reason.txt")
         let target = directory.appending(name)
         if let done = try finishHalfDoneMove(claimed, to: target, .cannotQuarantine) { return done }
-        _ = try publish(Array((reason.hasSuffix("\n") ? reason : reason + "\n").utf8), into: directory, name: name + ".reason.txt")
+        _ = try publish(
+            Array((reason.hasSuffix("\n") ? reason : reason + "\n").utf8), into: directory, name: name + ".reason.txt")
         try moveCompanion(of: claimed, besides: target, .cannotQuarantine)
         try move(FilePath(claimed.path), to: target, .cannotQuarantine)
         return target.string
@@ -170,7 +177,9 @@ extension Spool {
 
     /// The day folders (`YYYY-MM-DD`) of `archive/` or `error/` dated before `day`, oldest first.
     public func dayFolders(in folder: Folder, before day: String) -> [String] {
-        Self.names(in: folderPath(folder)).filter { $0.count == 10 && $0.wholeMatch(of: /\d{4}-\d{2}-\d{2}/) != nil && $0 < day }.sorted()
+        Self.names(in: folderPath(folder)).filter {
+            $0.count == 10 && $0.wholeMatch(of: /\d{4}-\d{2}-\d{2}/) != nil && $0 < day
+        }.sorted()
     }
 
     /// Removes a day folder of `archive/` or `error/` with everything in it, then syncs the parent.
@@ -236,7 +245,9 @@ extension Spool {
         do {
             for folder in missing {
                 do throws(Errno) {
-                    try retryingInterrupts { () throws(Errno) in try fs.mkdir(folder, FilePermissions(rawValue: Modes.folder)) }
+                    try retryingInterrupts { () throws(Errno) in
+                        try fs.mkdir(folder, FilePermissions(rawValue: Modes.folder))
+                    }
                     created.append(folder)
                 } catch .fileExists {
                     continue
@@ -272,7 +283,9 @@ extension Spool {
     /// A name not yet used in `directory`: NAME, else NAME-2, NAME-3 … before the extension.
     func uniqueName(_ name: String, in directory: FilePath) -> String {
         func taken(_ candidate: String) -> Bool {
-            [candidate, candidate + ".reason.txt", candidate + ".outputs"].contains { Self.entryExists(directory.appending($0)) }
+            [candidate, candidate + ".reason.txt", candidate + ".outputs"].contains {
+                Self.entryExists(directory.appending($0))
+            }
         }
         guard taken(name) else { return name }
         let base = Self.stem(name)
@@ -288,7 +301,9 @@ extension Spool {
     func syncDirectory(_ directory: FilePath, _ code: Failure.Code) throws {
         let fd: FileDescriptor
         do throws(Errno) {
-            fd = try retryingInterrupts { () throws(Errno) in try fs.open(directory, .readOnly, [.directory, .closeOnExec], nil) }
+            fd = try retryingInterrupts { () throws(Errno) in
+                try fs.open(directory, .readOnly, [.directory, .closeOnExec], nil)
+            }
         } catch {
             throw Failure(code, "Could not open the folder \(directory) to fsync it: \(error).", error)
         }
@@ -306,7 +321,9 @@ extension Spool {
             var written = 0
             while written < buffer.count {
                 do throws(Errno) {
-                    written += try retryingInterrupts { () throws(Errno) in try fs.write(fd, UnsafeRawBufferPointer(rebasing: buffer[written...])) }
+                    written += try retryingInterrupts { () throws(Errno) in
+                        try fs.write(fd, UnsafeRawBufferPointer(rebasing: buffer[written...]))
+                    }
                 } catch {
                     return .failure(error)
                 }
@@ -327,12 +344,14 @@ extension Spool {
     /// The names in a folder as the directory holds them (readdir: bytes, not always UTF-8),
     /// without `.` and `..`; none when it cannot be read.
     static func rawNames(in directory: FilePath) -> [[UInt8]] {
-        guard let fd = try? FileDescriptor.open(directory, .readOnly, options: [.directory, .closeOnExec]) else { return [] }
+        guard let fd = try? FileDescriptor.open(directory, .readOnly, options: [.directory, .closeOnExec]) else {
+            return []
+        }
         guard let handle = fdopendir(fd.rawValue) else {
             try? fd.close()
             return []
         }
-        defer { closedir(handle) } // closes fd too
+        defer { closedir(handle) }  // closes fd too
         var names: [[UInt8]] = []
         while let entry = readdir(handle) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { buffer in Array(buffer.prefix { $0 != 0 }) }
@@ -371,7 +390,8 @@ extension Spool {
     static func entryExists(_ path: FilePath) -> Bool { (try? path.stat(followTargetSymlink: false)) != nil }
 
     static func sameFile(_ a: FilePath, _ b: FilePath) -> Bool {
-        guard let first = try? a.stat(followTargetSymlink: false), let second = try? b.stat(followTargetSymlink: false) else { return false }
+        guard let first = try? a.stat(followTargetSymlink: false), let second = try? b.stat(followTargetSymlink: false)
+        else { return false }
         return first.deviceID == second.deviceID && first.inode == second.inode
     }
 

@@ -11,7 +11,9 @@ extension XDocument {
     /// Exclusive C14N 1.0 without comments of `element` and its subtree alone, in its place in this
     /// document (XMLDSig's canonical form of `SignedInfo`).
     public func exclusiveCanonicalForm(of element: XElement) throws(XMLError) -> [UInt8] {
-        try canonicalize(mode: XML_C14N_EXCLUSIVE_1_0, callback: timebok_c14n_only_subtree, data: UnsafeMutableRawPointer(element.node))
+        try canonicalize(
+            mode: XML_C14N_EXCLUSIVE_1_0, callback: timebok_c14n_only_subtree,
+            data: UnsafeMutableRawPointer(element.node))
     }
 
     /// Canonical XML 1.0 without comments, for callers that need inclusive C14N.
@@ -20,10 +22,13 @@ extension XDocument {
     }
 
     private func canonicalize(mode: xmlC14NMode, excluding excluded: XElement?) throws(XMLError) -> [UInt8] {
-        try canonicalize(mode: mode, callback: timebok_c14n_exclude_subtree, data: excluded.map { UnsafeMutableRawPointer($0.node) })
+        try canonicalize(
+            mode: mode, callback: timebok_c14n_exclude_subtree, data: excluded.map { UnsafeMutableRawPointer($0.node) })
     }
 
-    private func canonicalize(mode: xmlC14NMode, callback: xmlC14NIsVisibleCallback, data: UnsafeMutableRawPointer?) throws(XMLError) -> [UInt8] {
+    private func canonicalize(
+        mode: xmlC14NMode, callback: xmlC14NIsVisibleCallback, data: UnsafeMutableRawPointer?
+    ) throws(XMLError) -> [UInt8] {
         guard let output = xmlAllocOutputBuffer(nil) else {
             throw XMLError(.canonicalizationFailed, "Could not allocate an output buffer.")
         }
@@ -38,7 +43,8 @@ extension XDocument {
         }
         xmlOutputBufferClose(output)
         guard status >= 0 else {
-            throw XMLError(.canonicalizationFailed, "libxml2 could not canonicalize the document.", issues: collector.issues)
+            throw XMLError(
+                .canonicalizationFailed, "libxml2 could not canonicalize the document.", issues: collector.issues)
         }
         return result
     }

@@ -1,4 +1,5 @@
 internal import CLibXML2
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -33,7 +34,9 @@ public final class XDocument {
     ///   - expression: XPath 1.0, using only the prefixes in `namespaces`.
     ///   - namespaces: prefix → namespace URI. Documents' own prefixes are never used.
     ///   - context: the context node (default: the root element).
-    public func select(_ expression: String, namespaces: [String: String] = [:], from context: XElement? = nil) throws(XMLError) -> [XElement] {
+    public func select(
+        _ expression: String, namespaces: [String: String] = [:], from context: XElement? = nil
+    ) throws(XMLError) -> [XElement] {
         try withXPath(expression, namespaces: namespaces, context: context) { result in
             guard result.pointee.type == XPATH_NODESET, let set = result.pointee.nodesetval else { return [] }
             var elements: [XElement] = []
@@ -49,7 +52,9 @@ public final class XDocument {
     }
 
     /// Evaluates an XPath expression and returns its string value (XPath `string()`).
-    public func string(_ expression: String, namespaces: [String: String] = [:], from context: XElement? = nil) throws(XMLError) -> String {
+    public func string(
+        _ expression: String, namespaces: [String: String] = [:], from context: XElement? = nil
+    ) throws(XMLError) -> String {
         try withXPath(expression, namespaces: namespaces, context: context) { result in
             guard let cString = xmlXPathCastToString(result) else { return "" }
             defer { timebok_xmlFree(cString) }
@@ -57,7 +62,9 @@ public final class XDocument {
         }
     }
 
-    private func withXPath<T>(_ expression: String, namespaces: [String: String], context: XElement?, _ body: (xmlXPathObjectPtr) -> T) throws(XMLError) -> T {
+    private func withXPath<T>(
+        _ expression: String, namespaces: [String: String], context: XElement?, _ body: (xmlXPathObjectPtr) -> T
+    ) throws(XMLError) -> T {
         guard let xpath = xmlXPathNewContext(pointer) else {
             throw XMLError(.xpathFailed, "Could not create an XPath context.")
         }
@@ -70,7 +77,8 @@ public final class XDocument {
         let opaque = Unmanaged.passUnretained(collector).toOpaque()
         let evaluated = withStructuredErrors(opaque, collectIssue) { xmlXPathEvalExpression(expression, xpath) }
         guard let result = evaluated else {
-            throw XMLError(.xpathFailed, "The XPath expression \(expression) could not be evaluated.", issues: collector.issues)
+            throw XMLError(
+                .xpathFailed, "The XPath expression \(expression) could not be evaluated.", issues: collector.issues)
         }
         defer { xmlXPathFreeObject(result) }
         return body(result)
@@ -154,7 +162,9 @@ public struct XElement {
         while let attribute = cursor {
             if attribute.pointee.ns == nil, XElement.equal(attribute.pointee.name, name) {
                 // An attribute's value is a single text node unless it held entity references.
-                if let text = attribute.pointee.children, text.pointee.next == nil, text.pointee.type == XML_TEXT_NODE, let content = text.pointee.content {
+                if let text = attribute.pointee.children, text.pointee.next == nil, text.pointee.type == XML_TEXT_NODE,
+                    let content = text.pointee.content
+                {
                     return String(cString: content)
                 }
                 guard let value = xmlGetNoNsProp(node, name) else { return nil }
@@ -185,7 +195,9 @@ public struct XElement {
         if let result = string.utf8.withContiguousStorageIfAvailable({ buffer -> Bool in
             guard let base = buffer.baseAddress else { return cString.pointee == 0 }
             // strncmp stops at the C string's NUL, so it never reads past a shorter name.
-            return strncmp(UnsafeRawPointer(cString).assumingMemoryBound(to: CChar.self), UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), buffer.count) == 0
+            return strncmp(
+                UnsafeRawPointer(cString).assumingMemoryBound(to: CChar.self),
+                UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), buffer.count) == 0
                 && cString[buffer.count] == 0
         }) {
             return result

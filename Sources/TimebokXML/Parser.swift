@@ -24,25 +24,34 @@ public struct ParseLimits: Sendable, Hashable {
 /// - honours the XML declaration's encoding and refuses a byte-order mark that contradicts it.
 public enum HardenedXMLParser {
     /// Parses `bytes` into a document. `name` is only used in messages (a file name, say).
-    public static func parse(_ bytes: [UInt8], name: String? = nil, limits: ParseLimits = ParseLimits()) throws(XMLError) -> XDocument {
+    public static func parse(
+        _ bytes: [UInt8], name: String? = nil, limits: ParseLimits = ParseLimits()
+    ) throws(XMLError) -> XDocument {
         try bytes.withUnsafeBufferPointer { buffer throws(XMLError) in
             try parse(buffer, name: name, limits: limits)
         }
     }
 
     /// Parses a UTF-8 string (tests and tools).
-    public static func parse(string: String, name: String? = nil, limits: ParseLimits = ParseLimits()) throws(XMLError) -> XDocument {
+    public static func parse(
+        string: String, name: String? = nil, limits: ParseLimits = ParseLimits()
+    ) throws(XMLError) -> XDocument {
         try parse(Array(string.utf8), name: name, limits: limits)
     }
 
     /// Parses raw bytes into a document.
-    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>, name: String? = nil, limits: ParseLimits = ParseLimits()) throws(XMLError) -> XDocument {
+    public static func parse(
+        _ buffer: UnsafeBufferPointer<UInt8>, name: String? = nil, limits: ParseLimits = ParseLimits()
+    ) throws(XMLError) -> XDocument {
         XMLLibrary.ensureInitialized()
         guard !buffer.isEmpty else {
             throw XMLError(.emptyInput, "The input is empty: there is no XML to read.")
         }
         guard buffer.count <= limits.maxBytes else {
-            throw XMLError(.inputTooLarge, "The input has \(buffer.count) bytes, more than the limit of \(limits.maxBytes) bytes; it was not parsed.")
+            throw XMLError(
+                .inputTooLarge,
+                "The input has \(buffer.count) bytes, more than the limit of \(limits.maxBytes) bytes; it was not parsed."
+            )
         }
         if let conflict = EncodingSniffer.conflict(in: buffer) {
             throw XMLError(.encodingConflict, conflict)
@@ -72,7 +81,10 @@ public enum HardenedXMLParser {
         }
         if state.sawDoctype {
             if let doc { xmlFreeDoc(doc) }
-            throw XMLError(.doctypeForbidden, "The document has a DOCTYPE declaration; timebok refuses every DTD and entity declaration.", issues: state.issues.filter { !$0.message.contains("User stop") })
+            throw XMLError(
+                .doctypeForbidden,
+                "The document has a DOCTYPE declaration; timebok refuses every DTD and entity declaration.",
+                issues: state.issues.filter { !$0.message.contains("User stop") })
         }
         // libxml2 may stop on a resource limit (huge text node) without clearing wellFormed, so any
         // error-level report means failure, never a truncated document.
@@ -127,9 +139,10 @@ private func checkTextLength(_ context: UnsafeMutableRawPointer?) {
     guard let context, let state = state(of: context) else { return }
     let ctxt = context.assumingMemoryBound(to: xmlParserCtxt.self)
     guard Int(ctxt.pointee.nodelen) > state.maxTextBytes, ctxt.pointee.instate != XML_PARSER_EOF else { return }
-    state.issues.append(XMLIssue(
-        line: Int(ctxt.pointee.input?.pointee.line ?? 0),
-        message: "huge text node: more than \(state.maxTextBytes) bytes of text in one element"))
+    state.issues.append(
+        XMLIssue(
+            line: Int(ctxt.pointee.input?.pointee.line ?? 0),
+            message: "huge text node: more than \(state.maxTextBytes) bytes of text in one element"))
     xmlStopParser(ctxt)
 }
 
@@ -154,7 +167,7 @@ enum EncodingSniffer {
         var index = bom.length + bom.offset
         while index < bytes.count, ascii.count < 256 {
             ascii.append(bytes[index])
-            if ascii.count >= 2, ascii.suffix(2) == [0x3F, 0x3E] { break } // "?>"
+            if ascii.count >= 2, ascii.suffix(2) == [0x3F, 0x3E] { break }  // "?>"
             index += bom.step
         }
         let head = String(decoding: ascii, as: UTF8.self)
@@ -166,7 +179,9 @@ enum EncodingSniffer {
         case "UTF-16": compatible = normalized.hasPrefix("UTF16") || normalized == "UCS2"
         default: compatible = normalized.hasPrefix("UTF32") || normalized == "UCS4"
         }
-        return compatible ? nil : "The byte-order mark says \(bom.name) but the XML declaration says encoding=\"\(declared)\"; the file's encoding is ambiguous."
+        return compatible
+            ? nil
+            : "The byte-order mark says \(bom.name) but the XML declaration says encoding=\"\(declared)\"; the file's encoding is ambiguous."
     }
 
     private static func declaredEncoding(in head: String) -> String? {

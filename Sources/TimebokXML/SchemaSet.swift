@@ -25,7 +25,8 @@ public final class SchemaSet: @unchecked Sendable {
         var seen = Set<String>()
         var source = #"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified">"#
         for item in imports where seen.insert(item.namespace).inserted {
-            source += #"<xs:import namespace="\#(escapeAttribute(item.namespace))" schemaLocation="\#(escapeAttribute(item.location))"/>"#
+            source +=
+                #"<xs:import namespace="\#(escapeAttribute(item.namespace))" schemaLocation="\#(escapeAttribute(item.location))"/>"#
         }
         source += "</xs:schema>"
         let bytes = Array(source.utf8)
@@ -86,10 +87,13 @@ public final class SchemaSet: @unchecked Sendable {
     }
 
     /// `file` is a path, or a URL embedded with ``XMLLibrary/embed(_:at:)``.
-    private static func imports(contributedBy file: String) throws(XMLError) -> [(namespace: String, location: String)] {
+    private static func imports(contributedBy file: String) throws(XMLError) -> [(namespace: String, location: String)]
+    {
         if let bytes = XMLLibrary.embeddedContent(at: file) {
             let document = try HardenedXMLParser.parse(bytes, name: file)
-            guard let root = document.root, root.isNamed(xsdNamespace, "schema"), let target = root.attribute("targetNamespace") else {
+            guard let root = document.root, root.isNamed(xsdNamespace, "schema"),
+                let target = root.attribute("targetNamespace")
+            else {
                 throw XMLError(.schemaUnusable, "The embedded \(file) is not an XML Schema with a target namespace.")
             }
             return [(target, file)]
@@ -107,8 +111,10 @@ public final class SchemaSet: @unchecked Sendable {
         }
         let directory = url.deletingLastPathComponent()
         return root.children(xsdNamespace, "import").compactMap { element in
-            guard let namespace = element.attribute("namespace"), let location = element.attribute("schemaLocation") else { return nil }
-            let resolved = location.hasPrefix("/") ? location : directory.appendingPathComponent(location).standardizedFileURL.path
+            guard let namespace = element.attribute("namespace"), let location = element.attribute("schemaLocation")
+            else { return nil }
+            let resolved =
+                location.hasPrefix("/") ? location : directory.appendingPathComponent(location).standardizedFileURL.path
             return (namespace, resolved)
         }
     }

@@ -27,7 +27,9 @@ public struct XMLWriter: Sendable {
     }
 
     /// An element with child elements written by `body`.
-    public mutating func element(_ name: String, attributes: KeyValuePairs<String, String?> = [:], _ body: (inout XMLWriter) -> Void) {
+    public mutating func element(
+        _ name: String, attributes: KeyValuePairs<String, String?> = [:], _ body: (inout XMLWriter) -> Void
+    ) {
         openTag(name, attributes)
         append(">")
         depth += 1
@@ -35,7 +37,7 @@ public struct XMLWriter: Sendable {
         body(&self)
         depth -= 1
         if bytes.count == mark {
-            bytes.removeLast() // ">" → "/>"
+            bytes.removeLast()  // ">" → "/>"
             append("/>")
         } else {
             newline()
@@ -56,7 +58,9 @@ public struct XMLWriter: Sendable {
     }
 
     /// An element only when `text` is non-nil (optional fields).
-    public mutating func optionalElement(_ name: String, attributes: KeyValuePairs<String, String?> = [:], text: String?) {
+    public mutating func optionalElement(
+        _ name: String, attributes: KeyValuePairs<String, String?> = [:], text: String?
+    ) {
         if let text { element(name, attributes: attributes, text: text) }
     }
 
@@ -113,7 +117,7 @@ public struct XMLWriter: Sendable {
             case 0x09 where inAttribute: append("&#9;")
             case 0x0D: append("&#13;")
             case 0x09, 0x0A, 0x20...: bytes.append(UInt8(value))
-            default: bytes.append(contentsOf: [0xEF, 0xBF, 0xBD]) // other C0 controls are not XML
+            default: bytes.append(contentsOf: [0xEF, 0xBF, 0xBD])  // other C0 controls are not XML
             }
         }
     }

@@ -53,7 +53,9 @@ public enum XMLLibrary {
 
 /// libxml2's loader for external resources (schema imports and includes): embedded files from
 /// memory, everything else through the no-network loader (which also consults the catalogs).
-private func embeddedOrNoNetLoader(_ url: UnsafePointer<CChar>?, _ id: UnsafePointer<CChar>?, _ context: xmlParserCtxtPtr?) -> xmlParserInputPtr? {
+private func embeddedOrNoNetLoader(
+    _ url: UnsafePointer<CChar>?, _ id: UnsafePointer<CChar>?, _ context: xmlParserCtxtPtr?
+) -> xmlParserInputPtr? {
     guard let url, let bytes = XMLLibrary.embeddedContent(at: String(cString: url)) else {
         return xmlNoNetExternalEntityLoader(url, id, context)
     }
@@ -76,7 +78,9 @@ private func embeddedOrNoNetLoader(_ url: UnsafePointer<CChar>?, _ id: UnsafePoi
 
 /// Runs `body` with this thread's structured error handler set, then restores the previous one
 /// (libxml2 keeps it per thread; a caller's handler must survive our calls).
-func withStructuredErrors<T, E: Error>(_ context: UnsafeMutableRawPointer?, _ handler: xmlStructuredErrorFunc, _ body: () throws(E) -> T) throws(E) -> T {
+func withStructuredErrors<T, E: Error>(
+    _ context: UnsafeMutableRawPointer?, _ handler: xmlStructuredErrorFunc, _ body: () throws(E) -> T
+) throws(E) -> T {
     let previousHandler = __xmlStructuredError().pointee
     let previousContext = __xmlStructuredErrorContext().pointee
     xmlSetStructuredErrorFunc(context, handler)

@@ -10,18 +10,20 @@ struct Books: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, create and change the office's appointment books.",
         discussion: """
-        Examples:
-          timebok books
-          timebok books create lab --kind resource --name Lab --category Lab --her-id 1234501 --slot-minutes 15 \\
-              --capacity 2 --information-text "Faste fra midnatt." --min-age 65 --confirmation manual --published
-          timebok books publish lab
-          timebok books update lab --information-text "Ta med legitimasjon."
-        """,
+            Examples:
+              timebok books
+              timebok books create lab --kind resource --name Lab --category Lab --her-id 1234501 --slot-minutes 15 \\
+                  --capacity 2 --information-text "Faste fra midnatt." --min-age 65 --confirmation manual --published
+              timebok books publish lab
+              timebok books update lab --information-text "Ta med legitimasjon."
+            """,
         subcommands: [List.self, Create.self, Update.self, Publish.self, Unpublish.self],
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the books and their settings.", discussion: "Example:\n  timebok books list --spool /srv/timebok")
+        static let configuration = CommandConfiguration(
+            abstract: "List the books and their settings.",
+            discussion: "Example:\n  timebok books list --spool /srv/timebok")
         @OptionGroup var spool: SpoolOption
 
         func run() throws {
@@ -30,9 +32,15 @@ struct Books: ParsableCommand {
             if books.isEmpty { print("No books yet. Create one with `timebok books create`.") }
             for book in books {
                 let slots = try engine.readModel { try $0.slotCount(bookId: book.id) }
-                print("\(book.id): \(book.name) (\(book.kind.rawValue)\(book.category.map { ", \($0.rawValue)" } ?? ""))\(book.herId.map { ", HER-id \($0)" } ?? "")\(book.gpHpr.map { ", GP HPR \($0)" } ?? "")")
-                print("  \(book.published ? "published on helsenorge" : "not published"), \(book.confirmation.rawValue) confirmation\(book.confirmation == .manual ? " (hold \(book.holdMinutes) min)" : ""), \(book.slotMinutes)-minute slots, capacity \(book.capacity), \(slots) slots")
-                print("  access: \(book.access.description)\(book.prerequisitesMustBeAccepted ? "; prerequisites must be accepted" : "")")
+                print(
+                    "\(book.id): \(book.name) (\(book.kind.rawValue)\(book.category.map { ", \($0.rawValue)" } ?? ""))\(book.herId.map { ", HER-id \($0)" } ?? "")\(book.gpHpr.map { ", GP HPR \($0)" } ?? "")"
+                )
+                print(
+                    "  \(book.published ? "published on helsenorge" : "not published"), \(book.confirmation.rawValue) confirmation\(book.confirmation == .manual ? " (hold \(book.holdMinutes) min)" : ""), \(book.slotMinutes)-minute slots, capacity \(book.capacity), \(slots) slots"
+                )
+                print(
+                    "  access: \(book.access.description)\(book.prerequisitesMustBeAccepted ? "; prerequisites must be accepted" : "")"
+                )
                 if !book.informationText.isEmpty { print("  information: \(book.informationText)") }
                 if let location = book.location { print("  location: \(location)") }
             }
@@ -58,19 +66,24 @@ struct Books: ParsableCommand {
         @Option(help: "Citizens must accept the prerequisites (on/off).") var prerequisites: String?
         @Option(help: "Youngest age allowed.") var minAge: Int?
         @Option(help: "Oldest age allowed.") var maxAge: Int?
-        @Option(name: .customLong("group"), help: "A patient group allowed (repeat for several).") var groups: [String] = []
+        @Option(name: .customLong("group"), help: "A patient group allowed (repeat for several).") var groups:
+            [String] = []
         @Flag(help: "Everyone on the list may book (clears age and groups).") var allListPatients = false
         @Flag(help: "Publish the book on helsenorge.") var published = false
 
         func update(id: String) throws -> BookUpdate {
             var update = BookUpdate(id: id)
             if let kind {
-                guard let value = BookKind(rawValue: kind) else { throw ValidationError("--kind is resource or personal.") }
+                guard let value = BookKind(rawValue: kind) else {
+                    throw ValidationError("--kind is resource or personal.")
+                }
                 update.kind = value
             }
             update.name = name
             if let category {
-                guard let value = BookCategory(rawValue: category) else { throw ValidationError("--category is Koronatest, Koronavaksine, Lab or Vaksine.") }
+                guard let value = BookCategory(rawValue: category) else {
+                    throw ValidationError("--category is Koronatest, Koronavaksine, Lab or Vaksine.")
+                }
                 update.category = value
             }
             update.herId = herId
@@ -84,11 +97,15 @@ struct Books: ParsableCommand {
             update.cancellationCutoffMinutes = cancellationCutoff
             if let maxActive { update.maxActiveBookingsPerPatient = .some(maxActive) }
             if let confirmation {
-                guard let value = ConfirmationMode(rawValue: confirmation) else { throw ValidationError("--confirmation is automatic or manual.") }
+                guard let value = ConfirmationMode(rawValue: confirmation) else {
+                    throw ValidationError("--confirmation is automatic or manual.")
+                }
                 update.confirmation = value
             }
             update.holdMinutes = holdMinutes
-            if let prerequisites { update.prerequisitesMustBeAccepted = try Parse.onOff(prerequisites, "--prerequisites") }
+            if let prerequisites {
+                update.prerequisitesMustBeAccepted = try Parse.onOff(prerequisites, "--prerequisites")
+            }
             if allListPatients {
                 update.access = .allListPatients
             } else if minAge != nil || maxAge != nil || !groups.isEmpty {
@@ -100,7 +117,11 @@ struct Books: ParsableCommand {
     }
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a book (not published unless --published).", discussion: "Example:\n  timebok books create lab --kind resource --name Lab --category Lab --her-id 1234501 --slot-minutes 15 --min-age 65 --confirmation manual")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a book (not published unless --published).",
+            discussion:
+                "Example:\n  timebok books create lab --kind resource --name Lab --category Lab --her-id 1234501 --slot-minutes 15 --min-age 65 --confirmation manual"
+        )
         @Argument(help: "The book's id (letters, digits, dashes).") var id: String
         @OptionGroup var settings: Settings
         @OptionGroup var spool: SpoolOption
@@ -111,12 +132,16 @@ struct Books: ParsableCommand {
             guard let kind = update.kind, let name = update.name, let minutes = update.slotMinutes else {
                 throw ValidationError("A new book needs --kind, --name and --slot-minutes.")
             }
-            try submit(.createBook(update.applied(to: Book(id: id, kind: kind, name: name, slotMinutes: minutes))), spool: spool, submission: submission)
+            try submit(
+                .createBook(update.applied(to: Book(id: id, kind: kind, name: name, slotMinutes: minutes))),
+                spool: spool, submission: submission)
         }
     }
 
     struct Update: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a book's settings (only those given).", discussion: "Example:\n  timebok books update lab --capacity 3 --information-text \"Ta med legitimasjon.\"")
+        static let configuration = CommandConfiguration(
+            abstract: "Change a book's settings (only those given).",
+            discussion: "Example:\n  timebok books update lab --capacity 3 --information-text \"Ta med legitimasjon.\"")
         @Argument(help: "The book's id.") var id: String
         @OptionGroup var settings: Settings
         @OptionGroup var spool: SpoolOption
@@ -126,7 +151,8 @@ struct Books: ParsableCommand {
     }
 
     struct Publish: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a book on helsenorge.", discussion: "Example:\n  timebok books publish lab")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a book on helsenorge.", discussion: "Example:\n  timebok books publish lab")
         @Argument(help: "The book's id.") var id: String
         @OptionGroup var spool: SpoolOption
         @OptionGroup var submission: Submission
@@ -135,7 +161,8 @@ struct Books: ParsableCommand {
     }
 
     struct Unpublish: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Hide a book from helsenorge.", discussion: "Example:\n  timebok books unpublish lab")
+        static let configuration = CommandConfiguration(
+            abstract: "Hide a book from helsenorge.", discussion: "Example:\n  timebok books unpublish lab")
         @Argument(help: "The book's id.") var id: String
         @OptionGroup var spool: SpoolOption
         @OptionGroup var submission: Submission

@@ -8,13 +8,13 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a spool: who may read it, and whether its database is sound.",
         discussion: """
-        Reports every folder, database file or configuration that other users can read or write (every \
-        other command refuses such a spool), with the fix, and runs SQLite's integrity_check on \
-        state/timebok.sqlite. Exit status 0 when all is well, 1 otherwise.
+            Reports every folder, database file or configuration that other users can read or write (every \
+            other command refuses such a spool), with the fix, and runs SQLite's integrity_check on \
+            state/timebok.sqlite. Exit status 0 when all is well, 1 otherwise.
 
-        Example:
-          timebok check /srv/timebok
-        """)
+            Example:
+              timebok check /srv/timebok
+            """)
 
     @Argument(help: ArgumentHelp("The spool folder.", valueName: "dir"))
     var directory: String
@@ -49,7 +49,9 @@ struct Check: ParsableCommand {
 
     private static func groupNote(_ spool: Spool) -> String {
         var info = stat()
-        guard stat(spool.root, &info) == 0, info.st_mode & 0o070 != 0, let group = getgrgid(info.st_gid) else { return "" }
+        guard stat(spool.root, &info) == 0, info.st_mode & 0o070 != 0, let group = getgrgid(info.st_gid) else {
+            return ""
+        }
         return " and group \(String(cString: group.pointee.gr_name))"
     }
 }

@@ -2,16 +2,20 @@ import ArgumentParser
 import Booking
 import Foundation
 import TimebokCore
-import TimebokFormats
 import TimebokEngine
+import TimebokFormats
 import TimebokSchemas
 
 /// `--spool DIR`, shared by every command that works on a spool.
 struct SpoolOption: ParsableArguments {
-    @Option(name: .customLong("spool"), help: ArgumentHelp("The spool folder (default: $TIMEBOK_SPOOL, else the current folder).", valueName: "dir"))
+    @Option(
+        name: .customLong("spool"),
+        help: ArgumentHelp("The spool folder (default: $TIMEBOK_SPOOL, else the current folder).", valueName: "dir"))
     var path: String?
 
-    var resolved: String { path ?? ProcessInfo.processInfo.environment["TIMEBOK_SPOOL"] ?? FileManager.default.currentDirectoryPath }
+    var resolved: String {
+        path ?? ProcessInfo.processInfo.environment["TIMEBOK_SPOOL"] ?? FileManager.default.currentDirectoryPath
+    }
 
     func openEngine() throws -> Engine {
         try openSpool(resolved)
@@ -36,7 +40,8 @@ extension SpoolOption {
         switch code {
         case TimebokConfig.Invalid.Code.notASpool.rawValue: return " Create one with `timebok init \(spool)`."
         case Engine.DatabaseProblem.Code.missing.rawValue: return " Only `timebok init` creates a new one."
-        case Engine.DatabaseProblem.Code.damaged.rawValue: return " `timebok check \(spool)` runs the full integrity check."
+        case Engine.DatabaseProblem.Code.damaged.rawValue:
+            return " `timebok check \(spool)` runs the full integrity check."
         default: return ""
         }
     }
@@ -58,7 +63,10 @@ enum BusinessClock {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         guard let instant = formatter.date(from: text) else {
-            FileHandle.standardError.write(Data("timebok: TIMEBOK_NOW must be an instant with its offset, like 2026-12-01T12:00:00+01:00, not \"\(text)\".\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "timebok: TIMEBOK_NOW must be an instant with its offset, like 2026-12-01T12:00:00+01:00, not \"\(text)\".\n"
+                        .utf8))
             exit(64)
         }
         return instant
@@ -79,7 +87,10 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// `--id` and `--issued-by` for commands that change the model.
 struct Submission: ParsableArguments {
-    @Option(help: ArgumentHelp("The command's id (default: a new one). Give the same id to retry safely: a command id is applied once.", valueName: "id"))
+    @Option(
+        help: ArgumentHelp(
+            "The command's id (default: a new one). Give the same id to retry safely: a command id is applied once.",
+            valueName: "id"))
     var id: String?
 
     @Option(help: ArgumentHelp("Who issues the command (default: $USER).", valueName: "name"))
@@ -89,7 +100,9 @@ struct Submission: ParsableArguments {
 /// Submits a command through the engine (the same path as a command file) and prints the result.
 func submit(_ command: Command, spool: SpoolOption, submission: Submission) throws {
     let engine = try spool.openEngine()
-    let envelope = CommandEnvelope(id: submission.id ?? "cli-" + UUID().uuidString.lowercased(), issuedBy: submission.issuedBy ?? ProcessInfo.processInfo.environment["USER"], command: command)
+    let envelope = CommandEnvelope(
+        id: submission.id ?? "cli-" + UUID().uuidString.lowercased(),
+        issuedBy: submission.issuedBy ?? ProcessInfo.processInfo.environment["USER"], command: command)
     let outcome = engine.execute(envelope)
     printOutcome(outcome)
     if !outcome.ok { throw ExitCode(1) }
@@ -107,14 +120,18 @@ func printOutcome(_ outcome: Engine.CommandOutcome, prefix: String = "") {
 /// Parses dates and times given on the command line.
 enum Parse {
     static func date(_ text: String, _ what: String) throws -> LocalDate {
-        guard let date = LocalDate(text) else { throw ValidationError("\(what) must be a date like 2026-12-07, not \"\(text)\".") }
+        guard let date = LocalDate(text) else {
+            throw ValidationError("\(what) must be a date like 2026-12-07, not \"\(text)\".")
+        }
         return date
     }
 
     static func dateTime(_ text: String, _ what: String) throws -> LocalDateTime {
         // Slot times are Norwegian wall-clock times: an offset would be ambiguous in the autumn's repeated hour.
         let time = text.split(separator: "T").last ?? ""
-        guard !text.hasSuffix("Z"), !time.contains("+"), !time.contains("-"), let value = LocalDateTime(text.count == 16 ? text + ":00" : text) else {
+        guard !text.hasSuffix("Z"), !time.contains("+"), !time.contains("-"),
+            let value = LocalDateTime(text.count == 16 ? text + ":00" : text)
+        else {
             throw ValidationError("\(what) must be a local date-time like 2026-12-07T08:00, not \"\(text)\".")
         }
         return value
@@ -133,12 +150,18 @@ enum Parse {
                 guard let index = names.firstIndex(of: String(name.prefix(3))) else { throw ValidationError(usage) }
                 return index + 1
             }
-            if indexes.count == 2 && indexes[0] <= indexes[1] { days += Array(indexes[0]...indexes[1]) }
-            else if indexes.count == 1 { days.append(indexes[0]) }
-            else { throw ValidationError(usage) }
+            if indexes.count == 2 && indexes[0] <= indexes[1] {
+                days += Array(indexes[0]...indexes[1])
+            } else if indexes.count == 1 {
+                days.append(indexes[0])
+            } else {
+                throw ValidationError(usage)
+            }
         }
         let times = parts[1].split(separator: "-")
-        guard times.count == 2, let start = parseTimeOfDay(String(times[0])), let end = parseTimeOfDay(String(times[1])), start < end else { throw ValidationError(usage) }
+        guard times.count == 2, let start = parseTimeOfDay(String(times[0])),
+            let end = parseTimeOfDay(String(times[1])), start < end
+        else { throw ValidationError(usage) }
         return days.map { WeeklyHours(weekday: $0, startMinute: start, endMinute: end) }
     }
 
@@ -160,31 +183,43 @@ func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 /// `--schemas` and `--own-schemas`: where the official schema bundle is, if the operator has one.
 /// Without it, timebok checks with its built-in rules; it never searches for schemas by itself.
 struct SchemaOptions: ParsableArguments {
-    @Option(name: .customLong("schemas"), help: ArgumentHelp(
-        "The official schema bundle: the folder with driver-all.xsd and catalog.xml (default: $TIMEBOK_SCHEMAS; without either, the built-in rules only).",
-        valueName: "dir"))
+    @Option(
+        name: .customLong("schemas"),
+        help: ArgumentHelp(
+            "The official schema bundle: the folder with driver-all.xsd and catalog.xml (default: $TIMEBOK_SCHEMAS; without either, the built-in rules only).",
+            valueName: "dir"))
     var official: String?
 
-    @Option(name: .customLong("own-schemas"), help: ArgumentHelp(
-        "A folder that replaces timebok's built-in own schemas (default: $TIMEBOK_OWN_SCHEMAS; for changing the schemas).", valueName: "dir"))
+    @Option(
+        name: .customLong("own-schemas"),
+        help: ArgumentHelp(
+            "A folder that replaces timebok's built-in own schemas (default: $TIMEBOK_OWN_SCHEMAS; for changing the schemas).",
+            valueName: "dir"))
     var own: String?
 
     /// The official folder as an absolute path, checked; nil for the built-in level.
     func officialFolder() throws -> String? {
-        guard let folder = official ?? nonEmpty(ProcessInfo.processInfo.environment["TIMEBOK_SCHEMAS"]) else { return nil }
+        guard let folder = official ?? nonEmpty(ProcessInfo.processInfo.environment["TIMEBOK_SCHEMAS"]) else {
+            return nil
+        }
         let absolute = URL(fileURLWithPath: folder).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: absolute + "/driver-all.xsd") else {
-            throw ValidationError("The official schema folder \(absolute) has no driver-all.xsd. Name the folder of the official bundle (with driver-all.xsd and catalog.xml), or leave out --schemas and TIMEBOK_SCHEMAS to check with the built-in rules.")
+            throw ValidationError(
+                "The official schema folder \(absolute) has no driver-all.xsd. Name the folder of the official bundle (with driver-all.xsd and catalog.xml), or leave out --schemas and TIMEBOK_SCHEMAS to check with the built-in rules."
+            )
         }
         return absolute
     }
 
     /// The replacement folder for timebok's own schemas as an absolute path, checked; nil for the built-in ones.
     func ownFolder() throws -> String? {
-        guard let folder = own ?? nonEmpty(ProcessInfo.processInfo.environment["TIMEBOK_OWN_SCHEMAS"]) else { return nil }
+        guard let folder = own ?? nonEmpty(ProcessInfo.processInfo.environment["TIMEBOK_OWN_SCHEMAS"]) else {
+            return nil
+        }
         let absolute = URL(fileURLWithPath: folder).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: absolute + "/" + OwnSchemas.command.name) else {
-            throw ValidationError("The folder \(absolute) has no \(OwnSchemas.command.name), so it cannot replace timebok's own schemas.")
+            throw ValidationError(
+                "The folder \(absolute) has no \(OwnSchemas.command.name), so it cannot replace timebok's own schemas.")
         }
         return absolute
     }
@@ -201,7 +236,9 @@ func print(_ items: Any..., separator: String = " ", terminator: String = "\n") 
 
 /// `--show-identity` for listings: print fødselsnumre whole (the default masks them).
 struct IdentityOption: ParsableArguments {
-    @Flag(name: .customLong("show-identity"), help: "Show fødselsnumre and D-numre whole (by default only the birth date part: 130169*****).")
+    @Flag(
+        name: .customLong("show-identity"),
+        help: "Show fødselsnumre and D-numre whole (by default only the birth date part: 130169*****).")
     var show = false
 
     /// Prints one listing line, masked unless `--show-identity`.

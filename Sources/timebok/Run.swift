@@ -9,20 +9,20 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve a spool until stopped: answer each message as it arrives (the daemon).",
         discussion: """
-        Finishes what an earlier run left (inputs in processing/, outputs not yet published), then \
-        answers every file closed or moved into inbox/ and commands/ within milliseconds, rescans \
-        the folders every --scan-seconds as a safety net, and answers held requests 26 when their \
-        hold runs out. One daemon per spool: a second one exits with status 75.
+            Finishes what an earlier run left (inputs in processing/, outputs not yet published), then \
+            answers every file closed or moved into inbox/ and commands/ within milliseconds, rescans \
+            the folders every --scan-seconds as a safety net, and answers held requests 26 when their \
+            hold runs out. One daemon per spool: a second one exits with status 75.
 
-        SIGTERM or SIGINT: the pass in hand is finished, then exit 0. SIGHUP: timebok.conf is read \
-        again; a file that cannot be used is refused in the log and the old configuration stays.
-        Under systemd (Type=notify) it says READY=1 after recovery and WATCHDOG=1 from its loop; \
-        contrib/systemd/timebok@.service is a unit template.
+            SIGTERM or SIGINT: the pass in hand is finished, then exit 0. SIGHUP: timebok.conf is read \
+            again; a file that cannot be used is refused in the log and the old configuration stays.
+            Under systemd (Type=notify) it says READY=1 after recovery and WATCHDOG=1 from its loop; \
+            contrib/systemd/timebok@.service is a unit template.
 
-        Example:
-          timebok run /var/spool/timebok/fjordvik
-          timebok run /var/spool/timebok/fjordvik --log-format json
-        """)
+            Example:
+              timebok run /var/spool/timebok/fjordvik
+              timebok run /var/spool/timebok/fjordvik --log-format json
+            """)
 
     enum LogFormat: String, ExpressibleByArgument, CaseIterable {
         case text, json
@@ -60,7 +60,9 @@ struct Run: AsyncParsableCommand {
             logger.critical("\(refused)")
             throw ExitCode(ExitStatus.busy)
         }
-        let group = ServiceGroup(services: [SpoolService(daemon: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        let group = ServiceGroup(
+            services: [SpoolService(daemon: daemon)], gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [], logger: logger)
         try await group.run()
     }
 }
@@ -81,7 +83,8 @@ struct TextLogHandler: LogHandler {
         all.merge(event.metadata ?? [:]) { $1 }
         let code = all.removeValue(forKey: "event").map { "\($0) " } ?? ""
         let details = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let line = "\(UTCStamp.compact(Date())) \(event.level) \(code)\(event.message)\(details.isEmpty ? "" : " [\(details)]")\n"
+        let line =
+            "\(UTCStamp.compact(Date())) \(event.level) \(code)\(event.message)\(details.isEmpty ? "" : " [\(details)]")\n"
         FileHandle.standardError.write(Data(IdentityMasking.mask(line).utf8))
     }
 }
@@ -98,11 +101,17 @@ struct JSONLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var object: [String: String] = ["time": UTCStamp.compact(Date()), "level": "\(event.level)", "message": IdentityMasking.mask("\(event.message)")]
+        var object: [String: String] = [
+            "time": UTCStamp.compact(Date()), "level": "\(event.level)",
+            "message": IdentityMasking.mask("\(event.message)"),
+        ]
         var all = metadata
         all.merge(event.metadata ?? [:]) { $1 }
         for (key, value) in all { object[key] = IdentityMasking.mask("\(value)") }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         FileHandle.standardError.write(data + Data("\n".utf8))
     }
 }

@@ -7,13 +7,13 @@ struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make a self-signed RSA-2048 key and certificate for tests and demonstrations.",
         discussion: """
-        Writes DIR/signing.key (PKCS#8 PEM, mode 0600) and DIR/signing.crt (X.509 PEM, key usage \
-        digitalSignature and nonRepudiation), and prints the two timebok.conf lines that use them. An \
-        office in production uses its enterprise certificate instead (README: Signing).
+            Writes DIR/signing.key (PKCS#8 PEM, mode 0600) and DIR/signing.crt (X.509 PEM, key usage \
+            digitalSignature and nonRepudiation), and prints the two timebok.conf lines that use them. An \
+            office in production uses its enterprise certificate instead (README: Signing).
 
-        Example:
-          timebok keygen /etc/timebok --common-name "Fjordvik legesenter" --days 365
-        """)
+            Example:
+              timebok keygen /etc/timebok --common-name "Fjordvik legesenter" --days 365
+            """)
 
     @Argument(help: ArgumentHelp("The folder to write the pair into.", valueName: "dir"))
     var directory: String
@@ -31,8 +31,9 @@ struct Keygen: ParsableCommand {
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let now = BusinessClock.now()
-        let pair = try SigningIdentity.makeSelfSigned(commonName: commonName, organisation: organisation,
-                                                      notBefore: now.addingTimeInterval(-30 * 86_400), notAfter: now.addingTimeInterval(Double(days) * 86_400))
+        let pair = try SigningIdentity.makeSelfSigned(
+            commonName: commonName, organisation: organisation,
+            notBefore: now.addingTimeInterval(-30 * 86_400), notAfter: now.addingTimeInterval(Double(days) * 86_400))
         let fd = open(key, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw CLIError("Could not create \(key): \(String(cString: strerror(errno))).") }
         _ = fchmod(fd, 0o600)
@@ -52,17 +53,17 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the XML signatures of messages (timebok's or anyone's).",
         discussion: """
-        For each file: the digest of the signed content, the signature value, the certificate (valid now, \
-        allowed to sign) and the one shape PROTOCOL.md §8 allows (exactly one Signature, a child of the \
-        root, Reference URI="", enveloped-signature then exclusive C14N, SHA-256, RSA-SHA256, the \
-        certificate in KeyInfo; nothing is ever fetched or read). One line per file with the signer; exit \
-        status 1 when any file fails or is unsigned. --status shows a spool's signing certificates.
+            For each file: the digest of the signed content, the signature value, the certificate (valid now, \
+            allowed to sign) and the one shape PROTOCOL.md §8 allows (exactly one Signature, a child of the \
+            root, Reference URI="", enveloped-signature then exclusive C14N, SHA-256, RSA-SHA256, the \
+            certificate in KeyInfo; nothing is ever fetched or read). One line per file with the signer; exit \
+            status 1 when any file fails or is unsigned. --status shows a spool's signing certificates.
 
-        Examples:
-          timebok verify outbox/*.xml
-          timebok verify --trusted-pem /etc/timebok/helsenorge.pem inbox/message.xml
-          timebok verify --status --spool /srv/timebok
-        """)
+            Examples:
+              timebok verify outbox/*.xml
+              timebok verify --trusted-pem /etc/timebok/helsenorge.pem inbox/message.xml
+              timebok verify --status --spool /srv/timebok
+            """)
 
     @Option(help: ArgumentHelp("Accept only signatures made with these certificates (PEM).", valueName: "file"))
     var trustedPem: String?

@@ -1,6 +1,6 @@
 import ArgumentParser
-import TimebokEngine
 import TimebokCore
+import TimebokEngine
 
 @main
 struct Timebok: AsyncParsableCommand {
@@ -8,11 +8,15 @@ struct Timebok: AsyncParsableCommand {
         commandName: "timebok",
         abstract: "The GP office's side of appointment booking on helsenorge.no, by files.",
         discussion: """
-        timebok reads helsenorge.no's digital-dialog messages (Hodemelding + Dialogmelding + xCal), \
-        applies them to the office's appointment books and answers with XML replies and receipts.
-        """,
+            timebok reads helsenorge.no's digital-dialog messages (Hodemelding + Dialogmelding + xCal), \
+            applies them to the office's appointment books and answers with XML replies and receipts.
+            """,
         version: timebokVersion,
-        subcommands: [Demo.self, Init.self, Run.self, ProcessCommand.self, Books.self, Slots.self, Patients.self, Requests.self, Appointments.self, GPs.self, BookingSwitch.self, TestConnection.self, Purge.self, Check.self, Backup.self, Keygen.self, Verify.self, Validate.self]
+        subcommands: [
+            Demo.self, Init.self, Run.self, ProcessCommand.self, Books.self, Slots.self, Patients.self, Requests.self,
+            Appointments.self, GPs.self, BookingSwitch.self, TestConnection.self, Purge.self, Check.self, Backup.self,
+            Keygen.self, Verify.self, Validate.self,
+        ]
     )
 
     static func main() async {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TimebokTestKit
+
 @testable import HelsenorgeMessages
 
 /// Code values and display names are the official ones: checked against PROTOCOL.md (the project's
@@ -15,7 +16,9 @@ import TimebokTestKit
     @Test func answerCodesMatchProtocol() {
         #expect(!Self.protocolText.isEmpty, "../shared/PROTOCOL.md must be readable")
         for code in AnswerCode.allCases {
-            #expect(Self.protocolText.contains("\(code.rawValue) \(code.displayName)"), "7602 \(code.rawValue) \(code.displayName) is not in PROTOCOL.md")
+            #expect(
+                Self.protocolText.contains("\(code.rawValue) \(code.displayName)"),
+                "7602 \(code.rawValue) \(code.displayName) is not in PROTOCOL.md")
             #expect(code.code.system == "2.16.578.1.12.4.1.1.7602")
         }
     }
@@ -25,14 +28,19 @@ import TimebokTestKit
         for code in AppRecStatus.allCases { #expect(text.contains("\(code.rawValue) \(code.displayName)")) }
         for code in RoleToPatient.allCases { #expect(text.contains("\(code.rawValue) \(code.displayName)")) }
         for code in YesNo.allCases { #expect(text.contains("\(code.rawValue) \(code.displayName)")) }
-        #expect(text.contains("HBT` Hent bestilte timer") && RequestType.hentBestilteTimer.displayName == "Hent bestilte timer")
-        #expect(text.contains("`MOA` Melding om avtale") && RequestType.meldingOmAvtale.displayName == "Melding om avtale")
+        #expect(
+            text.contains("HBT` Hent bestilte timer")
+                && RequestType.hentBestilteTimer.displayName == "Hent bestilte timer")
+        #expect(
+            text.contains("`MOA` Melding om avtale") && RequestType.meldingOmAvtale.displayName == "Melding om avtale")
         for category in AppointmentCategory.allCases { #expect(text.contains(category.rawValue)) }
         for reason in CancellationReason.allCases { #expect(text.contains(reason.rawValue)) }
         // Every AppRec error code PROTOCOL.md §6 names is modelled.
         let named = Set(text.matches(of: /\*\*([TEXS]\d\d)\*\*/).map { String($0.output.1) })
         #expect(named.count >= 12)
-        #expect(named.isSubset(of: Set(AppRecErrorCode.allCases.map(\.rawValue))), "missing: \(named.subtracting(AppRecErrorCode.allCases.map(\.rawValue)))")
+        #expect(
+            named.isSubset(of: Set(AppRecErrorCode.allCases.map(\.rawValue))),
+            "missing: \(named.subtracting(AppRecErrorCode.allCases.map(\.rawValue)))")
         for process in DialogProcess.allCases { #expect(text.contains(process.rawValue)) }
     }
 
@@ -41,8 +49,11 @@ import TimebokTestKit
         let raw = try String(contentsOf: ReferenceMaterial.protocolText, encoding: .utf8)
         var listed: [String: String] = [:]
         for line in raw.split(separator: "\n") where line.hasPrefix("| ") {
-            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            for index in stride(from: 1, to: cells.count - 1, by: 1) where cells[index].wholeMatch(of: /[TEXS]\d\d/) != nil && index + 1 < cells.count {
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            for index in stride(from: 1, to: cells.count - 1, by: 1)
+            where cells[index].wholeMatch(of: /[TEXS]\d\d/) != nil && index + 1 < cells.count {
                 listed[cells[index]] = cells[index + 1]
             }
         }
@@ -62,24 +73,28 @@ import TimebokTestKit
             // MsgInfo/Type has no S: compare process display names directly.
             for match in text.matches(of: /<Type V="([^"]+)" DN="([^"]+)"/) {
                 if let process = DialogProcess(rawValue: String(match.output.1)) {
-                    #expect(process.displayName == String(match.output.2), "\(url.lastPathComponent): \(process.rawValue)")
+                    #expect(
+                        process.displayName == String(match.output.2), "\(url.lastPathComponent): \(process.rawValue)")
                     checked += 1
                 }
             }
             for match in text.matches(of: /V="([^"]+)" S="([0-9.]+)" DN="([^"]+)"/) {
                 let (value, system, name) = (String(match.output.1), String(match.output.2), String(match.output.3))
-                let expected: String? = switch system {
-                case RequestType.system: RequestType(rawValue: value)?.displayName
-                case AnswerCode.system: AnswerCode(rawValue: value)?.displayName
-                case CommunicationTestCode.system: CommunicationTestCode(rawValue: value)?.displayName
-                case YesNo.system: YesNo(rawValue: value)?.displayName
-                case RoleToPatient.system: RoleToPatient(rawValue: value)?.displayName
-                case OrganisationIdentifierType.system: OrganisationIdentifierType(rawValue: value)?.displayName
-                case PersonIdentifierType.system: PersonIdentifierType(rawValue: value)?.displayName
-                default: nil
-                }
+                let expected: String? =
+                    switch system {
+                    case RequestType.system: RequestType(rawValue: value)?.displayName
+                    case AnswerCode.system: AnswerCode(rawValue: value)?.displayName
+                    case CommunicationTestCode.system: CommunicationTestCode(rawValue: value)?.displayName
+                    case YesNo.system: YesNo(rawValue: value)?.displayName
+                    case RoleToPatient.system: RoleToPatient(rawValue: value)?.displayName
+                    case OrganisationIdentifierType.system: OrganisationIdentifierType(rawValue: value)?.displayName
+                    case PersonIdentifierType.system: PersonIdentifierType(rawValue: value)?.displayName
+                    default: nil
+                    }
                 guard let expected else { continue }
-                #expect(expected == name, "\(url.lastPathComponent): \(value) in \(system) is \"\(name)\", we say \"\(expected)\"")
+                #expect(
+                    expected == name,
+                    "\(url.lastPathComponent): \(value) in \(system) is \"\(name)\", we say \"\(expected)\"")
                 checked += 1
             }
         }

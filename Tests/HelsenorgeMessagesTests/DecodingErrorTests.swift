@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TimebokTestKit
 import TimebokXML
+
 @testable import HelsenorgeMessages
 
 /// Every way a message can be wrong gets a specific error with the protocol's AppRec code.
@@ -13,16 +14,23 @@ import TimebokXML
         String(decoding: try Paths.bytes(Self.reserver), as: UTF8.self)
     }
 
-    func expectFailure(_ text: String, _ appRec: AppRecErrorCode, code: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) -> MessageError? {
+    func expectFailure(
+        _ text: String, _ appRec: AppRecErrorCode, code: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> MessageError? {
         expectFailure(Array(text.utf8), appRec, code: code, sourceLocation: sourceLocation)
     }
 
-    func expectFailure(_ bytes: [UInt8], _ appRec: AppRecErrorCode, code: String? = nil, options: DecodingOptions = DecodingOptions(), sourceLocation: SourceLocation = #_sourceLocation) -> MessageError? {
+    func expectFailure(
+        _ bytes: [UInt8], _ appRec: AppRecErrorCode, code: String? = nil, options: DecodingOptions = DecodingOptions(),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> MessageError? {
         var codec = self.codec
         codec.options = options
         do {
             _ = try codec.decode(bytes)
-            Issue.record("expected AppRec \(appRec.rawValue) but the message was accepted", sourceLocation: sourceLocation)
+            Issue.record(
+                "expected AppRec \(appRec.rawValue) but the message was accepted", sourceLocation: sourceLocation)
             return nil
         } catch {
             #expect(error.appRecError == appRec, "\(error)", sourceLocation: sourceLocation)
@@ -38,7 +46,8 @@ import TimebokXML
     }
 
     @Test func schemaInvalidIsT02WithLineAndEnvelope() throws {
-        let text = try exampleText().replacingOccurrences(of: "<MIGversion>v1.2 2006-05-24</MIGversion>", with: "<MIGversion>v1.2 2006-05-24</MIGversion><Bogus/>")
+        let text = try exampleText().replacingOccurrences(
+            of: "<MIGversion>v1.2 2006-05-24</MIGversion>", with: "<MIGversion>v1.2 2006-05-24</MIGversion><Bogus/>")
         let error = expectFailure(text, .schemaInvalid, code: "TB-0202")
         #expect(error?.line == 6)
         #expect(error?.summary.contains("Bogus") == true)
@@ -46,11 +55,15 @@ import TimebokXML
     }
 
     @Test func rightNamesInAWrongNamespaceAreT10() throws {
-        let text = try exampleText().replacingOccurrences(of: "xmlns=\"http://www.kith.no/xmlstds/msghead/2006-05-24\"", with: "xmlns=\"http://www.kith.no/xmlstds/msghead/2006-05-25\"")
+        let text = try exampleText().replacingOccurrences(
+            of: "xmlns=\"http://www.kith.no/xmlstds/msghead/2006-05-24\"",
+            with: "xmlns=\"http://www.kith.no/xmlstds/msghead/2006-05-25\"")
         let error = expectFailure(text, .unsupportedFormat, code: "TB-0201")
         #expect(error?.summary.contains("wrong namespace") == true)
         // The payload in a wrong namespace: MsgHead's strict wildcard rejects it (T02), never accepted.
-        let payload = try exampleText().replacingOccurrences(of: "xmlns=\"http://www.kith.no/xmlstds/dialog/2013-01-23\"", with: "xmlns=\"http://www.kith.no/xmlstds/dialog/2099-01-01\"")
+        let payload = try exampleText().replacingOccurrences(
+            of: "xmlns=\"http://www.kith.no/xmlstds/dialog/2013-01-23\"",
+            with: "xmlns=\"http://www.kith.no/xmlstds/dialog/2099-01-01\"")
         _ = expectFailure(payload, .schemaInvalid)
         // Without a schema set the decoder still refuses it: the first Document is not a Dialogmelding.
         let unvalidated = MessageCodec(schemas: nil)
@@ -58,7 +71,8 @@ import TimebokXML
     }
 
     @Test func unknownProcessIsT10() throws {
-        let text = try exampleText().replacingOccurrences(of: "V=\"DIALOG_INNBYGGER_TIMERESERVASJON\"", with: "V=\"DIALOG_INNBYGGER_EKONTAKT\"")
+        let text = try exampleText().replacingOccurrences(
+            of: "V=\"DIALOG_INNBYGGER_TIMERESERVASJON\"", with: "V=\"DIALOG_INNBYGGER_EKONTAKT\"")
         let error = expectFailure(text, .unsupportedFormat, code: "TB-0203")
         #expect(error?.envelope?.type.value == "DIALOG_INNBYGGER_EKONTAKT")
     }
@@ -70,12 +84,20 @@ import TimebokXML
 
     @Test func patientProblemsAreE30ToE34() throws {
         let text = try exampleText()
-        _ = expectFailure(text.replacingOccurrences(of: "<Id>13116900216</Id>", with: "<Id>13116900217</Id>"), .patientIdInvalid, code: "TB-0207")
-        _ = expectFailure(text.replacingOccurrences(of: "V=\"FNR\"", with: "V=\"XXX\""), .patientIdMissing, code: "TB-0206")
-        _ = expectFailure(text.replacingOccurrences(of: "<FamilyName>Danser</FamilyName>", with: ""), .patientFamilyNameMissing)
-        _ = expectFailure(text.replacingOccurrences(of: "<GivenName>Folke</GivenName>", with: ""), .patientGivenNameMissing)
-        _ = expectFailure(text.replacingOccurrences(of: "<FamilyName>Danser</FamilyName>", with: "").replacingOccurrences(of: "<GivenName>Folke</GivenName>", with: ""), .patientNameMissing)
-        let error = expectFailure(text.replacingOccurrences(of: "<Id>13116900216</Id>", with: "<Id>13116900217</Id>"), .patientIdInvalid)
+        _ = expectFailure(
+            text.replacingOccurrences(of: "<Id>13116900216</Id>", with: "<Id>13116900217</Id>"), .patientIdInvalid,
+            code: "TB-0207")
+        _ = expectFailure(
+            text.replacingOccurrences(of: "V=\"FNR\"", with: "V=\"XXX\""), .patientIdMissing, code: "TB-0206")
+        _ = expectFailure(
+            text.replacingOccurrences(of: "<FamilyName>Danser</FamilyName>", with: ""), .patientFamilyNameMissing)
+        _ = expectFailure(
+            text.replacingOccurrences(of: "<GivenName>Folke</GivenName>", with: ""), .patientGivenNameMissing)
+        _ = expectFailure(
+            text.replacingOccurrences(of: "<FamilyName>Danser</FamilyName>", with: "").replacingOccurrences(
+                of: "<GivenName>Folke</GivenName>", with: ""), .patientNameMissing)
+        let error = expectFailure(
+            text.replacingOccurrences(of: "<Id>13116900216</Id>", with: "<Id>13116900217</Id>"), .patientIdInvalid)
         #expect(error?.summary.contains("13116900217") == false, "identity numbers are masked in messages")
     }
 
@@ -102,7 +124,8 @@ import TimebokXML
     }
 
     @Test func doctypeIsRefusedAndNothingIsRead() throws {
-        let text = try exampleText().replacingOccurrences(of: "<MsgHead ", with: "<!DOCTYPE MsgHead [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><MsgHead ")
+        let text = try exampleText().replacingOccurrences(
+            of: "<MsgHead ", with: "<!DOCTYPE MsgHead [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><MsgHead ")
         let error = expectFailure(text, .otherFormatError, code: "TB-0103")
         #expect(error?.description.contains("root:") == false)
     }
@@ -123,8 +146,13 @@ import TimebokXML
     }
 
     @Test func relatedToIsReadFromItsValueNotItsParameters() throws {
-        let text = String(decoding: try Paths.bytes(Paths.examples.appendingPathComponent("AvbestillAvtale__ART_Avbestill_reservert_time.xml")), as: UTF8.self)
-            .replacingOccurrences(of: "<related-to>", with: "<related-to><parameters><reltype><text>PARENT</text></reltype></parameters>")
+        let text = String(
+            decoding: try Paths.bytes(
+                Paths.examples.appendingPathComponent("AvbestillAvtale__ART_Avbestill_reservert_time.xml")),
+            as: UTF8.self
+        )
+        .replacingOccurrences(
+            of: "<related-to>", with: "<related-to><parameters><reltype><text>PARENT</text></reltype></parameters>")
         guard case .dialog(let message, _) = try codec.decode(Array(text.utf8)) else {
             Issue.record("not decoded")
             return
@@ -133,13 +161,19 @@ import TimebokXML
     }
 
     @Test func aPushMayOnlyCarryPushCodes() throws {
-        let text = String(decoding: try Paths.bytes(Paths.examples.appendingPathComponent("Avtale__05_Timereservasjon_bekreftet.xml")), as: UTF8.self)
-            .replacingOccurrences(of: #"V="05" S="2.16.578.1.12.4.1.1.7602""#, with: #"V="03" S="2.16.578.1.12.4.1.1.7602""#)
+        let text = String(
+            decoding: try Paths.bytes(
+                Paths.examples.appendingPathComponent("Avtale__05_Timereservasjon_bekreftet.xml")), as: UTF8.self
+        )
+        .replacingOccurrences(
+            of: #"V="05" S="2.16.578.1.12.4.1.1.7602""#, with: #"V="03" S="2.16.578.1.12.4.1.1.7602""#)
         _ = expectFailure(text, .unsupportedFormat, code: "TB-0204")
     }
 
     @Test func identityTypeMustMatchTheNumber() throws {
-        let text = try exampleText().replacingOccurrences(of: #"V="FNR" S="2.16.578.1.12.4.1.1.8116" DN="Fødselsnummer""#, with: #"V="DNR" S="2.16.578.1.12.4.1.1.8116" DN="D-nummer""#)
+        let text = try exampleText().replacingOccurrences(
+            of: #"V="FNR" S="2.16.578.1.12.4.1.1.8116" DN="Fødselsnummer""#,
+            with: #"V="DNR" S="2.16.578.1.12.4.1.1.8116" DN="D-nummer""#)
         let error = expectFailure(text, .patientIdInvalid)
         #expect(error?.summary.contains("sent as DNR") == true)
     }
@@ -151,13 +185,16 @@ import TimebokXML
     }
 
     @Test func requestAndNoteTogetherAreRefused() throws {
-        let text = try exampleText().replacingOccurrences(of: "</Foresporsel>", with: #"</Foresporsel><Notat><TemaKodet V="05" S="2.16.578.1.12.4.1.1.7602"/></Notat>"#)
+        let text = try exampleText().replacingOccurrences(
+            of: "</Foresporsel>",
+            with: #"</Foresporsel><Notat><TemaKodet V="05" S="2.16.578.1.12.4.1.1.7602"/></Notat>"#)
         _ = expectFailure(text, .schemaInvalid)
         #expect(throws: MessageError.self) { _ = try MessageCodec(schemas: nil).decode(Array(text.utf8)) }
     }
 
     @Test func aTimebokCommandIsNotAMessage() {
-        _ = expectFailure(#"<Command xmlns="http://timebok.no/xmlstds/command/v1" id="x"/>"#, .unsupportedFormat, code: "TB-0201")
+        _ = expectFailure(
+            #"<Command xmlns="http://timebok.no/xmlstds/command/v1" id="x"/>"#, .unsupportedFormat, code: "TB-0201")
     }
 
     func fixCheckDigits(_ number: String) -> String {

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-import TimebokTestKit
 import TimebokCore
+import TimebokTestKit
 import TimebokXML
+
 @testable import HelsenorgeMessages
 
 /// Every official example decodes into the right typed message; re-encoding gives a document that
@@ -80,7 +81,11 @@ import TimebokXML
     @Test func svarLedigeTimerFieldsIncludingKnownDefects() throws {
         let message = try dialog("SvarLedigeTimer__03_Ledige_timer.xml")
         #expect(message.notat?.answerCode == .ledigeTimer)
-        #expect(message.info.conversationRef == ConversationRef(refToParent: "8325fcb2-89a9-11e3-baa8-0800200c9a66", refToConversation: "8325fcb2-89a9-11e3-baa8-0800200c9a66"))
+        #expect(
+            message.info.conversationRef
+                == ConversationRef(
+                    refToParent: "8325fcb2-89a9-11e3-baa8-0800200c9a66",
+                    refToConversation: "8325fcb2-89a9-11e3-baa8-0800200c9a66"))
         let events = try #require(message.calendar?.events)
         #expect(events.count == 2)
         #expect(events[0].contact == "91095", "the trailing space in the example is trimmed")
@@ -89,7 +94,9 @@ import TimebokXML
         #expect(events[0].summary == "")
         #expect(events[1].location == "Verkstedveien 1")
         #expect(events[1].availableAt == LocalDateTime(year: 2018, month: 7, day: 25, hour: 8, minute: 0))
-        #expect(events[1].end < events[1].start, "the official example's dtend typo is read as sent (it is an outgoing-type message)")
+        #expect(
+            events[1].end < events[1].start,
+            "the official example's dtend typo is read as sent (it is an outgoing-type message)")
     }
 
     @Test func otherExamples() throws {
@@ -103,7 +110,9 @@ import TimebokXML
         #expect(push.foresporsel?.answerCode == .timereservasjonBekreftet)
         #expect(push.info.conversationRef == nil)
         let confirmed = try dialog("SvarTimeReservasjon__05_Timereservasjon_bekreftet.xml")
-        #expect(confirmed.notat?.tekstNotatInnhold == "Din timereservasjon er bekreftet. SMS varsel blir sendt 24 timer før.")
+        #expect(
+            confirmed.notat?.tekstNotatInnhold
+                == "Din timereservasjon er bekreftet. SMS varsel blir sendt 24 timer før.")
         #expect(confirmed.notat?.relatedProfessionals.first?.role == .turnuslege)
         let test = try dialog("Kommunikasjonstest_Kommunikasjonstest__Foresporsel_Helsenorge.xml")
         #expect(test.info.process == .test)

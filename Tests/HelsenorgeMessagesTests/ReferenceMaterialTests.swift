@@ -9,7 +9,9 @@ import TimebokTestKit
             try ReferenceMaterial.require()
         }
         if !ReferenceMaterial.isPresent {
-            #expect(ReferenceMaterial.notRunReason.contains(ReferenceMaterial.root.path), "the reason names where it was looked for")
+            #expect(
+                ReferenceMaterial.notRunReason.contains(ReferenceMaterial.root.path),
+                "the reason names where it was looked for")
         }
     }
 }

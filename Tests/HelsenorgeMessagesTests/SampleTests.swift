@@ -3,6 +3,7 @@ import Testing
 import TimebokSchemas
 import TimebokTestKit
 import TimebokXML
+
 @testable import HelsenorgeMessages
 
 /// Our own samples: each decodes into the function its file name says, round-trips, and validates
@@ -34,7 +35,9 @@ import TimebokXML
         let covered = Set(Self.messageFiles.compactMap(Self.expectedFunction))
         let all = Set(MessageFunction.allCases)
         #expect(all.subtracting(covered).isEmpty, "functions without a sample: \(all.subtracting(covered))")
-        #expect(Self.messageFiles.contains { $0.hasPrefix("in-AppRec") } && Self.messageFiles.contains { $0.hasPrefix("out-AppRec") })
+        #expect(
+            Self.messageFiles.contains { $0.hasPrefix("in-AppRec") }
+                && Self.messageFiles.contains { $0.hasPrefix("out-AppRec") })
     }
 
     @Test(arguments: messageFiles)
@@ -86,14 +89,19 @@ import TimebokXML
 
     @Test func theBuiltInSchemasAreTheFilesOfTheSchemasFolder() throws {
         let files = Paths.files(in: Paths.ownSchemas, extension: "xsd")
-        #expect(Set(OwnSchemas.all.map(\.name)) == Set(files.map(\.lastPathComponent)), "every file of schemas/ is built in")
+        #expect(
+            Set(OwnSchemas.all.map(\.name)) == Set(files.map(\.lastPathComponent)), "every file of schemas/ is built in"
+        )
         for file in OwnSchemas.all {
-            #expect(OwnSchemas.bytes(of: file) == (try Paths.bytes(Paths.ownSchemas.appendingPathComponent(file.name))), "\(file.name) is built in byte for byte")
+            #expect(
+                OwnSchemas.bytes(of: file) == (try Paths.bytes(Paths.ownSchemas.appendingPathComponent(file.name))),
+                "\(file.name) is built in byte for byte")
         }
     }
 
     @Test func theBuiltInSchemasCatchAnInvalidOwnFile() throws {
-        let text = String(decoding: try Paths.bytes(Paths.samples.appendingPathComponent("journal/requested.xml")), as: UTF8.self)
+        let text = String(
+            decoding: try Paths.bytes(Paths.samples.appendingPathComponent("journal/requested.xml")), as: UTF8.self)
         let broken = text.replacingOccurrences(of: "</JournalEntry>", with: "<Bogus/></JournalEntry>")
         #expect(broken != text)
         #expect(try !validationIssues(Array(broken.utf8), Schemas.own).isEmpty)
@@ -128,7 +136,8 @@ import TimebokXML
 @Suite struct IncomingAppRecCodes {
     @Test(arguments: ["E20", "E36", "E53", "E54", "S03", "S99"])
     func anAppRecWithTheCodeDecodes(_ code: String) throws {
-        let text = String(decoding: try Paths.bytes(Paths.samples.appendingPathComponent("in-AppRec-E35.xml")), as: UTF8.self)
+        let text = String(
+            decoding: try Paths.bytes(Paths.samples.appendingPathComponent("in-AppRec-E35.xml")), as: UTF8.self)
         let changed = text.replacingOccurrences(of: #"V="E35""#, with: #"V="\#(code)""#)
         #expect(changed != text)
         guard case .appRec(let appRec) = try MessageCodec(schemas: nil).decode(Array(changed.utf8)) else {

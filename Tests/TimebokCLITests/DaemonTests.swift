@@ -7,7 +7,9 @@ final class RunningDaemon {
     let process = Process()
     let log: URL
 
-    init(spool: String, arguments: [String] = [], environment extra: [String: String] = [:], fixedClock: Bool = true) throws {
+    init(
+        spool: String, arguments: [String] = [], environment extra: [String: String] = [:], fixedClock: Bool = true
+    ) throws {
         log = URL(fileURLWithPath: spool + ".daemon.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         var environment = ProcessInfo.processInfo.environment
@@ -102,15 +104,22 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
         #expect(daemon.waitFor("TB-0904"), "ready: \(daemon.output)")
         try drop(Self.sample("in-HentLedigeTimer-resourcebook.xml"), into: spool + "/inbox", as: "free.xml")
         let seconds = waitForFiles(in: spool + "/outbox", count: 2, seconds: 10)
-        #expect(seconds != nil && seconds! < 5, "answered (reply and .meta) in \(seconds.map { String(format: "%.3f s", $0) } ?? "never")")
+        #expect(
+            seconds != nil && seconds! < 5,
+            "answered (reply and .meta) in \(seconds.map { String(format: "%.3f s", $0) } ?? "never")")
         #expect(daemon.waitFor("TB-0901"), "one line per input: \(daemon.output)")
-        try drop(Data("<Command xmlns=\"http://timebok.no/xmlstds/command/v1\" id=\"d-1\"><SetBookingEnabled><Enabled>true</Enabled></SetBookingEnabled></Command>".utf8),
-                 into: spool + "/commands", as: "switch.xml")
+        try drop(
+            Data(
+                "<Command xmlns=\"http://timebok.no/xmlstds/command/v1\" id=\"d-1\"><SetBookingEnabled><Enabled>true</Enabled></SetBookingEnabled></Command>"
+                    .utf8),
+            into: spool + "/commands", as: "switch.xml")
         #expect(waitForFiles(in: spool + "/results", count: 1, seconds: 10) != nil, "a command file is answered too")
         daemon.signal(SIGTERM)
         #expect(daemon.exitStatus() == 0)
         #expect(daemon.output.contains("TB-0907"), "says it stops: \(daemon.output)")
-        #expect(files(in: spool + "/inbox").isEmpty && files(in: spool + "/commands").isEmpty && files(in: spool + "/processing").isEmpty)
+        #expect(
+            files(in: spool + "/inbox").isEmpty && files(in: spool + "/commands").isEmpty
+                && files(in: spool + "/processing").isEmpty)
     }
 
     @Test func aSecondDaemonOnTheSameSpoolIsRefused() throws {
@@ -120,7 +129,9 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
         let first = try RunningDaemon(spool: spool)
         #expect(first.waitFor("TB-0904"))
         let second = try CLI.run(["run", spool])
-        #expect(second.status == 75 && second.output.contains("TB-0911") && second.output.contains("already serving"), "\(second.output)")
+        #expect(
+            second.status == 75 && second.output.contains("TB-0911") && second.output.contains("already serving"),
+            "\(second.output)")
         // A one-shot pass meanwhile is refused as busy or waits its turn; it never doubles an effect.
         let pass = try CLI.run(["process", spool])
         #expect(pass.status == 0 || pass.status == 75, "\(pass.output)")
@@ -136,7 +147,8 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
         #expect(daemon.waitFor("TB-0904"))
         let configuration = spool + "/timebok.conf"
         let good = try String(contentsOfFile: configuration, encoding: .utf8)
-        try good.replacingOccurrences(of: "settle-seconds = 2", with: "settle-seconds = 3").write(toFile: configuration, atomically: true, encoding: .utf8)
+        try good.replacingOccurrences(of: "settle-seconds = 2", with: "settle-seconds = 3").write(
+            toFile: configuration, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
         #expect(daemon.waitFor("TB-0905"), "\(daemon.output)")
         #expect(daemon.output.contains("limits.settle-seconds changed"), "says what changed: \(daemon.output)")
@@ -145,7 +157,9 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
         #expect(daemon.waitFor("TB-0906"), "\(daemon.output)")
         // Still serving, with the old configuration.
         try drop(Self.sample("in-HentPlanlagteTimer.xml"), into: spool + "/inbox", as: "planned.xml")
-        #expect(waitForFiles(in: spool + "/outbox", count: 2, seconds: 10) != nil, "still answering after a refused configuration")
+        #expect(
+            waitForFiles(in: spool + "/outbox", count: 2, seconds: 10) != nil,
+            "still answering after a refused configuration")
         daemon.signal(SIGTERM)
         #expect(daemon.exitStatus() == 0)
     }
@@ -164,7 +178,11 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (index, byte) in socketPath.utf8.enumerated() { raw[index] = byte }
         }
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
         #expect(bound == 0)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -209,7 +227,9 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
         defer { try? FileManager.default.removeItem(at: directory) }
         let spool = try Self.demoSpool(directory)
         #expect(try CLI.run(["books", "update", "lab", "--hold-minutes", "1", "--spool", spool]).status == 0)
-        let slots = try CLI.run(["slots", "list", "lab", "--spool", spool, "--from", "2026-12-08", "--to", "2026-12-08"]).output
+        let slots = try CLI.run([
+            "slots", "list", "lab", "--spool", spool, "--from", "2026-12-08", "--to", "2026-12-08",
+        ]).output
         let line = try #require(slots.split(separator: "\n").first { $0.contains("2026-12-08T08:00:00") }, "\(slots)")
         let slotId = String(line.prefix(36))
         var request = try #require(String(data: try Self.sample("in-ReserverAvtale-resourcebook.xml"), encoding: .utf8))
@@ -218,20 +238,29 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
             .replacingOccurrences(of: "2026-12-08T07:45:00", with: "2026-12-08T08:00:00")
         try drop(Data(request.utf8), into: spool + "/inbox", as: "reserve.xml")
         #expect(try CLI.run(["process", spool]).status == 0)
-        #expect(files(in: spool + "/outbox").filter { $0.hasSuffix(".xml") }.map { $0.contains("AppRec") } == [true], "held: only the AppRec so far")
+        #expect(
+            files(in: spool + "/outbox").filter { $0.hasSuffix(".xml") }.map { $0.contains("AppRec") } == [true],
+            "held: only the AppRec so far")
         // A long rescan interval: only the hold timer can make the answer quick.
-        let daemon = try RunningDaemon(spool: spool, arguments: ["--scan-seconds", "60"], environment: ["TIMEBOK_NOW": "2026-12-01T12:00:58+01:00", "TIMEBOK_CLOCK": "running"], fixedClock: false)
+        let daemon = try RunningDaemon(
+            spool: spool, arguments: ["--scan-seconds", "60"],
+            environment: ["TIMEBOK_NOW": "2026-12-01T12:00:58+01:00", "TIMEBOK_CLOCK": "running"], fixedClock: false)
         #expect(daemon.waitFor("TB-0904"))
         let start = Date()
         var answered: Double?
         while Date().timeIntervalSince(start) < 10 {
-            if files(in: spool + "/outbox").contains(where: { $0.contains("SvarTimeReservasjon-26") && $0.hasSuffix(".xml") }) {
+            if files(in: spool + "/outbox").contains(where: {
+                $0.contains("SvarTimeReservasjon-26") && $0.hasSuffix(".xml")
+            }) {
                 answered = Date().timeIntervalSince(start)
                 break
             }
             usleep(10_000)
         }
-        #expect(answered != nil && answered! < 4, "answered 26 \(answered.map { String(format: "%.2f s", $0) } ?? "never") after ready (the hold ran out about 2 s after)")
+        #expect(
+            answered != nil && answered! < 4,
+            "answered 26 \(answered.map { String(format: "%.2f s", $0) } ?? "never") after ready (the hold ran out about 2 s after)"
+        )
         #expect(daemon.waitFor("TB-0910"), "\(daemon.output)")
         daemon.signal(SIGTERM)
         #expect(daemon.exitStatus() == 0)

@@ -25,10 +25,16 @@ import Testing
         let spool = directory.appendingPathComponent("spool").path
         let created = try run(umask: umask, ["init", spool, "--demo"])
         #expect(created.status == 0, "\(created.output)")
-        for name in ["in-HentLedigeTimer-resourcebook.xml", "in-ReserverAvtale-resourcebook.xml", "in-Kommunikasjonstest.xml"] {
-            try FileManager.default.copyItem(atPath: CLI.packageRoot.appendingPathComponent("samples/" + name).path, toPath: spool + "/inbox/" + name)
+        for name in [
+            "in-HentLedigeTimer-resourcebook.xml", "in-ReserverAvtale-resourcebook.xml", "in-Kommunikasjonstest.xml",
+        ] {
+            try FileManager.default.copyItem(
+                atPath: CLI.packageRoot.appendingPathComponent("samples/" + name).path, toPath: spool + "/inbox/" + name
+            )
         }
-        try FileManager.default.copyItem(atPath: CLI.packageRoot.appendingPathComponent("samples/commands/open-slot.xml").path, toPath: spool + "/commands/open-slot.xml")
+        try FileManager.default.copyItem(
+            atPath: CLI.packageRoot.appendingPathComponent("samples/commands/open-slot.xml").path,
+            toPath: spool + "/commands/open-slot.xml")
         let processed = try run(umask: umask, ["process", spool])
         #expect(processed.output.contains("files processed"), "\(processed.output)")
         return spool
@@ -42,17 +48,24 @@ import Testing
         var info = stat()
         #expect(lstat(spool, &info) == 0 && Int(info.st_mode & 0o7777) == 0o750, "the spool folder")
         let all = Self.modes(under: spool)
-        #expect(all.contains { $0.path == "state/timebok.sqlite" } && all.contains { $0.path.hasPrefix("archive/2026-12-01/") } && all.contains { $0.path.hasPrefix("outbox/") })
+        #expect(
+            all.contains { $0.path == "state/timebok.sqlite" }
+                && all.contains { $0.path.hasPrefix("archive/2026-12-01/") }
+                && all.contains { $0.path.hasPrefix("outbox/") })
         for entry in all {
             let expected: Int
             if entry.directory {
                 expected = 0o750
-            } else if entry.path.hasPrefix("state/timebok.sqlite") || entry.path == "state/timebok.lock" || entry.path == "state/signing.key" {
+            } else if entry.path.hasPrefix("state/timebok.sqlite") || entry.path == "state/timebok.lock"
+                || entry.path == "state/signing.key"
+            {
                 expected = 0o600
             } else {
                 expected = 0o640
             }
-            #expect(entry.mode == expected, "\(entry.path) is \(String(entry.mode, radix: 8)), not \(String(expected, radix: 8)) (umask \(umask))")
+            #expect(
+                entry.mode == expected,
+                "\(entry.path) is \(String(entry.mode, radix: 8)), not \(String(expected, radix: 8)) (umask \(umask))")
         }
         // SQLite removes its WAL and shared-memory files when the last connection closes: look at them
         // while a command holds the database open (test-connection --wait keeps it open).
@@ -60,7 +73,9 @@ import Testing
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/bin/sh")
         holder.arguments = ["-c", "umask \(umask); exec \(quoted)"]
-        holder.environment = ProcessInfo.processInfo.environment.merging(["TIMEBOK_NOW": CLI.businessNow]) { _, fixed in fixed }
+        holder.environment = ProcessInfo.processInfo.environment.merging(["TIMEBOK_NOW": CLI.businessNow]) { _, fixed in
+            fixed
+        }
         holder.standardOutput = FileHandle.nullDevice
         try holder.run()
         defer { holder.waitUntilExit() }
@@ -68,26 +83,37 @@ import Testing
         for _ in 0..<50 where seen.count < 2 {
             for suffix in ["-wal", "-shm"] where seen[suffix] == nil {
                 var wal = stat()
-                if lstat(spool + "/state/timebok.sqlite" + suffix, &wal) == 0 { seen[suffix] = Int(wal.st_mode & 0o7777) }
+                if lstat(spool + "/state/timebok.sqlite" + suffix, &wal) == 0 {
+                    seen[suffix] = Int(wal.st_mode & 0o7777)
+                }
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        #expect(seen == ["-wal": 0o600, "-shm": 0o600], "the database's WAL files while it is open: \(seen.mapValues { String($0, radix: 8) })")
+        #expect(
+            seen == ["-wal": 0o600, "-shm": 0o600],
+            "the database's WAL files while it is open: \(seen.mapValues { String($0, radix: 8) })")
     }
 
     @Test func aSharedGroupMakesTheFolders2770AndTheirs() throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let group = try #require(getgrgid(getgid()).map { String(cString: $0.pointee.gr_name) }, "this user's primary group")
+        let group = try #require(
+            getgrgid(getgid()).map { String(cString: $0.pointee.gr_name) }, "this user's primary group")
         let spool = directory.appendingPathComponent("spool").path
         let created = try Self.run(umask: "077", ["init", spool, "--demo", "--group", group])
         #expect(created.status == 0, "\(created.output)")
         #expect(try String(contentsOfFile: spool + "/timebok.conf", encoding: .utf8).contains("spool.group = \(group)"))
         for entry in Self.modes(under: spool) + [(path: ".", mode: 0, directory: true)] where entry.directory {
             var info = stat()
-            #expect(lstat(spool + "/" + entry.path, &info) == 0 && Int(info.st_mode & 0o7777) == 0o2770 && info.st_gid == getgid(), "\(entry.path)")
+            #expect(
+                lstat(spool + "/" + entry.path, &info) == 0 && Int(info.st_mode & 0o7777) == 0o2770
+                    && info.st_gid == getgid(), "\(entry.path)")
         }
-        #expect(try Self.run(umask: "077", ["init", directory.appendingPathComponent("other").path, "--demo", "--group", "no-such-group-here"]).output.contains("There is no group \"no-such-group-here\""))
+        #expect(
+            try Self.run(
+                umask: "077",
+                ["init", directory.appendingPathComponent("other").path, "--demo", "--group", "no-such-group-here"]
+            ).output.contains("There is no group \"no-such-group-here\""))
     }
 
     @Test func aSpoolOthersCanReadIsRefusedWithThePathAndTheFix() throws {
@@ -98,10 +124,14 @@ import Testing
         #expect(chmod(spool + "/state/timebok.sqlite", 0o644) == 0)
         let refused = try CLI.run(["process", spool])
         #expect(refused.status != 0)
-        #expect(refused.output.contains("\(spool)/state/timebok.sqlite (644)") && refused.output.contains("chmod -R o-rwx \(spool)"), "\(refused.output)")
+        #expect(
+            refused.output.contains("\(spool)/state/timebok.sqlite (644)")
+                && refused.output.contains("chmod -R o-rwx \(spool)"), "\(refused.output)")
         #expect(try CLI.run(["books", "--spool", spool]).status != 0, "no command reads an exposed spool")
         let checked = try CLI.run(["check", spool])
-        #expect(checked.status == 1 && checked.output.contains("\(spool)/state/timebok.sqlite (644)") && checked.output.contains("ok: the database passes"), "\(checked.output)")
+        #expect(
+            checked.status == 1 && checked.output.contains("\(spool)/state/timebok.sqlite (644)")
+                && checked.output.contains("ok: the database passes"), "\(checked.output)")
         #expect(chmod(spool + "/state/timebok.sqlite", 0o600) == 0 && chmod(spool + "/archive", 0o755) == 0)
         #expect(try CLI.run(["process", spool]).output.contains("\(spool)/archive (755)"))
         #expect(chmod(spool + "/archive", 0o750) == 0)
@@ -116,21 +146,35 @@ import Testing
         let spool = directory.appendingPathComponent("spool").path
         var printed = try CLI.run(["init", spool, "--demo"]).output
         // Valid and hostile inputs: samples, a wrong fødselsnummer (E31), a broken file, a bad import, a booking.
-        for name in ["in-HentLedigeTimer-resourcebook.xml", "in-ReserverAvtale-resourcebook.xml", "in-HentPlanlagteTimer.xml", "in-AvbestillAvtale.xml"] {
-            try FileManager.default.copyItem(atPath: CLI.packageRoot.appendingPathComponent("samples/" + name).path, toPath: spool + "/inbox/" + name)
+        for name in [
+            "in-HentLedigeTimer-resourcebook.xml", "in-ReserverAvtale-resourcebook.xml", "in-HentPlanlagteTimer.xml",
+            "in-AvbestillAvtale.xml",
+        ] {
+            try FileManager.default.copyItem(
+                atPath: CLI.packageRoot.appendingPathComponent("samples/" + name).path, toPath: spool + "/inbox/" + name
+            )
         }
-        let sample = try String(contentsOf: CLI.packageRoot.appendingPathComponent("samples/in-ReserverAvtale-resourcebook.xml"), encoding: .utf8)
-        try sample.replacingOccurrences(of: "14035623036", with: "14035623037").replacing(/<MsgId>[^<]*<\/MsgId>/, with: "<MsgId>bad-fnr</MsgId>")
-            .write(toFile: spool + "/inbox/bad-fnr.xml", atomically: true, encoding: .utf8)
-        try "<MsgHead><Patient>14035623036</Patient".write(toFile: spool + "/inbox/broken.xml", atomically: true, encoding: .utf8)
+        let sample = try String(
+            contentsOf: CLI.packageRoot.appendingPathComponent("samples/in-ReserverAvtale-resourcebook.xml"),
+            encoding: .utf8)
+        try sample.replacingOccurrences(of: "14035623036", with: "14035623037").replacing(
+            /<MsgId>[^<]*<\/MsgId>/, with: "<MsgId>bad-fnr</MsgId>"
+        )
+        .write(toFile: spool + "/inbox/bad-fnr.xml", atomically: true, encoding: .utf8)
+        try "<MsgHead><Patient>14035623036</Patient".write(
+            toFile: spool + "/inbox/broken.xml", atomically: true, encoding: .utf8)
         let csv = directory.appendingPathComponent("bad.csv")
-        try "14035623036;Åsmundsen;Ragnhild;\n14035623037;Feil;Nummer;\n".write(to: csv, atomically: true, encoding: .utf8)
+        try "14035623036;Åsmundsen;Ragnhild;\n14035623037;Feil;Nummer;\n".write(
+            to: csv, atomically: true, encoding: .utf8)
         var config = try String(contentsOfFile: spool + "/timebok.conf", encoding: .utf8)
         config = config.replacingOccurrences(of: "limits.settle-seconds = 2", with: "limits.settle-seconds = 0")
         try config.write(toFile: spool + "/timebok.conf", atomically: true, encoding: .utf8)
-        for arguments in [["process", spool], ["patients", "import", csv.path, "--spool", spool], ["patients", "--spool", spool],
-                          ["appointments", "--all", "--history", "--spool", spool], ["requests", "--spool", spool],
-                          ["appointments", "book", "nosuch", "30064930466", "--spool", spool], ["validate", spool + "/error/2026-12-01/bad-fnr.xml"]] {
+        for arguments in [
+            ["process", spool], ["patients", "import", csv.path, "--spool", spool], ["patients", "--spool", spool],
+            ["appointments", "--all", "--history", "--spool", spool], ["requests", "--spool", spool],
+            ["appointments", "book", "nosuch", "30064930466", "--spool", spool],
+            ["validate", spool + "/error/2026-12-01/bad-fnr.xml"],
+        ] {
             printed += try CLI.run(arguments).output
         }
         var reasons = ""

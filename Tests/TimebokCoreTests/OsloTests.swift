@@ -4,7 +4,8 @@ import TimebokCore
 
 @Suite struct OsloTime {
     @Test func agreesWithTheTzDatabaseHourByHour() throws {
-        let zone = try #require(TimeZone(identifier: "Europe/Oslo"), "tzdata must be installed (CI installs the tzdata package)")
+        let zone = try #require(
+            TimeZone(identifier: "Europe/Oslo"), "tzdata must be installed (CI installs the tzdata package)")
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
         // 1997-01-01 to 2038-01-01, every hour: offsets and wall-clock readings.
@@ -15,13 +16,16 @@ import TimebokCore
             let instant = Date(timeIntervalSince1970: TimeInterval(seconds))
             let expected = zone.secondsFromGMT(for: instant)
             let actual = Oslo.offsetSeconds(at: instant)
-            if expected != actual, mismatches.count < 5 { mismatches.append("\(instant): tz \(expected), ours \(actual)") }
+            if expected != actual, mismatches.count < 5 {
+                mismatches.append("\(instant): tz \(expected), ours \(actual)")
+            }
         }
         #expect(mismatches.isEmpty, "\(mismatches)")
         let sample = Date(timeIntervalSince1970: 1_801_234_567)
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: sample)
         let local = Oslo.localDateTime(at: sample)
-        #expect([local.date.year, local.date.month, local.date.day, local.hour, local.minute, local.second]
+        #expect(
+            [local.date.year, local.date.month, local.date.day, local.hour, local.minute, local.second]
                 == [parts.year, parts.month, parts.day, parts.hour, parts.minute, parts.second])
     }
 
@@ -83,13 +87,17 @@ import TimebokCore
         let d = try NationalIdentityNumber(Self.withCheckDigits("531169002"))
         #expect(d.kind == .dNummer)
         #expect(d.birthDate == LocalDate(year: 1969, month: 11, day: 13))
-        let test = Self.withCheckDigits("135169002") // month 11 + 40
+        let test = Self.withCheckDigits("135169002")  // month 11 + 40
         #expect(throws: NationalIdentityNumber.Problem.testNumberNotAllowed) { try NationalIdentityNumber(test) }
         #expect(try NationalIdentityNumber(test, allowTestNumbers: true).isTestNumber)
-        let synthetic = Self.withCheckDigits("139169002") // month 11 + 80
+        let synthetic = Self.withCheckDigits("139169002")  // month 11 + 80
         #expect(try NationalIdentityNumber(synthetic, allowTestNumbers: true).birthDate.month == 11)
-        #expect(throws: NationalIdentityNumber.Problem.impossibleDate) { try NationalIdentityNumber(Self.withCheckDigits("321369002")) }
-        #expect(throws: NationalIdentityNumber.Problem.impossibleDate, "month 60 is no month, test or not") { try NationalIdentityNumber(Self.withCheckDigits("136069002")) }
+        #expect(throws: NationalIdentityNumber.Problem.impossibleDate) {
+            try NationalIdentityNumber(Self.withCheckDigits("321369002"))
+        }
+        #expect(throws: NationalIdentityNumber.Problem.impossibleDate, "month 60 is no month, test or not") {
+            try NationalIdentityNumber(Self.withCheckDigits("136069002"))
+        }
     }
 
     /// Appends valid check digits to nine digits (retrying the individual number when k1 or k2 is 10).
@@ -98,7 +106,8 @@ import TimebokCore
         for _ in 0..<50 {
             let k1 = (11 - zip([3, 7, 6, 1, 8, 9, 4, 5, 2], digits).reduce(0) { $0 + $1.0 * $1.1 } % 11) % 11
             if k1 != 10 {
-                let k2 = (11 - zip([5, 4, 3, 2, 7, 6, 5, 4, 3, 2], digits + [k1]).reduce(0) { $0 + $1.0 * $1.1 } % 11) % 11
+                let k2 =
+                    (11 - zip([5, 4, 3, 2, 7, 6, 5, 4, 3, 2], digits + [k1]).reduce(0) { $0 + $1.0 * $1.1 } % 11) % 11
                 if k2 != 10 { return (digits + [k1, k2]).map(String.init).joined() }
             }
             digits[8] = (digits[8] + 1) % 10
@@ -120,7 +129,9 @@ import TimebokCore
         let name = "20261201T202651.641Z-001010000001-SvarLedigeTimer-03-5c1860ab-08a8-4cf6-98f7-5ee9dbeff805.xml"
         #expect(IdentityMasking.mask(name) == name, "12-digit sequences, times, UUIDs")
         #expect(IdentityMasking.mask("uid a14035623036b") == "uid a14035623036b", "inside a word")
-        #expect(IdentityMasking.mask("HER-id 8093248, org 987654325, 00000012001") == "HER-id 8093248, org 987654325, 00000012001")
+        #expect(
+            IdentityMasking.mask("HER-id 8093248, org 987654325, 00000012001")
+                == "HER-id 8093248, org 987654325, 00000012001")
         #expect(IdentityMasking.mask("140356236") == "140356236")
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
-import TimebokTestKit
-@testable import Booking
-@testable import HelsenorgeMessages
 import TimebokCore
 import TimebokDemo
+import TimebokTestKit
+
+@testable import Booking
+@testable import HelsenorgeMessages
 @testable import TimebokEngine
 
 // The conversation rules as pure decisions: (input, snapshot, context) -> Outcome, on the demo office
@@ -21,14 +22,18 @@ final class Desk {
 
     init() throws {
         store = try BookingStore(migrations: EngineRecords.migrations)
-        for envelope in DemoOffice.commands(today: LocalDate(year: 2026, month: 12, day: 1)) { try command(envelope.command) }
+        for envelope in DemoOffice.commands(today: LocalDate(year: 2026, month: 12, day: 1)) {
+            try command(envelope.command)
+        }
     }
 
     var context: DecisionContext {
-        DecisionContext(now: now, config: config, newId: { [unowned self] in
-            counter += 1
-            return "id-\(counter)"
-        })
+        DecisionContext(
+            now: now, config: config,
+            newId: { [unowned self] in
+                counter += 1
+                return "id-\(counter)"
+            })
     }
 
     var conversations: Conversations { Conversations(context: context) }
@@ -38,7 +43,8 @@ final class Desk {
     func command(_ command: Command) throws -> Outcome {
         let context = context
         return try store.write { writer in
-            let decision = try CommandHandler(newId: context.newId).decide(CommandEnvelope(id: "c", command: command), model: writer.reader, now: context.now)
+            let decision = try CommandHandler(newId: context.newId).decide(
+                CommandEnvelope(id: "c", command: command), model: writer.reader, now: context.now)
             let outcome = try Conversations(context: context).officeEvents(of: decision, model: writer.reader)
             try writer.apply(outcome)
             return outcome
@@ -47,7 +53,10 @@ final class Desk {
 
     /// The outcome of a helsenorge message against the current snapshot; `commit` applies it.
     func handle(_ message: DialogMessage, commit: Bool = false) throws -> Outcome {
-        guard case .dialog(let decoded, let function) = try MessageCodec(schemas: nil).decode(MessageCodec.encode(message)) else {
+        guard
+            case .dialog(let decoded, let function) = try MessageCodec(schemas: nil).decode(
+                MessageCodec.encode(message))
+        else {
             throw DeskError.notADialog
         }
         return try store.write { writer in
@@ -64,7 +73,8 @@ final class Desk {
     /// The first free slot of a book (on a date).
     func freeSlot(_ bookId: String, on date: LocalDate = LocalDate(year: 2026, month: 12, day: 3)) throws -> Slot {
         let from = Oslo.secondsSinceEpoch(for: LocalDateTime(date: date, hour: 0, minute: 0))
-        return try #require(try read { try $0.freeSlots(bookId: bookId, fromSeconds: from, toSeconds: from + 86_400).first })
+        return try #require(
+            try read { try $0.freeSlots(bookId: bookId, fromSeconds: from, toSeconds: from + 86_400).first })
     }
 
     func contact(_ bookId: String) -> String { bookId == "lab" ? "1234501" : "1234502" }
@@ -83,18 +93,26 @@ struct FreeSlotDecisions {
     @Test func listsTheBooksFreeSlotsForAPatientWithAccess() throws {
         let desk = try Desk()
         let before = desk.counter
-        let outcome = try desk.handle(desk.helsenorge.freeSlots(.lab, .ragnhild, from: LocalDate(year: 2026, month: 12, day: 2), to: LocalDate(year: 2026, month: 12, day: 2)))
+        let outcome = try desk.handle(
+            desk.helsenorge.freeSlots(
+                .lab, .ragnhild, from: LocalDate(year: 2026, month: 12, day: 2),
+                to: LocalDate(year: 2026, month: 12, day: 2)))
         #expect(outcome.labels == ["SvarLedigeTimer-03"])
         let events = try #require(outcome.dialog(0)?.calendar?.events)
         // 08:00–11:00 in 15-minute slots, all free.
-        #expect(events.count == 12 && events.first?.start == LocalDateTime(year: 2026, month: 12, day: 2, hour: 8, minute: 0))
+        #expect(
+            events.count == 12
+                && events.first?.start == LocalDateTime(year: 2026, month: 12, day: 2, hour: 8, minute: 0))
         #expect(outcome.dialog(0)?.info.msgId == "id-\(before + 1)", "ids come from the context")
         #expect(outcome.decision.changes.isEmpty && outcome.records.isEmpty && outcome.refusal == nil)
     }
 
     @Test func noFreeSlotsIsAnswered04() throws {
         let desk = try Desk()
-        let outcome = try desk.handle(desk.helsenorge.freeSlots(.lab, .ragnhild, from: LocalDate(year: 2027, month: 3, day: 1), to: LocalDate(year: 2027, month: 3, day: 5)))
+        let outcome = try desk.handle(
+            desk.helsenorge.freeSlots(
+                .lab, .ragnhild, from: LocalDate(year: 2027, month: 3, day: 1),
+                to: LocalDate(year: 2027, month: 3, day: 5)))
         #expect(outcome.labels == ["SvarLedigeTimer-04"])
     }
 
@@ -111,14 +129,25 @@ struct FreeSlotDecisions {
         case .noAccess: citizen = .eirik
         case .bookingSwitchedOff: try desk.command(.setBookingEnabled(false))
         case .tooManyActiveBookings:
-            for date in [3, 4] { try desk.command(.bookAppointment(slotId: desk.freeSlot("lab", on: LocalDate(year: 2026, month: 12, day: date)).id, fnr: citizen.fnr, text: nil)) }
+            for date in [3, 4] {
+                try desk.command(
+                    .bookAppointment(
+                        slotId: desk.freeSlot("lab", on: LocalDate(year: 2026, month: 12, day: date)).id,
+                        fnr: citizen.fnr, text: nil))
+            }
         default: Issue.record("not a book-level reason")
         }
-        let outcome = try desk.handle(desk.helsenorge.freeSlots(.lab, citizen, from: LocalDate(year: 2026, month: 12, day: 2), to: LocalDate(year: 2026, month: 12, day: 9)))
+        let outcome = try desk.handle(
+            desk.helsenorge.freeSlots(
+                .lab, citizen, from: LocalDate(year: 2026, month: 12, day: 2),
+                to: LocalDate(year: 2026, month: 12, day: 9)))
         let code = WireVocabulary.answerCode(for: reason)
         #expect(outcome.labels == ["SvarLedigeTimer-\(code.rawValue)"])
         let lab = try #require(try desk.read { try $0.book(id: "lab") })
-        #expect(outcome.text(0) == WireVocabulary.citizenText(for: reason, book: lab, activeBookings: reason == .tooManyActiveBookings ? 2 : 0))
+        #expect(
+            outcome.text(0)
+                == WireVocabulary.citizenText(
+                    for: reason, book: lab, activeBookings: reason == .tooManyActiveBookings ? 2 : 0))
         #expect(outcome.decision.changes.isEmpty)
     }
 }
@@ -129,8 +158,12 @@ struct ReserveDecisions {
         let slot = try desk.freeSlot("lab")
         let outcome = try desk.handle(desk.helsenorge.reserve(.lab, .ragnhild, slot: slot, contact: "1234501"))
         #expect(outcome.labels == ["AppRec"], "held: the AppRec now, the answer when the office decides")
-        guard case .insertAppointment(let appointment)? = outcome.decision.changes.first else { Issue.record("no appointment"); return }
-        #expect(appointment.state == .requested && appointment.slotId == slot.id && appointment.holdUntil == desk.now + 1_440 * 60)
+        guard case .insertAppointment(let appointment)? = outcome.decision.changes.first else {
+            Issue.record("no appointment"); return
+        }
+        #expect(
+            appointment.state == .requested && appointment.slotId == slot.id
+                && appointment.holdUntil == desk.now + 1_440 * 60)
         #expect(outcome.records.count == 1, "the request is kept for the office's later answer")
         #expect(outcome.journal.map(\.event) == [.requested])
     }
@@ -138,10 +171,15 @@ struct ReserveDecisions {
     @Test func anAutomaticBookConfirmsAtOnce() throws {
         let desk = try Desk()
         let slot = try desk.freeSlot("influensavaksine")
-        let outcome = try desk.handle(desk.helsenorge.reserve(.book(herId: "1234502", name: "Influensavaksine"), .ragnhild, slot: slot, contact: "1234502"))
+        let outcome = try desk.handle(
+            desk.helsenorge.reserve(
+                .book(herId: "1234502", name: "Influensavaksine"), .ragnhild, slot: slot, contact: "1234502"))
         #expect(outcome.labels == ["AppRec", "SvarTimeReservasjon-05"])
         #expect(outcome.decision.events.map(\.kind) == [.requested, .confirmed])
-        #expect(outcome.records.map { if case .sent(let sent) = $0 { return sent.kind } else { return "?" } } == ["SvarTimeReservasjon 05"])
+        #expect(
+            outcome.records.map { if case .sent(let sent) = $0 { return sent.kind } else { return "?" } } == [
+                "SvarTimeReservasjon 05"
+            ])
         #expect(outcome.journal.map(\.event) == [.requested, .confirmed])
     }
 
@@ -166,7 +204,12 @@ struct ReserveDecisions {
         case .textTooLong: text = String(repeating: "x", count: BookingRules.maxText + 1)
         case .prerequisitesNotAccepted: accepted = false
         case .tooManyActiveBookings:
-            for date in [4, 7] { try desk.command(.bookAppointment(slotId: desk.freeSlot("lab", on: LocalDate(year: 2026, month: 12, day: date)).id, fnr: citizen.fnr, text: nil)) }
+            for date in [4, 7] {
+                try desk.command(
+                    .bookAppointment(
+                        slotId: desk.freeSlot("lab", on: LocalDate(year: 2026, month: 12, day: date)).id,
+                        fnr: citizen.fnr, text: nil))
+            }
             active = 2
         case .slotStarted: desk.now = slot.startSeconds + 60
         case .insideBookingCutoff: desk.now = slot.startSeconds - 30 * 60
@@ -179,11 +222,15 @@ struct ReserveDecisions {
         case .slotUnavailable: slot.id = "no-such-slot"
         }
         let lab = try #require(try desk.read { try $0.book(id: "lab") })
-        let outcome = try desk.handle(desk.helsenorge.reserve(.lab, citizen, slot: slot, contact: "1234501", accepted: accepted, subject: subject, text: text))
+        let outcome = try desk.handle(
+            desk.helsenorge.reserve(
+                .lab, citizen, slot: slot, contact: "1234501", accepted: accepted, subject: subject, text: text))
         let code = WireVocabulary.answerCode(for: reason)
         #expect(outcome.labels == ["AppRec", "SvarTimeReservasjon-\(code.rawValue)"])
         #expect(outcome.text(1) == WireVocabulary.citizenText(for: reason, book: lab, activeBookings: active))
-        #expect(outcome.dialog(1)?.calendar?.events.first?.eventStatus == .cancelled, "the wanted slot is echoed as not booked")
+        #expect(
+            outcome.dialog(1)?.calendar?.events.first?.eventStatus == .cancelled,
+            "the wanted slot is echoed as not booked")
         #expect(outcome.decision.changes.isEmpty, "nothing is booked")
         #expect(outcome.journal.map(\.event) == [.rejected] && outcome.journal.first?.answerCode == code.rawValue)
     }
@@ -209,10 +256,15 @@ struct CancelDecisions {
     @Test func aCitizenCancelsInTime() throws {
         let desk = try Desk()
         let (slot, id) = try booked(desk)
-        let outcome = try desk.handle(desk.helsenorge.cancel(.lab, .ragnhild, slot: slot, appointmentId: id, contact: "1234501"))
+        let outcome = try desk.handle(
+            desk.helsenorge.cancel(.lab, .ragnhild, slot: slot, appointmentId: id, contact: "1234501"))
         #expect(outcome.labels == ["AppRec", "SvarTimeReservasjon-08"])
-        #expect(outcome.decision.changes == [.setAppointmentState(appointmentId: id, state: .cancelled, cancellationReason: .byRecipient)])
-        #expect(outcome.dialog(1)?.calendar?.events.first?.cancellationReason == CancellationReason.byRecipient.rawValue)
+        #expect(
+            outcome.decision.changes == [
+                .setAppointmentState(appointmentId: id, state: .cancelled, cancellationReason: .byRecipient)
+            ])
+        #expect(
+            outcome.dialog(1)?.calendar?.events.first?.cancellationReason == CancellationReason.byRecipient.rawValue)
     }
 
     @Test(arguments: CancellationRefusal.allCases)
@@ -225,7 +277,8 @@ struct CancelDecisions {
         case .insideCancellationCutoff: desk.now = slot.startSeconds - 60 * 60
         }
         let lab = try #require(try desk.read { try $0.book(id: "lab") })
-        let outcome = try desk.handle(desk.helsenorge.cancel(.lab, .ragnhild, slot: slot, appointmentId: id, contact: "1234501"))
+        let outcome = try desk.handle(
+            desk.helsenorge.cancel(.lab, .ragnhild, slot: slot, appointmentId: id, contact: "1234501"))
         #expect(outcome.labels == ["AppRec", "SvarTimeReservasjon-09"])
         #expect(outcome.text(1) == WireVocabulary.citizenText(for: reason, book: lab))
         #expect(outcome.decision.changes.isEmpty)
@@ -233,8 +286,11 @@ struct CancelDecisions {
 
     @Test func anUnknownAppointmentIsAnswered09() throws {
         let desk = try Desk()
-        let outcome = try desk.handle(desk.helsenorge.cancel(.lab, .ragnhild, slot: try desk.freeSlot("lab"), appointmentId: "nothing", contact: "1234501"))
-        #expect(outcome.labels == ["AppRec", "SvarTimeReservasjon-09"] && outcome.text(1)?.contains("finner ikke") == true)
+        let outcome = try desk.handle(
+            desk.helsenorge.cancel(
+                .lab, .ragnhild, slot: try desk.freeSlot("lab"), appointmentId: "nothing", contact: "1234501"))
+        #expect(
+            outcome.labels == ["AppRec", "SvarTimeReservasjon-09"] && outcome.text(1)?.contains("finner ikke") == true)
     }
 }
 
@@ -243,7 +299,9 @@ struct OverviewAndPlannedDecisions {
         let desk = try Desk()
         #expect(try desk.handle(desk.helsenorge.planned(.ragnhild)).labels == ["SvarPlanlagteTimer-02"])
         let slot = try desk.freeSlot("lab")
-        let id = try #require(try desk.command(.bookAppointment(slotId: slot.id, fnr: Citizen.ragnhild.fnr, text: nil)).decision.created.first?.id)
+        let id = try #require(
+            try desk.command(.bookAppointment(slotId: slot.id, fnr: Citizen.ragnhild.fnr, text: nil)).decision.created
+                .first?.id)
         let outcome = try desk.handle(desk.helsenorge.planned(.ragnhild))
         #expect(outcome.labels == ["SvarPlanlagteTimer-01"])
         #expect(outcome.dialog(0)?.calendar?.events.map(\.relatedTo) == [id])
@@ -251,7 +309,9 @@ struct OverviewAndPlannedDecisions {
 
     @Test func behandleroversiktNamesTheGPsWithOpenBooks() throws {
         let desk = try Desk()
-        let request = desk.helsenorge.message(.behandleroversikt, to: .office, from: .ragnhild, ack: false, request: Foresporsel(typeForesp: RequestType.hentBehandlere.code))
+        let request = desk.helsenorge.message(
+            .behandleroversikt, to: .office, from: .ragnhild, ack: false,
+            request: Foresporsel(typeForesp: RequestType.hentBehandlere.code))
         let outcome = try desk.handle(request)
         #expect(outcome.labels == ["Behandleroversikt-20"])
         #expect(outcome.dialog(0)?.practitioners?.map(\.hprNumber) == ["9144897"])
@@ -262,18 +322,25 @@ struct OverviewAndPlannedDecisions {
         let ragnhild = try desk.handle(desk.helsenorge.resourceOverview(.gp(herId: "91095"), .ragnhild))
         #expect(ragnhild.labels == ["Ressursoversikt-20"])
         #expect(ragnhild.dialog(0)?.resourceBooks?.map(\.id) == ["influensavaksine", "lab"])
-        #expect(try desk.handle(desk.helsenorge.resourceOverview(.gp(herId: "91095"), .eirik)).labels == ["Ressursoversikt-21"], "40 and in no group: no book")
+        #expect(
+            try desk.handle(desk.helsenorge.resourceOverview(.gp(herId: "91095"), .eirik)).labels == [
+                "Ressursoversikt-21"
+            ], "40 and in no group: no book")
     }
 
     @Test func aKommunikasjonstestIsAnsweredRKT() throws {
         let desk = try Desk()
-        let test = desk.helsenorge.message(.test, to: .office, from: .ragnhild, ack: false, request: Foresporsel(typeForesp: CommunicationTestCode.kommunikasjonstest.code))
+        let test = desk.helsenorge.message(
+            .test, to: .office, from: .ragnhild, ack: false,
+            request: Foresporsel(typeForesp: CommunicationTestCode.kommunikasjonstest.code))
         #expect(try desk.handle(test).labels == ["Kommunikasjonstest-RKT"])
     }
 
     @Test func aMessageFromSomeoneElseIsRefusedUnanswered() throws {
         let desk = try Desk()
-        var request = desk.helsenorge.freeSlots(.lab, .ragnhild, from: LocalDate(year: 2026, month: 12, day: 2), to: LocalDate(year: 2026, month: 12, day: 2))
+        var request = desk.helsenorge.freeSlots(
+            .lab, .ragnhild, from: LocalDate(year: 2026, month: 12, day: 2),
+            to: LocalDate(year: 2026, month: 12, day: 2))
         request.info.sender = Organisation(name: "Someone", idents: [.organisationHerId("999")])
         let outcome = try desk.handle(request)
         #expect(outcome.messages.isEmpty && outcome.refusal?.code == Refusal.Code.senderNotHelsenorge.rawValue)
@@ -284,16 +351,31 @@ struct ReceiptDecisions {
     /// A sent SvarTimeReservasjon 05, committed: (its MsgInfo, the patient).
     func sentConfirmation(_ desk: Desk) throws -> MsgInfo {
         let slot = try desk.freeSlot("influensavaksine")
-        let outcome = try desk.handle(desk.helsenorge.reserve(.book(herId: "1234502", name: "Influensavaksine"), .ragnhild, slot: slot, contact: "1234502"), commit: true)
+        let outcome = try desk.handle(
+            desk.helsenorge.reserve(
+                .book(herId: "1234502", name: "Influensavaksine"), .ragnhild, slot: slot, contact: "1234502"),
+            commit: true)
         return try #require(outcome.dialog(1)?.info)
     }
 
     @Test func anAppRecMarksTheMessageDeliveredOrTheFailure() throws {
         let desk = try Desk()
         let info = try sentConfirmation(desk)
-        let ok = try #require(try desk.read { try desk.conversations.receive(AppRec.answering(info, id: "r1", genDate: "2026-12-01T12:00:00Z"), model: $0) })
-        #expect(ok.records == [.delivery(msgId: info.msgId, status: .delivered, errors: nil)] && ok.decision.changes.isEmpty)
-        let e35 = try #require(try desk.read { try desk.conversations.receive(AppRec.answering(info, id: "r2", genDate: "2026-12-01T12:00:00Z", errors: [(.patientNotFound, "Ikke digital")]), model: $0) })
+        let ok = try #require(
+            try desk.read {
+                try desk.conversations.receive(
+                    AppRec.answering(info, id: "r1", genDate: "2026-12-01T12:00:00Z"), model: $0)
+            })
+        #expect(
+            ok.records == [.delivery(msgId: info.msgId, status: .delivered, errors: nil)] && ok.decision.changes.isEmpty
+        )
+        let e35 = try #require(
+            try desk.read {
+                try desk.conversations.receive(
+                    AppRec.answering(
+                        info, id: "r2", genDate: "2026-12-01T12:00:00Z", errors: [(.patientNotFound, "Ikke digital")]),
+                    model: $0)
+            })
         #expect(e35.records == [.delivery(msgId: info.msgId, status: .failed, errors: "E35 Ikke digital")])
         #expect(e35.decision.changes == [.setPatientDigitallyInactive(fnr: Citizen.ragnhild.fnr)])
     }
@@ -301,22 +383,30 @@ struct ReceiptDecisions {
     @Test func anAppRecForNothingSentIsNotMatched() throws {
         let desk = try Desk()
         let stranger = desk.helsenorge.planned(.ragnhild).info
-        #expect(try desk.read { try desk.conversations.receive(AppRec.answering(stranger, id: "r1", genDate: "2026-12-01T12:00:00Z"), model: $0) } == nil)
+        #expect(
+            try desk.read {
+                try desk.conversations.receive(
+                    AppRec.answering(stranger, id: "r1", genDate: "2026-12-01T12:00:00Z"), model: $0)
+            } == nil)
     }
 }
 
 struct OfficeEventDecisions {
     /// A held Lab request, committed: its appointment id.
     func heldRequest(_ desk: Desk) throws -> String {
-        let outcome = try desk.handle(desk.helsenorge.reserve(.lab, .ragnhild, slot: try desk.freeSlot("lab"), contact: "1234501"), commit: true)
-        guard case .insertAppointment(let appointment)? = outcome.decision.changes.first else { throw Desk.DeskError.notADialog }
+        let outcome = try desk.handle(
+            desk.helsenorge.reserve(.lab, .ragnhild, slot: try desk.freeSlot("lab"), contact: "1234501"), commit: true)
+        guard case .insertAppointment(let appointment)? = outcome.decision.changes.first else {
+            throw Desk.DeskError.notADialog
+        }
         return appointment.id
     }
 
     @Test func confirmingAHeldRequestAnswers05InItsConversation() throws {
         let desk = try Desk()
         let id = try heldRequest(desk)
-        let outcome = try desk.command(.confirmRequest(requestId: id, by: Staff(familyName: "Lie", givenName: "Kari", hpr: "1234567"), text: nil))
+        let outcome = try desk.command(
+            .confirmRequest(requestId: id, by: Staff(familyName: "Lie", givenName: "Kari", hpr: "1234567"), text: nil))
         #expect(outcome.labels == ["SvarTimeReservasjon-05"])
         #expect(outcome.dialog(0)?.info.conversationRef != nil, "answered in the request's conversation")
         #expect(outcome.journal.first?.answerCode == "05")
@@ -336,7 +426,8 @@ struct OfficeEventDecisions {
         _ = try heldRequest(desk)
         desk.now += 1_440 * 60
         let outcome = try desk.store.write { writer in
-            let decision = try CommandHandler(newId: desk.context.newId).expireHolds(model: writer.reader, now: desk.now)
+            let decision = try CommandHandler(newId: desk.context.newId).expireHolds(
+                model: writer.reader, now: desk.now)
             return try desk.conversations.officeEvents(of: decision, model: writer.reader)
         }
         #expect(outcome.labels == ["SvarTimeReservasjon-26"] && outcome.text(0) == WireVocabulary.expiredAnswer)
@@ -349,8 +440,10 @@ struct OfficeEventDecisions {
         let desk = try Desk()
         let slot = try desk.freeSlot("lab")
         let outcome = try desk.store.write { writer -> Outcome in
-            let decision = try CommandHandler(newId: desk.context.newId).decide(CommandEnvelope(id: "b", command: .bookAppointment(slotId: slot.id, fnr: Citizen.ragnhild.fnr, text: nil)),
-                                                                              model: writer.reader, now: desk.now)
+            let decision = try CommandHandler(newId: desk.context.newId).decide(
+                CommandEnvelope(
+                    id: "b", command: .bookAppointment(slotId: slot.id, fnr: Citizen.ragnhild.fnr, text: nil)),
+                model: writer.reader, now: desk.now)
             return try desk.conversations.officeEvents(of: decision, model: writer.reader)
         }
         #expect(outcome.labels == ["Avtale-05"], "the push for a booking the office made")
@@ -361,11 +454,16 @@ struct OfficeEventDecisions {
     func theOfficesChangesArePushed(_ change: String) throws {
         let desk = try Desk()
         let slot = try desk.freeSlot("lab")
-        let id = try #require(try desk.command(.bookAppointment(slotId: slot.id, fnr: Citizen.ragnhild.fnr, text: nil)).decision.created.first?.id)
+        let id = try #require(
+            try desk.command(.bookAppointment(slotId: slot.id, fnr: Citizen.ragnhild.fnr, text: nil)).decision.created
+                .first?.id)
         let outcome: Outcome
         switch change {
         case "move":
-            outcome = try desk.command(.moveAppointment(appointmentId: id, newSlotId: desk.freeSlot("lab", on: LocalDate(year: 2026, month: 12, day: 4)).id))
+            outcome = try desk.command(
+                .moveAppointment(
+                    appointmentId: id, newSlotId: desk.freeSlot("lab", on: LocalDate(year: 2026, month: 12, day: 4)).id)
+            )
             #expect(outcome.labels == ["Avtale-07"])
         case "cancel":
             outcome = try desk.command(.cancelAppointment(appointmentId: id, reason: .byService, text: nil))
@@ -388,8 +486,13 @@ struct OfficeEventDecisions {
 @Suite struct ContentHashVectors {
     @Test func knownVectors() {
         #expect(ContentHash.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(ContentHash.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(ContentHash.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(ContentHash.hex([UInt8](repeating: 0x61, count: 1_000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        #expect(
+            ContentHash.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            ContentHash.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(
+            ContentHash.hex([UInt8](repeating: 0x61, count: 1_000))
+                == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
+import GRDB
 import Testing
 import TimebokCore
-import GRDB
+import TimebokDemo
 import TimebokSchemas
 import TimebokTestKit
 import TimebokXML
+
 @testable import Booking
-import TimebokDemo
 @testable import TimebokEngine
 @testable import TimebokSpool
 
@@ -15,7 +16,8 @@ final class TemporarySpool {
 
     let root: String
     /// The business clock every engine of this spool reads (an engine made earlier sees it move).
-    let businessClock = ManualClock(Oslo.instant(for: LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0)))
+    let businessClock = ManualClock(
+        Oslo.instant(for: LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0)))
     var clock: Date {
         get { businessClock.now }
         set { businessClock.set(newValue) }
@@ -27,7 +29,8 @@ final class TemporarySpool {
     /// material); otherwise the spool runs at the built-in level, as a fresh clone does.
     init(settleSeconds: Int = 0, official: Bool = false, configure: (inout TimebokConfig) -> Void = { _ in }) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("timebok-engine-\(UUID().uuidString)").path
-        var config = DemoOffice.config(officialSchemas: official ? ReferenceMaterial.schemas.path : nil, ownSchemas: nil)
+        var config = DemoOffice.config(
+            officialSchemas: official ? ReferenceMaterial.schemas.path : nil, ownSchemas: nil)
         config.settleSeconds = settleSeconds
         configure(&config)
         try SpoolSetup.create(root: root, config: config)
@@ -42,7 +45,9 @@ final class TemporarySpool {
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
-    func engine(fileSystem: FileSystemSeam = .system) throws -> Engine { try Engine(spoolRoot: root, clock: businessClock.function, fileSystem: fileSystem) }
+    func engine(fileSystem: FileSystemSeam = .system) throws -> Engine {
+        try Engine(spoolRoot: root, clock: businessClock.function, fileSystem: fileSystem)
+    }
 
     func drop(_ text: String, as name: String) throws {
         try text.write(toFile: root + "/commands/" + name, atomically: true, encoding: .utf8)
@@ -53,7 +58,11 @@ final class TemporarySpool {
         var result: [String] = []
         while let item = enumerator?.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: root + "/" + folder + "/" + item, isDirectory: &isDirectory), !isDirectory.boolValue { result.append(item) }
+            if FileManager.default.fileExists(atPath: root + "/" + folder + "/" + item, isDirectory: &isDirectory),
+                !isDirectory.boolValue
+            {
+                result.append(item)
+            }
         }
         return result.sorted()
     }
@@ -65,7 +74,8 @@ func command(_ id: String, _ body: String) -> String {
     #"<?xml version="1.0" encoding="UTF-8"?><Command xmlns="http://timebok.no/xmlstds/command/v1" id="\#(id)">\#(body)</Command>"#
 }
 
-let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><Category>Lab</Category><HerId>1234501</HerId><InformationText>Faste.</InformationText><SlotMinutes>15</SlotMinutes><Capacity>2</Capacity></CreateBook>"
+let createLab =
+    "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><Category>Lab</Category><HerId>1234501</HerId><InformationText>Faste.</InformationText><SlotMinutes>15</SlotMinutes><Capacity>2</Capacity></CreateBook>"
 
 @Suite struct CommandFiles {
     @Test func aCommandIsAppliedAnsweredAndArchived() throws {
@@ -79,8 +89,10 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         let result = spool.read("results/" + results[0])
         #expect(result.contains("<Status>ok</Status>") && result.contains(#"<Ref kind="book" id="lab"/>"#))
         let schema = try OwnSchemas.compile(OwnSchemas.command)
-        #expect(schema.validate(try HardenedXMLParser.parse(string: result)).isEmpty, "the result follows command-v1.xsd")
-        #expect(spool.files("archive") == ["2026-12-01/create.xml", "2026-12-01/create.xml.outputs/results-\(results[0])"])
+        #expect(
+            schema.validate(try HardenedXMLParser.parse(string: result)).isEmpty, "the result follows command-v1.xsd")
+        #expect(
+            spool.files("archive") == ["2026-12-01/create.xml", "2026-12-01/create.xml.outputs/results-\(results[0])"])
         #expect(try spool.engine().store.read { try $0.book(id: "lab") } != nil)
     }
 
@@ -89,7 +101,9 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         try spool.drop(command("c-1", createLab), as: "create.xml")
         _ = try spool.engine().process()
         // The EPJ reads and removes its result; the transport delivers the same command again.
-        for name in spool.files("results") { try FileManager.default.removeItem(atPath: spool.root + "/results/" + name) }
+        for name in spool.files("results") {
+            try FileManager.default.removeItem(atPath: spool.root + "/results/" + name)
+        }
         try spool.drop(command("c-1", createLab), as: "again.xml")
         let report = try spool.engine().process()
         #expect(report.outcomes.first?.duplicate == true)
@@ -110,8 +124,11 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         _ = try spool.engine().process()
         try spool.drop(command("c-1", createLab), as: "create-again.xml")
         let again = try spool.engine().process()
-        #expect(again.outcomes.first?.duplicate == true && again.outcomes.first?.ok == true, "not an error: the transport may deliver twice")
-        #expect(spool.files("results").count == 1, "the recorded result is republished, byte-identical, not a second one")
+        #expect(
+            again.outcomes.first?.duplicate == true && again.outcomes.first?.ok == true,
+            "not an error: the transport may deliver twice")
+        #expect(
+            spool.files("results").count == 1, "the recorded result is republished, byte-identical, not a second one")
         #expect(spool.files("archive").contains("2026-12-01/create-again.xml"))
     }
 
@@ -119,7 +136,8 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         let spool = try TemporarySpool()
         try spool.drop(command("c-1", createLab), as: "create.xml")
         _ = try spool.engine().process()
-        try spool.drop(command("c-1", "<SetBookingEnabled><Enabled>false</Enabled></SetBookingEnabled>"), as: "other.xml")
+        try spool.drop(
+            command("c-1", "<SetBookingEnabled><Enabled>false</Enabled></SetBookingEnabled>"), as: "other.xml")
         let report = try spool.engine().process()
         #expect(report.outcomes.first?.error?.code == ModelError.Code.commandIdReused.rawValue)
         #expect(try spool.engine().store.read { try $0.bookingEnabled() }, "nothing changed")
@@ -131,31 +149,71 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         let spool = try TemporarySpool()
         try spool.drop(command("c-1", createLab), as: "a-create.xml")
         _ = try spool.engine().process()
-        let before = try spool.engine().store.read { (try $0.books(), try $0.slotCount(bookId: "lab"), try $0.patientCount()) }
+        let before = try spool.engine().store.read {
+            (try $0.books(), try $0.slotCount(bookId: "lab"), try $0.patientCount())
+        }
         let cases: [(String, String, String)] = [
-            ("b-unknown-book.xml", command("c-2", "<OpenSlot><BookId>nosuch</BookId><Start>2026-12-07T08:00:00</Start><End>2026-12-07T08:15:00</End></OpenSlot>"), "TB-0301"),
-            ("c-long-text.xml", command("c-3", "<UpdateBook><Id>lab</Id><InformationText>\(String(repeating: "x", count: 301))</InformationText></UpdateBook>"), "TB-0316"),
-            ("d-bad-fnr.xml", command("c-4", #"<ImportPatients mode="update"><Patient><Fnr>12345678901</Fnr><FamilyName>X</FamilyName><GivenName>Y</GivenName></Patient></ImportPatients>"#), "TB-0308"),
-            ("e-malformed.xml", "<Command xmlns=\"http://timebok.no/xmlstds/command/v1\" id=\"c-5\"><OpenSlot>", "TB-0315"),
+            (
+                "b-unknown-book.xml",
+                command(
+                    "c-2",
+                    "<OpenSlot><BookId>nosuch</BookId><Start>2026-12-07T08:00:00</Start><End>2026-12-07T08:15:00</End></OpenSlot>"
+                ), "TB-0301"
+            ),
+            (
+                "c-long-text.xml",
+                command(
+                    "c-3",
+                    "<UpdateBook><Id>lab</Id><InformationText>\(String(repeating: "x", count: 301))</InformationText></UpdateBook>"
+                ), "TB-0316"
+            ),
+            (
+                "d-bad-fnr.xml",
+                command(
+                    "c-4",
+                    #"<ImportPatients mode="update"><Patient><Fnr>12345678901</Fnr><FamilyName>X</FamilyName><GivenName>Y</GivenName></Patient></ImportPatients>"#
+                ), "TB-0308"
+            ),
+            (
+                "e-malformed.xml", "<Command xmlns=\"http://timebok.no/xmlstds/command/v1\" id=\"c-5\"><OpenSlot>",
+                "TB-0315"
+            ),
             ("f-invalid.xml", command("c-6", "<OpenSlot><BookId>lab</BookId></OpenSlot>"), "TB-0316"),
-            ("g-doctype.xml", "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><Command xmlns=\"http://timebok.no/xmlstds/command/v1\" id=\"c-7\">&e;</Command>", "TB-0315"),
+            (
+                "g-doctype.xml",
+                "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><Command xmlns=\"http://timebok.no/xmlstds/command/v1\" id=\"c-7\">&e;</Command>",
+                "TB-0315"
+            ),
         ]
         for (name, text, _) in cases { try spool.drop(text, as: name) }
         // Slot overlap needs a slot first.
-        try spool.drop(command("c-8", "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T08:00:00</Start><End>2026-12-07T08:15:00</End></OpenSlot>"), as: "h-slot.xml")
-        try spool.drop(command("c-9", "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T08:05:00</Start><End>2026-12-07T08:20:00</End></OpenSlot>"), as: "i-overlap.xml")
+        try spool.drop(
+            command(
+                "c-8",
+                "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T08:00:00</Start><End>2026-12-07T08:15:00</End></OpenSlot>"
+            ), as: "h-slot.xml")
+        try spool.drop(
+            command(
+                "c-9",
+                "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T08:05:00</Start><End>2026-12-07T08:20:00</End></OpenSlot>"
+            ), as: "i-overlap.xml")
         let report = try spool.engine().process()
         let codes = report.outcomes.map { $0.error?.code ?? "ok" }
         #expect(codes == cases.map(\.2) + ["ok", "TB-0305"])
         let errorFiles = spool.files("error")
         for (name, _, code) in cases + [("i-overlap.xml", "", "TB-0305")] {
             #expect(errorFiles.contains("2026-12-01/\(name)"))
-            #expect(spool.read("error/2026-12-01/\(name).reason.txt").contains(code), "\(name) has a reason naming \(code)")
+            #expect(
+                spool.read("error/2026-12-01/\(name).reason.txt").contains(code), "\(name) has a reason naming \(code)")
         }
         #expect(spool.read("error/2026-12-01/c-long-text.xml.reason.txt").contains("InformationText"))
         #expect(spool.files("results").count == 1 + cases.count + 2, "every file got a result")
-        let after = try spool.engine().store.read { (try $0.books(), try $0.slotCount(bookId: "lab"), try $0.patientCount()) }
-        #expect(after.0 == before.0 && after.1 == before.1 + 1 && after.2 == before.2, "only the good slot changed anything")
+        let after = try spool.engine().store.read {
+            (try $0.books(), try $0.slotCount(bookId: "lab"), try $0.patientCount())
+        }
+        #expect(
+            after.0 == before.0 && after.1 == before.1 + 1 && after.2 == before.2, "only the good slot changed anything"
+        )
     }
 
     /// The business clock (fixed here far from the real date, either way) never decides whether a
@@ -169,7 +227,8 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         #expect(first.waiting == ["young.xml"] && first.outcomes.isEmpty)
         #expect(spool.files("commands") == ["young.xml"], "not rejected: still being written")
         // A run interrupted after claiming: the file sits in processing/.
-        try command("c-2", createLab).write(toFile: spool.root + "/processing/left.xml", atomically: true, encoding: .utf8)
+        try command("c-2", createLab).write(
+            toFile: spool.root + "/processing/left.xml", atomically: true, encoding: .utf8)
         try FileManager.default.removeItem(atPath: spool.root + "/commands/young.xml")
         let second = try spool.engine().process()
         #expect(second.outcomes.map(\.commandId) == ["c-2"] && second.outcomes[0].ok)
@@ -185,10 +244,13 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         // Simulate a crash after the commit: the result was never published and the input is still in processing/.
         try FileManager.default.removeItem(atPath: spool.root + "/results/" + result)
         try spool.engine().store.write { try $0.db.execute(sql: "UPDATE ledger_output SET published = 0") }
-        try FileManager.default.moveItem(atPath: spool.root + "/archive/2026-12-01/create.xml", toPath: spool.root + "/processing/commands~create.xml")
+        try FileManager.default.moveItem(
+            atPath: spool.root + "/archive/2026-12-01/create.xml",
+            toPath: spool.root + "/processing/commands~create.xml")
         let report = try spool.engine().process()
         #expect(report.outcomes.first?.duplicate == true)
-        #expect(spool.files("results") == [result] && spool.read("results/" + result) == bytes, "byte-identical, same name")
+        #expect(
+            spool.files("results") == [result] && spool.read("results/" + result) == bytes, "byte-identical, same name")
         #expect(try spool.engine().store.read { try $0.books().count } == 1)
     }
 
@@ -201,7 +263,9 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
             }
         }
         let reopened = try spool.engine()
-        let (books, slots, patients) = try reopened.store.read { (try $0.books().map(\.id), try $0.slotCount(bookId: "lab"), try $0.patientCount()) }
+        let (books, slots, patients) = try reopened.store.read {
+            (try $0.books().map(\.id), try $0.slotCount(bookId: "lab"), try $0.patientCount())
+        }
         #expect(books == ["hanne-fjeld", "influensavaksine", "lab"])
         #expect(slots == 20 * 12, "four weeks of weekdays, 08:00–11:00 in 15-minute slots")
         #expect(patients == 4)
@@ -213,11 +277,21 @@ let createLab = "<CreateBook><Id>lab</Id><Kind>resource</Kind><Name>Lab</Name><C
         let good = DemoOffice.config(officialSchemas: "/a", ownSchemas: "/b").rendered()
         #expect((try? TimebokConfig.parse(good)) != nil)
         let cases: [(String, String)] = [
-            (good.replacingOccurrences(of: "office.her-id = 1234", with: "office.her-id = 12a4"), "line 6: office.her-id must be 1 to 9 digits"),
-            (good.replacingOccurrences(of: "987654325", with: "987654321"), "not a valid Norwegian organisation number"),
+            (
+                good.replacingOccurrences(of: "office.her-id = 1234", with: "office.her-id = 12a4"),
+                "line 6: office.her-id must be 1 to 9 digits"
+            ),
+            (
+                good.replacingOccurrences(of: "987654325", with: "987654321"),
+                "not a valid Norwegian organisation number"
+            ),
             (good + "\nofice.name = typo\n", "unknown key \"ofice.name\""),
             (good + "\nnot a setting\n", "expected `key = value`"),
-            (good.replacingOccurrences(of: "identity.allow-test-numbers = false", with: "identity.allow-test-numbers = maybe"), "must be true or false"),
+            (
+                good.replacingOccurrences(
+                    of: "identity.allow-test-numbers = false", with: "identity.allow-test-numbers = maybe"),
+                "must be true or false"
+            ),
             (good.replacingOccurrences(of: "office.name = Fjordvik legesenter\n", with: ""), "office.name is required"),
         ]
         for (text, expected) in cases {

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 import TimebokCore
+import TimebokSchemas
 import TimebokSigning
 import TimebokTestKit
-import TimebokSchemas
 import TimebokXML
+
 @testable import Booking
 @testable import HelsenorgeMessages
 @testable import TimebokEngine
@@ -13,8 +14,10 @@ import TimebokXML
 enum EngineKeys {
     static let validity = (Date(timeIntervalSince1970: 1_577_836_800), Date(timeIntervalSince1970: 2_208_988_800))
     static func make(_ name: String) -> (keyPEM: String, certificatePEM: String) {
-        do { return try SigningIdentity.makeSelfSigned(commonName: name, organisation: "Fjordvik legesenter", notBefore: validity.0, notAfter: validity.1) }
-        catch { preconditionFailure("\(error)") }
+        do {
+            return try SigningIdentity.makeSelfSigned(
+                commonName: name, organisation: "Fjordvik legesenter", notBefore: validity.0, notAfter: validity.1)
+        } catch { preconditionFailure("\(error)") }
     }
     static let office = make("Fjordvik legesenter")
     static let next = make("Fjordvik legesenter 2027")
@@ -22,7 +25,9 @@ enum EngineKeys {
 
     /// Writes a pair into a new folder: (key path, certificate path).
     static func files(_ pair: (keyPEM: String, certificatePEM: String)) throws -> (key: String, certificate: String) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timebok-engine-keys-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "timebok-engine-keys-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try pair.keyPEM.write(toFile: folder + "/signing.key", atomically: true, encoding: .utf8)
         #expect(chmod(folder + "/signing.key", 0o600) == 0)
@@ -36,7 +41,9 @@ enum EngineKeys {
 }
 
 @Suite struct SignedConversations {
-    static func signingOffice(official: Bool = false, incoming: TimebokConfig.IncomingSignatures = .verifyIfPresent, rollover: Date? = nil) throws -> Office {
+    static func signingOffice(
+        official: Bool = false, incoming: TimebokConfig.IncomingSignatures = .verifyIfPresent, rollover: Date? = nil
+    ) throws -> Office {
         let files = try EngineKeys.files(EngineKeys.office)
         let next = try EngineKeys.files(EngineKeys.next)
         return try Office(official: official) { config in
@@ -52,15 +59,26 @@ enum EngineKeys {
     }
 
     func outboxBytes(_ office: Office) -> [(name: String, bytes: [UInt8])] {
-        office.spool.files("outbox").filter { $0.hasSuffix(".xml") }.map { ($0, Array(office.spool.read("outbox/" + $0).utf8)) }
+        office.spool.files("outbox").filter { $0.hasSuffix(".xml") }.map {
+            ($0, Array(office.spool.read("outbox/" + $0).utf8))
+        }
     }
 
     @Test func everyAnswerAndPushIsSignedAndAppRecsAreNot() throws {
         let office = try Self.signingOffice()
         let hn = office.helsenorge
         _ = try office.send(hn.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 3)))
-        _ = try office.send(hn.reserve(.book(herId: "1234502", name: "Influensavaksine"), .ragnhild, slot: try office.freeSlot("influensavaksine"), contact: "1234502"))
-        #expect(try office.engine().execute(CommandEnvelope(id: "push", command: .bookAppointment(slotId: try office.freeSlot("hanne-fjeld").id, fnr: "14035623036", text: nil))).ok)
+        _ = try office.send(
+            hn.reserve(
+                .book(herId: "1234502", name: "Influensavaksine"), .ragnhild,
+                slot: try office.freeSlot("influensavaksine"), contact: "1234502"))
+        #expect(
+            try office.engine().execute(
+                CommandEnvelope(
+                    id: "push",
+                    command: .bookAppointment(
+                        slotId: try office.freeSlot("hanne-fjeld").id, fnr: "14035623036", text: nil))
+            ).ok)
         let outputs = outboxBytes(office)
         #expect(outputs.count == 4, "SvarLedigeTimer, AppRec, SvarTimeReservasjon 05, Avtale 05")
         for (name, bytes) in outputs {
@@ -75,12 +93,16 @@ enum EngineKeys {
 
     @Test func aRepublishedSignedOutputIsByteIdentical() throws {
         let office = try Self.signingOffice()
-        _ = try office.send(office.helsenorge.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 3)), name: "free.xml")
+        _ = try office.send(
+            office.helsenorge.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 3)),
+            name: "free.xml")
         let (name, bytes) = try #require(outboxBytes(office).first)
         // As if the process died after the commit: the output was never published, the input is in processing/.
         try FileManager.default.removeItem(atPath: office.spool.root + "/outbox/" + name)
         try office.engine().store.write { try $0.db.execute(sql: "UPDATE ledger_output SET published = 0") }
-        try FileManager.default.moveItem(atPath: office.spool.root + "/archive/2026-12-01/free.xml", toPath: office.spool.root + "/processing/inbox~free.xml")
+        try FileManager.default.moveItem(
+            atPath: office.spool.root + "/archive/2026-12-01/free.xml",
+            toPath: office.spool.root + "/processing/inbox~free.xml")
         _ = try office.spool.engine().process()
         #expect(Array(office.spool.read("outbox/" + name).utf8) == bytes, "the same bytes, signature included")
         #expect(try XMLSignature.verify(bytes, at: office.spool.clock) != nil)
@@ -92,44 +114,70 @@ enum EngineKeys {
         let helsenorge = try EngineKeys.identity(EngineKeys.helsenorge)
         let slot = try office.freeSlot("influensavaksine")
         // Signed by helsenorge: served.
-        let good = try XMLSignature.sign(MessageCodec.encode(hn.reserve(.book(herId: "1234502", name: "Influensavaksine"), .ragnhild, slot: slot, contact: "1234502")), with: helsenorge)
+        let good = try XMLSignature.sign(
+            MessageCodec.encode(
+                hn.reserve(.book(herId: "1234502", name: "Influensavaksine"), .ragnhild, slot: slot, contact: "1234502")
+            ), with: helsenorge)
         let served = try office.sendRaw(good, name: "signed.xml")
         #expect(appRec(at(served, 0))?.appRecStatus == .ok && answerCode(at(served, 1)) == "05")
         // Changed after signing: S01, nothing booked, error/ with the reason.
-        let request = hn.reserve(.book(herId: "1234502", name: "Influensavaksine"), .eirik, slot: try office.freeSlot("influensavaksine", on: office.today.adding(days: 8)), contact: "1234502")
-        let signed = String(decoding: try XMLSignature.sign(MessageCodec.encode(request), with: helsenorge), as: UTF8.self)
+        let request = hn.reserve(
+            .book(herId: "1234502", name: "Influensavaksine"), .eirik,
+            slot: try office.freeSlot("influensavaksine", on: office.today.adding(days: 8)), contact: "1234502")
+        let signed = String(
+            decoding: try XMLSignature.sign(MessageCodec.encode(request), with: helsenorge), as: UTF8.self)
         let tampered = signed.replacingOccurrences(of: "Jeg skal ta blodprøve.", with: "Jeg skal ta alt.")
         #expect(tampered != signed)
         let refused = try office.sendRaw(Array(tampered.utf8), name: "tampered.xml")
         #expect(refused.count == 1 && appRec(refused.first)?.errorCodes == [.signatureError], "\(refused)")
         #expect(office.spool.read("error/2026-12-01/tampered.xml.reason.txt").contains("TB-0505"))
         // Synchronous and tampered: the function's refusal (26), never an AppRec.
-        let sync = String(decoding: try XMLSignature.sign(MessageCodec.encode(hn.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 3))), with: helsenorge), as: UTF8.self)
-        let answer = try office.sendRaw(Array(sync.replacingOccurrences(of: "<FraDato>", with: "<FraDato> ").replacingOccurrences(of: "<FraDato> ", with: "<FraDato>").replacingOccurrences(of: "Åsmundsen", with: "Åsmundsson").utf8), name: "sync.xml")
-        #expect(answerCode(answer.first) == "26" && dialog(answer.first)?.notat?.tekstNotatInnhold?.contains("S01") == true)
+        let sync = String(
+            decoding: try XMLSignature.sign(
+                MessageCodec.encode(
+                    hn.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 3))),
+                with: helsenorge), as: UTF8.self)
+        let answer = try office.sendRaw(
+            Array(
+                sync.replacingOccurrences(of: "<FraDato>", with: "<FraDato> ").replacingOccurrences(
+                    of: "<FraDato> ", with: "<FraDato>"
+                ).replacingOccurrences(of: "Åsmundsen", with: "Åsmundsson").utf8), name: "sync.xml")
+        #expect(
+            answerCode(answer.first) == "26" && dialog(answer.first)?.notat?.tekstNotatInnhold?.contains("S01") == true)
     }
 
     @Test func requireRefusesUnsignedMessages() throws {
         let office = try Self.signingOffice(incoming: .require)
-        let refused = try office.send(office.helsenorge.reserve(.lab, .ragnhild, slot: try office.freeSlot("lab"), contact: "1234501"), name: "unsigned.xml")
+        let refused = try office.send(
+            office.helsenorge.reserve(.lab, .ragnhild, slot: try office.freeSlot("lab"), contact: "1234501"),
+            name: "unsigned.xml")
         #expect(appRec(refused.first)?.errorCodes == [.signatureError])
         #expect(office.spool.read("error/2026-12-01/unsigned.xml.reason.txt").contains("TB-0507"))
     }
 
     @Test func aRolloverSignsWithTheNextPairFromItsInstant() throws {
-        let office = try Self.signingOffice(rollover: Oslo.instant(for: LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0, second: 30)))
-        _ = try office.send(office.helsenorge.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 3)))
+        let office = try Self.signingOffice(
+            rollover: Oslo.instant(for: LocalDateTime(year: 2026, month: 12, day: 1, hour: 12, minute: 0, second: 30)))
+        _ = try office.send(
+            office.helsenorge.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 3)))
         office.spool.clock = office.spool.clock.addingTimeInterval(60)
-        _ = try office.send(office.helsenorge.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 4)))
-        let subjects = try outboxBytes(office).map { try XMLSignature.verify($0.bytes, at: office.spool.clock)?.subject ?? "" }
+        _ = try office.send(
+            office.helsenorge.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 4)))
+        let subjects = try outboxBytes(office).map {
+            try XMLSignature.verify($0.bytes, at: office.spool.clock)?.subject ?? ""
+        }
         #expect(subjects.count == 2 && !subjects[0].contains("2027") && subjects[1].contains("2027"), "\(subjects)")
     }
 
     @Test(.needsReferenceMaterial) func signedOutputsValidateAgainstTheOfficialSchemas() throws {
         let office = try Self.signingOffice(official: true)
-        let answers = try office.send(office.helsenorge.reserve(.book(herId: "1234502", name: "Influensavaksine"), .ragnhild, slot: try office.freeSlot("influensavaksine"), contact: "1234502"))
+        let answers = try office.send(
+            office.helsenorge.reserve(
+                .book(herId: "1234502", name: "Influensavaksine"), .ragnhild,
+                slot: try office.freeSlot("influensavaksine"), contact: "1234502"))
         #expect(answers.count == 2, "the office's codec decoded (and so validated) both against the official set")
-        let schemas = try #require(try SchemaLevel.official(folder: ReferenceMaterial.schemas.path).compileMessageSchemas())
+        let schemas = try #require(
+            try SchemaLevel.official(folder: ReferenceMaterial.schemas.path).compileMessageSchemas())
         for (name, bytes) in outboxBytes(office) {
             #expect(schemas.validate(try HardenedXMLParser.parse(bytes)).isEmpty, "\(name)")
         }

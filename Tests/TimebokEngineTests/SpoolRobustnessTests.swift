@@ -2,8 +2,9 @@ import Foundation
 import Synchronization
 import SystemPackage
 import Testing
-import TimebokTestKit
 import TimebokCore
+import TimebokTestKit
+
 @testable import Booking
 @testable import HelsenorgeMessages
 @testable import TimebokEngine
@@ -75,12 +76,28 @@ final class FaultPlan: @unchecked Sendable {
     static func smallOffice() throws -> TemporarySpool {
         let spool = try TemporarySpool()
         let engine = try spool.engine()
-        var book = Book(id: "lab", kind: .resource, name: "Lab", category: .lab, herId: "1234501", informationText: "Faste.", slotMinutes: 15, capacity: 2)
+        var book = Book(
+            id: "lab", kind: .resource, name: "Lab", category: .lab, herId: "1234501", informationText: "Faste.",
+            slotMinutes: 15, capacity: 2)
         book.published = true
         book.confirmation = .automatic
-        for (id, command) in [("book", Command.createBook(book)),
-                              ("slot", .openSlot(bookId: "lab", start: LocalDateTime(date: LocalDate(year: 2026, month: 12, day: 7), hour: 8, minute: 0), end: LocalDateTime(date: LocalDate(year: 2026, month: 12, day: 7), hour: 8, minute: 15), capacity: nil)),
-                              ("patients", .importPatients(mode: .replace, patients: [ListPatient(fnr: "14035623036", familyName: "Åsmundsen", givenName: "Ragnhild")]))] {
+        for (id, command) in [
+            ("book", Command.createBook(book)),
+            (
+                "slot",
+                .openSlot(
+                    bookId: "lab",
+                    start: LocalDateTime(date: LocalDate(year: 2026, month: 12, day: 7), hour: 8, minute: 0),
+                    end: LocalDateTime(date: LocalDate(year: 2026, month: 12, day: 7), hour: 8, minute: 15),
+                    capacity: nil)
+            ),
+            (
+                "patients",
+                .importPatients(
+                    mode: .replace,
+                    patients: [ListPatient(fnr: "14035623036", familyName: "Åsmundsen", givenName: "Ragnhild")])
+            ),
+        ] {
             #expect(engine.execute(CommandEnvelope(id: id, command: command)).ok)
         }
         return spool
@@ -88,16 +105,28 @@ final class FaultPlan: @unchecked Sendable {
 
     /// The inputs of one pass: a command file, a ReserverAvtale with its .meta, a HentLedigeTimer.
     static func dropInputs(_ spool: TemporarySpool) throws {
-        let slot = try #require(try spool.engine().store.read { try $0.freeSlots(bookId: "lab", fromSeconds: 0, toSeconds: Int.max / 2).first })
-        try spool.drop(command("epj-1", "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T09:00:00</Start><End>2026-12-07T09:15:00</End></OpenSlot>"), as: "open.xml")
+        let slot = try #require(
+            try spool.engine().store.read {
+                try $0.freeSlots(bookId: "lab", fromSeconds: 0, toSeconds: Int.max / 2).first
+            })
+        try spool.drop(
+            command(
+                "epj-1",
+                "<OpenSlot><BookId>lab</BookId><Start>2026-12-07T09:00:00</Start><End>2026-12-07T09:15:00</End></OpenSlot>"
+            ), as: "open.xml")
         let hn = Helsenorge()
         var reserve = hn.reserve(.lab, .ragnhild, slot: slot, contact: "1234501")
         reserve.info.msgId = "reserve-1"
-        _ = FileManager.default.createFile(atPath: spool.root + "/inbox/reserve.xml", contents: Data(MessageCodec.encode(reserve)))
-        try "message-id = amqp-1\ncorrelation-id = corr-1\nfrom-her-id = 8093248\n".write(toFile: spool.root + "/inbox/reserve.meta", atomically: true, encoding: .utf8)
-        var free = hn.freeSlots(.lab, .ragnhild, from: LocalDate(year: 2026, month: 12, day: 1), to: LocalDate(year: 2026, month: 12, day: 20))
+        _ = FileManager.default.createFile(
+            atPath: spool.root + "/inbox/reserve.xml", contents: Data(MessageCodec.encode(reserve)))
+        try "message-id = amqp-1\ncorrelation-id = corr-1\nfrom-her-id = 8093248\n".write(
+            toFile: spool.root + "/inbox/reserve.meta", atomically: true, encoding: .utf8)
+        var free = hn.freeSlots(
+            .lab, .ragnhild, from: LocalDate(year: 2026, month: 12, day: 1),
+            to: LocalDate(year: 2026, month: 12, day: 20))
         free.info.msgId = "free-1"
-        _ = FileManager.default.createFile(atPath: spool.root + "/inbox/free.xml", contents: Data(MessageCodec.encode(free)))
+        _ = FileManager.default.createFile(
+            atPath: spool.root + "/inbox/free.xml", contents: Data(MessageCodec.encode(free)))
     }
 
     /// What a pass left, without the parts that differ between runs (times, sequences, new ids).
@@ -110,22 +139,30 @@ final class FaultPlan: @unchecked Sendable {
         }
         var lines: [String] = []
         for folder in ["outbox", "results", "journal"] {
-            lines += spool.files(folder).map { "\(folder)/\(folder == "outbox" || folder == "journal" ? label($0) : String($0.split(separator: "-").last ?? ""))" }.sorted()
+            lines += spool.files(folder).map {
+                "\(folder)/\(folder == "outbox" || folder == "journal" ? label($0) : String($0.split(separator: "-").last ?? ""))"
+            }.sorted()
         }
         lines += spool.files("archive").filter { !$0.contains(".outputs/") }.map { "archive/" + $0 }
-        lines += spool.files("archive").filter { $0.contains(".outputs/") }.map { "archive/" + ($0.components(separatedBy: ".outputs/").first ?? "") + ".outputs" }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        lines += spool.files("archive").filter { $0.contains(".outputs/") }.map {
+            "archive/" + ($0.components(separatedBy: ".outputs/").first ?? "") + ".outputs"
+        }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         lines += spool.files("error").map { "error/" + $0 }
         lines += spool.files("processing").map { "processing/" + $0 }
         for folder in ["outbox", "results", "journal", "archive", "error", "state"] {
             lines += spool.files(folder).filter { $0.hasSuffix(".tmp") }.map { "leftover \(folder)/\($0)" }
-            lines += spool.files(folder).filter { !$0.hasSuffix(".lock") && !$0.contains("timebok.sqlite") && spool.read(folder + "/" + $0).isEmpty }.map { "empty \(folder)/\($0)" }
+            lines += spool.files(folder).filter {
+                !$0.hasSuffix(".lock") && !$0.contains("timebok.sqlite") && spool.read(folder + "/" + $0).isEmpty
+            }.map { "empty \(folder)/\($0)" }
         }
         let model = try spool.engine().store.read { reader in
             "appointments \(try reader.appointments(states: nil).map(\.state.rawValue).sorted()) slots \(try reader.slotCount(bookId: "lab"))"
         }
         lines.append(model)
-        for name in spool.files("outbox") where name.hasSuffix(".meta") && (name.contains("AppRec") || name.contains("SvarTimeReservasjon")) {
-            lines.append("\(label(name)) correlation \(spool.read("outbox/" + name).contains("correlation-id = corr-1\n"))")
+        for name in spool.files("outbox")
+        where name.hasSuffix(".meta") && (name.contains("AppRec") || name.contains("SvarTimeReservasjon")) {
+            lines.append(
+                "\(label(name)) correlation \(spool.read("outbox/" + name).contains("correlation-id = corr-1\n"))")
         }
         return lines.sorted()
     }
@@ -137,9 +174,17 @@ final class FaultPlan: @unchecked Sendable {
         _ = try clean.engine(fileSystem: counting.seam).process()
         let expected = try Self.signature(clean)
         #expect(expected.contains("outbox/AppRec-reserve.meta") == false, "labels, not names")
-        #expect(expected.filter { $0.hasPrefix("outbox/") }.count == 6, "AppRec, 05 and SvarLedigeTimer, each with its .meta: \(expected)")
-        #expect(expected.allSatisfy { !$0.hasPrefix("processing/") && !$0.hasPrefix("leftover") && !$0.hasPrefix("empty") && !$0.hasPrefix("error/") })
-        #expect(expected.contains("AppRec.meta correlation true") && expected.contains("SvarTimeReservasjon-05.meta correlation true"))
+        #expect(
+            expected.filter { $0.hasPrefix("outbox/") }.count == 6,
+            "AppRec, 05 and SvarLedigeTimer, each with its .meta: \(expected)")
+        #expect(
+            expected.allSatisfy {
+                !$0.hasPrefix("processing/") && !$0.hasPrefix("leftover") && !$0.hasPrefix("empty")
+                    && !$0.hasPrefix("error/")
+            })
+        #expect(
+            expected.contains("AppRec.meta correlation true")
+                && expected.contains("SvarTimeReservasjon-05.meta correlation true"))
         let steps = counting.count
         #expect(steps > 30, "the pass makes \(steps) fallible calls")
         // Each step starts from a copy of the same prepared spool (cheaper than building it again);
@@ -168,7 +213,11 @@ final class FaultPlan: @unchecked Sendable {
             let found = result?.found ?? []
             if found != expected {
                 differing.append(step)
-                if differing.count == 1 { Issue.record("step \(step): \(found.filter { !expected.contains($0) }) instead of \(expected.filter { !found.contains($0) })") }
+                if differing.count == 1 {
+                    Issue.record(
+                        "step \(step): \(found.filter { !expected.contains($0) }) instead of \(expected.filter { !found.contains($0) })"
+                    )
+                }
             }
         }
         #expect(differing.isEmpty, "a failure at these steps left another state after the next pass: \(differing)")
@@ -177,7 +226,8 @@ final class FaultPlan: @unchecked Sendable {
     @Test func aLongNameCannotStopThePass() throws {
         let spool = try Self.smallOffice()
         let long = String(repeating: "x", count: 246) + ".xml"
-        try command("c-long", "<SetBookingEnabled><Enabled>true</Enabled></SetBookingEnabled>").write(toFile: spool.root + "/commands/" + long + "1", atomically: false, encoding: .utf8)
+        try command("c-long", "<SetBookingEnabled><Enabled>true</Enabled></SetBookingEnabled>").write(
+            toFile: spool.root + "/commands/" + long + "1", atomically: false, encoding: .utf8)
         try "<x/>".write(toFile: spool.root + "/inbox/" + long, atomically: false, encoding: .utf8)
         try spool.drop(command("c-ok", "<SetBookingEnabled><Enabled>true</Enabled></SetBookingEnabled>"), as: "ok.xml")
         let report = try spool.engine().process()
@@ -192,27 +242,42 @@ final class FaultPlan: @unchecked Sendable {
 
     @Test func linksFifosFoldersAndStrangeNamesAreSetAsideOnceWithAReason() throws {
         let spool = try Self.smallOffice()
-        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("timebok-outside-\(UUID().uuidString)").path
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "timebok-outside-\(UUID().uuidString)"
+        ).path
         try "secret".write(toFile: outside, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: outside) }
         #expect(symlink(outside, spool.root + "/inbox/link.xml") == 0)
         #expect(mkfifo(spool.root + "/inbox/fifo.xml", 0o600) == 0)
-        try FileManager.default.createDirectory(atPath: spool.root + "/commands/folder.xml", withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(
+            atPath: spool.root + "/commands/folder.xml", withIntermediateDirectories: false)
         try "<x/>".write(toFile: spool.root + "/inbox/new\nline.xml", atomically: false, encoding: .utf8)
         let latin1 = spool.root + "/inbox/caf\u{E9}.xml"
         var bytes = Array((spool.root + "/inbox/caf").utf8) + [0xE9] + Array(".xml".utf8) + [0]
-        let fd = bytes.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { open($0, O_WRONLY | O_CREAT, 0o600) } }
+        let fd = bytes.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                open($0, O_WRONLY | O_CREAT, 0o600)
+            }
+        }
         #expect(fd >= 0)
         close(fd)
         _ = latin1
         let report = try spool.engine().process()
         #expect(report.setAside.count == 5, "\(report.setAside)")
-        let reasons = spool.files("error").filter { $0.hasSuffix(".reason.txt") }.map { spool.read("error/" + $0) }.joined()
-        for text in ["inbox/link.xml is a symbolic link", "inbox/fifo.xml is a FIFO", "commands/folder.xml is a folder", "inbox/new\\x0Aline.xml is a name with control characters", "inbox/caf\\xE9.xml is a name that is not UTF-8"] {
+        let reasons = spool.files("error").filter { $0.hasSuffix(".reason.txt") }.map { spool.read("error/" + $0) }
+            .joined()
+        for text in [
+            "inbox/link.xml is a symbolic link", "inbox/fifo.xml is a FIFO", "commands/folder.xml is a folder",
+            "inbox/new\\x0Aline.xml is a name with control characters",
+            "inbox/caf\\xE9.xml is a name that is not UTF-8",
+        ] {
             #expect(reasons.contains(text), "\(text)")
         }
-        #expect(try String(contentsOfFile: outside, encoding: .utf8) == "secret", "the link's target is untouched and unread")
-        let links = try FileManager.default.contentsOfDirectory(atPath: spool.root + "/error/2026-12-01").filter { name in
+        #expect(
+            try String(contentsOfFile: outside, encoding: .utf8) == "secret",
+            "the link's target is untouched and unread")
+        let links = try FileManager.default.contentsOfDirectory(atPath: spool.root + "/error/2026-12-01").filter {
+            name in
             var info = stat()
             return lstat(spool.root + "/error/2026-12-01/" + name, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
         }
@@ -230,7 +295,9 @@ final class FaultPlan: @unchecked Sendable {
         }
         let report = try spool.engine().process()
         #expect(report.outcomes.count == 2 && report.outcomes.allSatisfy { $0.error != nil })
-        #expect(spool.read("error/2026-12-01/huge.xml.reason.txt").contains("1073741824 bytes, more than limits.max-input-bytes"))
+        #expect(
+            spool.read("error/2026-12-01/huge.xml.reason.txt").contains(
+                "1073741824 bytes, more than limits.max-input-bytes"))
         #expect(spool.files("results").count == 1, "the command gets its error result")
     }
 
@@ -238,20 +305,25 @@ final class FaultPlan: @unchecked Sendable {
         let spool = try Self.smallOffice()
         try Self.dropInputs(spool)
         // A crash right after the .meta was claimed: it is in processing/, its message still waits.
-        try FileManager.default.moveItem(atPath: spool.root + "/inbox/reserve.meta", toPath: spool.root + "/processing/inbox~reserve.meta")
+        try FileManager.default.moveItem(
+            atPath: spool.root + "/inbox/reserve.meta", toPath: spool.root + "/processing/inbox~reserve.meta")
         _ = try spool.engine().process()
         let signature = try Self.signature(spool)
-        #expect(signature.contains("AppRec.meta correlation true") && signature.contains("SvarTimeReservasjon-05.meta correlation true"), "\(signature)")
+        #expect(
+            signature.contains("AppRec.meta correlation true")
+                && signature.contains("SvarTimeReservasjon-05.meta correlation true"), "\(signature)")
         #expect(spool.files("archive").contains("2026-12-01/reserve.meta"))
         // The spoofing check is not skipped for it either.
         let other = try Self.smallOffice()
         try Self.dropInputs(other)
-        try "from-her-id = 999999\n".write(toFile: other.root + "/processing/inbox~reserve.meta", atomically: true, encoding: .utf8)
+        try "from-her-id = 999999\n".write(
+            toFile: other.root + "/processing/inbox~reserve.meta", atomically: true, encoding: .utf8)
         try FileManager.default.removeItem(atPath: other.root + "/inbox/reserve.meta")
         _ = try other.engine().process()
         #expect(other.read("error/2026-12-01/reserve.xml.reason.txt").contains("TB-0403"))
         // A .meta whose message is gone goes to error/, not left for ever.
-        try "message-id = lost\n".write(toFile: other.root + "/processing/inbox~lost.meta", atomically: true, encoding: .utf8)
+        try "message-id = lost\n".write(
+            toFile: other.root + "/processing/inbox~lost.meta", atomically: true, encoding: .utf8)
         let report = try other.engine().process()
         #expect(report.setAside.contains { $0.name == "inbox~lost.meta" } && other.files("processing").isEmpty)
     }
@@ -263,7 +335,8 @@ final class FaultPlan: @unchecked Sendable {
         // As if the archive's link was made but the unlink from processing/ never happened.
         #expect(link(spool.root + "/archive/2026-12-01/one.xml", spool.root + "/processing/commands~one.xml") == 0)
         // And a temporary file of ours that an interrupted publish left.
-        try "half".write(toFile: spool.root + "/outbox/.20261201T110000.000Z-x.xml.4242.tmp", atomically: false, encoding: .utf8)
+        try "half".write(
+            toFile: spool.root + "/outbox/.20261201T110000.000Z-x.xml.4242.tmp", atomically: false, encoding: .utf8)
         let report = try spool.engine().process()
         #expect(report.outcomes.first?.duplicate == true && report.leftoversRemoved == 1)
         #expect(spool.files("archive").filter { !$0.contains(".outputs/") } == ["2026-12-01/one.xml"], "no one-2.xml")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TimebokTestKit
 import TimebokXML
+
 @testable import TimebokSigning
 
 /// One key pair for the whole run (RSA key generation is slow), valid 2020–2040 so that no date the
@@ -9,13 +10,18 @@ import TimebokXML
 enum TestKeys {
     static let validity = (Date(timeIntervalSince1970: 1_577_836_800), Date(timeIntervalSince1970: 2_208_988_800))
     static let pair: (keyPEM: String, certificatePEM: String) = {
-        do { return try SigningIdentity.makeSelfSigned(commonName: "Fjordvik legesenter", organisation: "Fjordvik legesenter", notBefore: validity.0, notAfter: validity.1) }
-        catch { preconditionFailure("\(error)") }
+        do {
+            return try SigningIdentity.makeSelfSigned(
+                commonName: "Fjordvik legesenter", organisation: "Fjordvik legesenter", notBefore: validity.0,
+                notAfter: validity.1)
+        } catch { preconditionFailure("\(error)") }
     }()
     static let identity: SigningIdentity = {
-        do { return try SigningIdentity(keyPEM: pair.keyPEM, certificatePEM: pair.certificatePEM) } catch { preconditionFailure("\(error)") }
+        do { return try SigningIdentity(keyPEM: pair.keyPEM, certificatePEM: pair.certificatePEM) } catch {
+            preconditionFailure("\(error)")
+        }
     }()
-    static let now = Date(timeIntervalSince1970: 1_796_122_800) // 2026-12-01 12:00 Oslo
+    static let now = Date(timeIntervalSince1970: 1_796_122_800)  // 2026-12-01 12:00 Oslo
 
     /// The pair as files in a new folder (the key 0600), for xmlsec1.
     static func files() throws -> (folder: URL, key: String, certificate: String) {
@@ -32,7 +38,9 @@ enum TestKeys {
 
 enum Sample {
     static let root = ReferenceMaterial.packageRoot.appendingPathComponent("samples")
-    static func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: root.appendingPathComponent(name))) }
+    static func bytes(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: root.appendingPathComponent(name)))
+    }
 }
 
 /// Runs xmlsec1 (Debian package xmlsec1).
@@ -45,10 +53,15 @@ func xmlsec1(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let original = try Sample.bytes("out-SvarTimeReservasjon-05.xml")
         let signed = try XMLSignature.sign(original, with: TestKeys.identity)
         let closing = try #require(XMLSignature.closingRootTag(in: original))
-        #expect(Array(signed.prefix(closing)) == Array(original.prefix(closing)) && Array(signed.suffix(original.count - closing)) == Array(original.suffix(original.count - closing)), "the bytes around the Signature are the input's")
+        #expect(
+            Array(signed.prefix(closing)) == Array(original.prefix(closing))
+                && Array(signed.suffix(original.count - closing)) == Array(original.suffix(original.count - closing)),
+            "the bytes around the Signature are the input's")
         let verified = try #require(try XMLSignature.verify(signed, at: TestKeys.now))
         #expect(verified.subject.contains("CN=Fjordvik legesenter"))
-        #expect(try XMLSignature.sign(original, with: TestKeys.identity) == signed, "RSA PKCS#1 v1.5 is deterministic: a re-signed output is byte-identical")
+        #expect(
+            try XMLSignature.sign(original, with: TestKeys.identity) == signed,
+            "RSA PKCS#1 v1.5 is deterministic: a re-signed output is byte-identical")
         #expect(try XMLSignature.verify(original, at: TestKeys.now) == nil, "unsigned")
     }
 
@@ -68,11 +81,19 @@ func xmlsec1(_ arguments: [String]) throws -> (status: Int32, output: String) {
             bytes[position] = bytes[position] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
             return bytes
         }
-        for (what, bytes) in [("the signed content", try flipped(after: "<MsgId>", offset: 2)), ("the SignatureValue", try flipped(after: "<SignatureValue>")),
-                              ("the certificate", try flipped(after: "<X509Certificate>", offset: 40))] {
+        for (what, bytes) in [
+            ("the signed content", try flipped(after: "<MsgId>", offset: 2)),
+            ("the SignatureValue", try flipped(after: "<SignatureValue>")),
+            ("the certificate", try flipped(after: "<X509Certificate>", offset: 40)),
+        ] {
             try Data(bytes).write(to: URL(fileURLWithPath: file))
-            #expect(try xmlsec1(["--verify", "--trusted-pem", keys.certificate, file]).status != 0, "xmlsec1 refuses a flip in \(what)")
-            #expect(throws: SigningError.self, "timebok refuses a flip in \(what)") { _ = try XMLSignature.verify(bytes, at: TestKeys.now, trusted: TrustList(certificates: [TestKeys.identity.certificate])) }
+            #expect(
+                try xmlsec1(["--verify", "--trusted-pem", keys.certificate, file]).status != 0,
+                "xmlsec1 refuses a flip in \(what)")
+            #expect(throws: SigningError.self, "timebok refuses a flip in \(what)") {
+                _ = try XMLSignature.verify(
+                    bytes, at: TestKeys.now, trusted: TrustList(certificates: [TestKeys.identity.certificate]))
+            }
         }
     }
 
@@ -90,10 +111,15 @@ func xmlsec1(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let closing = try #require(original.range(of: "</MsgHead>", options: .backwards))
         let input = keys.folder.appendingPathComponent("template.xml").path
         let output = keys.folder.appendingPathComponent("signed.xml").path
-        try (original[..<closing.lowerBound] + template + original[closing.lowerBound...]).write(toFile: input, atomically: true, encoding: .utf8)
-        let signed = try xmlsec1(["--sign", "--privkey-pem", "\(keys.key),\(keys.certificate)", "--output", output, input])
+        try (original[..<closing.lowerBound] + template + original[closing.lowerBound...]).write(
+            toFile: input, atomically: true, encoding: .utf8)
+        let signed = try xmlsec1([
+            "--sign", "--privkey-pem", "\(keys.key),\(keys.certificate)", "--output", output, input,
+        ])
         #expect(signed.status == 0, "\(signed.output)")
-        let verified = try XMLSignature.verify(Array(try Data(contentsOf: URL(fileURLWithPath: output))), at: TestKeys.now, trusted: TrustList(certificates: [TestKeys.identity.certificate]))
+        let verified = try XMLSignature.verify(
+            Array(try Data(contentsOf: URL(fileURLWithPath: output))), at: TestKeys.now,
+            trusted: TrustList(certificates: [TestKeys.identity.certificate]))
         #expect(verified?.subject.contains("Fjordvik") == true)
     }
 
@@ -105,28 +131,96 @@ func xmlsec1(_ arguments: [String]) throws -> (status: Int32, output: String) {
         // A FIFO: anything that opened it for reading would hang here.
         let fifo = keys.folder.appendingPathComponent("key.pem").path
         #expect(mkfifo(fifo, 0o600) == 0)
-        let signed = String(decoding: try XMLSignature.sign(try Sample.bytes("out-SvarTimeReservasjon-05.xml"), with: TestKeys.identity), as: UTF8.self)
+        let signed = String(
+            decoding: try XMLSignature.sign(
+                try Sample.bytes("out-SvarTimeReservasjon-05.xml"), with: TestKeys.identity), as: UTF8.self)
         let signature = try #require(signed.range(of: "<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\">"))
         let end = try #require(signed.range(of: "</Signature>"))
         let signatureText = String(signed[signature.lowerBound..<end.upperBound])
         let unsigned = signed.replacingOccurrences(of: signatureText, with: "")
         let body = unsigned.replacingOccurrences(of: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>", with: "")
         let cases: [(String, String)] = [
-            ("a wrapped MsgHead copy", unsigned.replacingOccurrences(of: "05</", with: "06</").replacingOccurrences(of: "</MsgHead>", with: "<Document><RefDoc><MsgType V=\"XML\"/><Content>\(body.replacingOccurrences(of: "</MsgHead>", with: signatureText + "</MsgHead>"))</Content></RefDoc></Document></MsgHead>")),
-            ("the signature moved onto other content", unsigned.replacingOccurrences(of: "Timereservasjon bekreftet", with: "Timereservasjon avvist").replacingOccurrences(of: "</MsgHead>", with: signatureText + "</MsgHead>")),
-            ("a second Reference to an Id", signed.replacingOccurrences(of: "</Reference>", with: "</Reference><Reference URI=\"#evil\"><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue>AA==</DigestValue></Reference>")),
-            ("an XPath transform", signed.replacingOccurrences(of: "<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"></Transform>", with: "<Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\"><XPath>not(ancestor-or-self::x)</XPath></Transform>")),
-            ("an XSLT transform", signed.replacingOccurrences(of: "<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"></Transform>", with: "<Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xslt-19991116\"></Transform>")),
-            ("a RetrievalMethod to a file", signed.replacingOccurrences(of: "<KeyInfo>", with: "<KeyInfo><RetrievalMethod URI=\"file://\(fifo)\"/>")),
-            ("a RetrievalMethod to a loopback URL", signed.replacingOccurrences(of: "<KeyInfo>", with: "<KeyInfo><RetrievalMethod URI=\"http://127.0.0.1:\(listener.port)/key\"/>")),
-            ("a KeyInfo by URL only", signed.replacingOccurrences(of: try #require(signed.range(of: "<KeyInfo>.*</KeyInfo>", options: .regularExpression)).description.isEmpty ? "" : String(signed[try #require(signed.range(of: "<KeyInfo>.*</KeyInfo>", options: .regularExpression))]), with: "<KeyInfo><X509Data><X509Certificate>http://127.0.0.1:\(listener.port)/cert</X509Certificate></X509Data></KeyInfo>")),
-            ("HMAC with a short output", signed.replacingOccurrences(of: "<SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"></SignatureMethod>", with: "<SignatureMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#hmac-sha1\"><HMACOutputLength>8</HMACOutputLength></SignatureMethod>")),
-            ("an embedded DTD", signed.replacingOccurrences(of: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>", with: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><!DOCTYPE MsgHead [<!ENTITY x SYSTEM \"file://\(fifo)\">]>")),
+            (
+                "a wrapped MsgHead copy",
+                unsigned.replacingOccurrences(of: "05</", with: "06</").replacingOccurrences(
+                    of: "</MsgHead>",
+                    with:
+                        "<Document><RefDoc><MsgType V=\"XML\"/><Content>\(body.replacingOccurrences(of: "</MsgHead>", with: signatureText + "</MsgHead>"))</Content></RefDoc></Document></MsgHead>"
+                )
+            ),
+            (
+                "the signature moved onto other content",
+                unsigned.replacingOccurrences(of: "Timereservasjon bekreftet", with: "Timereservasjon avvist")
+                    .replacingOccurrences(of: "</MsgHead>", with: signatureText + "</MsgHead>")
+            ),
+            (
+                "a second Reference to an Id",
+                signed.replacingOccurrences(
+                    of: "</Reference>",
+                    with:
+                        "</Reference><Reference URI=\"#evil\"><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue>AA==</DigestValue></Reference>"
+                )
+            ),
+            (
+                "an XPath transform",
+                signed.replacingOccurrences(
+                    of: "<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"></Transform>",
+                    with:
+                        "<Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\"><XPath>not(ancestor-or-self::x)</XPath></Transform>"
+                )
+            ),
+            (
+                "an XSLT transform",
+                signed.replacingOccurrences(
+                    of: "<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"></Transform>",
+                    with: "<Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xslt-19991116\"></Transform>")
+            ),
+            (
+                "a RetrievalMethod to a file",
+                signed.replacingOccurrences(of: "<KeyInfo>", with: "<KeyInfo><RetrievalMethod URI=\"file://\(fifo)\"/>")
+            ),
+            (
+                "a RetrievalMethod to a loopback URL",
+                signed.replacingOccurrences(
+                    of: "<KeyInfo>", with: "<KeyInfo><RetrievalMethod URI=\"http://127.0.0.1:\(listener.port)/key\"/>")
+            ),
+            (
+                "a KeyInfo by URL only",
+                signed.replacingOccurrences(
+                    of: try #require(signed.range(of: "<KeyInfo>.*</KeyInfo>", options: .regularExpression)).description
+                        .isEmpty
+                        ? ""
+                        : String(
+                            signed[try #require(signed.range(of: "<KeyInfo>.*</KeyInfo>", options: .regularExpression))]
+                        ),
+                    with:
+                        "<KeyInfo><X509Data><X509Certificate>http://127.0.0.1:\(listener.port)/cert</X509Certificate></X509Data></KeyInfo>"
+                )
+            ),
+            (
+                "HMAC with a short output",
+                signed.replacingOccurrences(
+                    of:
+                        "<SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"></SignatureMethod>",
+                    with:
+                        "<SignatureMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#hmac-sha1\"><HMACOutputLength>8</HMACOutputLength></SignatureMethod>"
+                )
+            ),
+            (
+                "an embedded DTD",
+                signed.replacingOccurrences(
+                    of: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+                    with:
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><!DOCTYPE MsgHead [<!ENTITY x SYSTEM \"file://\(fifo)\">]>"
+                )
+            ),
             ("two signatures", signed.replacingOccurrences(of: "</MsgHead>", with: signatureText + "</MsgHead>")),
         ]
         for (what, text) in cases {
             #expect(text != signed, "\(what) changed the document")
-            #expect(throws: SigningError.self, "\(what) is refused") { _ = try XMLSignature.verify(Array(text.utf8), at: TestKeys.now) }
+            #expect(throws: SigningError.self, "\(what) is refused") {
+                _ = try XMLSignature.verify(Array(text.utf8), at: TestKeys.now)
+            }
         }
         #expect(listener.pendingConnections(waitMilliseconds: 200) == 0, "no connection was made")
     }
@@ -135,18 +229,30 @@ func xmlsec1(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let keys = try TestKeys.files()
         defer { try? FileManager.default.removeItem(at: keys.folder) }
         #expect(chmod(keys.key, 0o644) == 0)
-        let exposed = #expect(throws: SigningError.self) { _ = try SigningIdentity.load(keyFile: keys.key, certificateFile: keys.certificate) }
+        let exposed = #expect(throws: SigningError.self) {
+            _ = try SigningIdentity.load(keyFile: keys.key, certificateFile: keys.certificate)
+        }
         #expect(exposed?.code == .exposedKey && exposed?.message.contains("chmod 600 \(keys.key)") == true)
         #expect(chmod(keys.key, 0o600) == 0)
         let identity = try SigningIdentity.load(keyFile: keys.key, certificateFile: keys.certificate)
         #expect(try identity.check(at: TestKeys.now) == nil)
-        #expect(try identity.check(at: TestKeys.validity.1.addingTimeInterval(-10 * 86_400))?.contains("expires") == true, "a warning within 30 days")
-        #expect(throws: SigningError.self, "expired") { try identity.check(at: TestKeys.validity.1.addingTimeInterval(86_400)) }
-        #expect(throws: SigningError.self, "not yet valid") { try identity.check(at: TestKeys.validity.0.addingTimeInterval(-86_400)) }
-        let caOnly = try SigningIdentity.makeSelfSigned(commonName: "CA", organisation: "CA", notBefore: TestKeys.validity.0, notAfter: TestKeys.validity.1, mayAlsoSign: false)
+        #expect(
+            try identity.check(at: TestKeys.validity.1.addingTimeInterval(-10 * 86_400))?.contains("expires") == true,
+            "a warning within 30 days")
+        #expect(throws: SigningError.self, "expired") {
+            try identity.check(at: TestKeys.validity.1.addingTimeInterval(86_400))
+        }
+        #expect(throws: SigningError.self, "not yet valid") {
+            try identity.check(at: TestKeys.validity.0.addingTimeInterval(-86_400))
+        }
+        let caOnly = try SigningIdentity.makeSelfSigned(
+            commonName: "CA", organisation: "CA", notBefore: TestKeys.validity.0, notAfter: TestKeys.validity.1,
+            mayAlsoSign: false)
         let ca = try SigningIdentity(keyPEM: caOnly.keyPEM, certificatePEM: caOnly.certificatePEM)
         let usage = #expect(throws: SigningError.self) { try ca.check(at: TestKeys.now) }
         #expect(usage?.message.contains("key usage") == true)
-        #expect(throws: SigningError.self, "a key of another certificate") { _ = try SigningIdentity(keyPEM: caOnly.keyPEM, certificatePEM: TestKeys.pair.certificatePEM) }
+        #expect(throws: SigningError.self, "a key of another certificate") {
+            _ = try SigningIdentity(keyPEM: caOnly.keyPEM, certificatePEM: TestKeys.pair.certificatePEM)
+        }
     }
 }

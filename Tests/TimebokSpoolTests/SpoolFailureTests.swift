@@ -1,6 +1,7 @@
 import Foundation
 import SystemPackage
 import Testing
+
 @testable import TimebokSpool
 
 /// Each step of publish, archive and quarantine can fail (a full disk, an I/O error) and the next
@@ -20,7 +21,9 @@ import Testing
         let clean = try TemporarySpool()
         #expect(try clean.spool(counting.seam).publish(Self.reply, to: .outbox, name: "reply.xml"))
         let steps = counting.calls
-        #expect(steps == [.open, .write, .fsync, .link, .unlink, .open, .fsync], "temporary, write, fsync, link, unlink, folder fsync: \(steps)")
+        #expect(
+            steps == [.open, .write, .fsync, .link, .unlink, .open, .fsync],
+            "temporary, write, fsync, link, unlink, folder fsync: \(steps)")
         for step in 1...steps.count {
             let spool = try TemporarySpool()
             let plan = FaultSeam(failAt: step, error: error)
@@ -32,8 +35,12 @@ import Testing
             }
             #expect(plan.failed, "step \(step) was reached")
             let before = plan.calls.count
-            #expect(try faulty.publish(Self.reply, to: .outbox, name: "reply.xml"), "step \(step): the next publish succeeds")
-            #expect(plan.calls.count - before >= 2 && plan.calls.suffix(2) == [.open, .fsync], "step \(step): the next publish syncs the folder too")
+            #expect(
+                try faulty.publish(Self.reply, to: .outbox, name: "reply.xml"),
+                "step \(step): the next publish succeeds")
+            #expect(
+                plan.calls.count - before >= 2 && plan.calls.suffix(2) == [.open, .fsync],
+                "step \(step): the next publish syncs the folder too")
             #expect(spool.entries("outbox") == ["reply.xml"], "step \(step): one file, no temporary left")
             #expect(spool.bytes("outbox/reply.xml") == Self.reply, "step \(step)")
         }
@@ -73,34 +80,47 @@ import Testing
 
     static func noLeftovers(_ spool: TemporarySpool, step: Int) {
         #expect(spool.entries("processing").isEmpty, "step \(step): nothing left in processing/")
-        #expect(spool.allPaths().filter { $0.hasSuffix(".tmp") }.isEmpty, "step \(step): no temporary file left: \(spool.allPaths())")
+        #expect(
+            spool.allPaths().filter { $0.hasSuffix(".tmp") }.isEmpty,
+            "step \(step): no temporary file left: \(spool.allPaths())")
     }
 
     @Test(arguments: [Errno.noSpace, Errno.ioError])
     func aFailureAtEachStepOfArchiveIsFinishedExactlyOnceByTheNextPass(error: Errno) throws {
-        let outputs: [(folder: String, name: String, bytes: [UInt8])] = [("outbox", "reply.xml", Self.reply), ("journal", "entry.xml", Self.journal)]
+        let outputs: [(folder: String, name: String, bytes: [UInt8])] = [
+            ("outbox", "reply.xml", Self.reply), ("journal", "entry.xml", Self.journal),
+        ]
         let counting = FaultSeam()
         let clean = try TemporarySpool()
-        let moved = try clean.spool(counting.seam).archive(try Self.claimedInput(clean), day: Self.day, outputs: outputs)
+        let moved = try clean.spool(counting.seam).archive(
+            try Self.claimedInput(clean), day: Self.day, outputs: outputs)
         #expect(moved == clean.root + "/archive/\(Self.day)/reserve.xml")
         let steps = counting.calls.count
         #expect(steps > 25, "the archive makes \(steps) fallible calls")
         let expected = clean.allPaths()
-        #expect(expected == ["archive", "archive/\(Self.day)", "archive/\(Self.day)/reserve.meta", "archive/\(Self.day)/reserve.xml",
-                             "archive/\(Self.day)/reserve.xml.outputs", "archive/\(Self.day)/reserve.xml.outputs/journal-entry.xml",
-                             "archive/\(Self.day)/reserve.xml.outputs/outbox-reply.xml",
-                             "commands", "error", "inbox", "journal", "outbox", "processing", "results", "state"])
+        #expect(
+            expected == [
+                "archive", "archive/\(Self.day)", "archive/\(Self.day)/reserve.meta", "archive/\(Self.day)/reserve.xml",
+                "archive/\(Self.day)/reserve.xml.outputs", "archive/\(Self.day)/reserve.xml.outputs/journal-entry.xml",
+                "archive/\(Self.day)/reserve.xml.outputs/outbox-reply.xml",
+                "commands", "error", "inbox", "journal", "outbox", "processing", "results", "state",
+            ])
         for step in 1...steps {
             let spool = try TemporarySpool()
             let claimed = try Self.claimedInput(spool)
             let plan = FaultSeam(failAt: step, error: error)
             let faulty = spool.spool(plan.seam)
-            #expect(throws: Spool.Failure.self, "step \(step) fails") { try faulty.archive(claimed, day: Self.day, outputs: outputs) }
+            #expect(throws: Spool.Failure.self, "step \(step) fails") {
+                try faulty.archive(claimed, day: Self.day, outputs: outputs)
+            }
             #expect(plan.failed)
             try Self.nextPass(faulty) { try faulty.archive($0, day: Self.day, outputs: outputs) }
             #expect(spool.allPaths() == expected, "step \(step): \(spool.allPaths())")
-            #expect(spool.bytes("archive/\(Self.day)/reserve.xml") == Self.input && spool.bytes("archive/\(Self.day)/reserve.meta") == Self.meta, "step \(step)")
-            #expect(spool.bytes("archive/\(Self.day)/reserve.xml.outputs/outbox-reply.xml") == Self.reply, "step \(step)")
+            #expect(
+                spool.bytes("archive/\(Self.day)/reserve.xml") == Self.input
+                    && spool.bytes("archive/\(Self.day)/reserve.meta") == Self.meta, "step \(step)")
+            #expect(
+                spool.bytes("archive/\(Self.day)/reserve.xml.outputs/outbox-reply.xml") == Self.reply, "step \(step)")
             Self.noLeftovers(spool, step: step)
         }
     }
@@ -110,22 +130,31 @@ import Testing
         let reason = "The message is not readable XML."
         let counting = FaultSeam()
         let clean = try TemporarySpool()
-        let moved = try clean.spool(counting.seam).quarantine(try Self.claimedInput(clean), day: Self.day, reason: reason)
+        let moved = try clean.spool(counting.seam).quarantine(
+            try Self.claimedInput(clean), day: Self.day, reason: reason)
         #expect(moved == clean.root + "/error/\(Self.day)/reserve.xml")
         let steps = counting.calls.count
         #expect(steps > 15, "the quarantine makes \(steps) fallible calls")
         let expected = clean.allPaths()
-        #expect(expected.filter { $0.hasPrefix("error/") } == ["error/\(Self.day)", "error/\(Self.day)/reserve.meta", "error/\(Self.day)/reserve.xml", "error/\(Self.day)/reserve.xml.reason.txt"])
+        #expect(
+            expected.filter { $0.hasPrefix("error/") } == [
+                "error/\(Self.day)", "error/\(Self.day)/reserve.meta", "error/\(Self.day)/reserve.xml",
+                "error/\(Self.day)/reserve.xml.reason.txt",
+            ])
         for step in 1...steps {
             let spool = try TemporarySpool()
             let claimed = try Self.claimedInput(spool)
             let plan = FaultSeam(failAt: step, error: error)
             let faulty = spool.spool(plan.seam)
-            #expect(throws: Spool.Failure.self, "step \(step) fails") { try faulty.quarantine(claimed, day: Self.day, reason: reason) }
+            #expect(throws: Spool.Failure.self, "step \(step) fails") {
+                try faulty.quarantine(claimed, day: Self.day, reason: reason)
+            }
             #expect(plan.failed)
             try Self.nextPass(faulty) { try faulty.quarantine($0, day: Self.day, reason: reason) }
             #expect(spool.allPaths() == expected, "step \(step): \(spool.allPaths())")
-            #expect(spool.bytes("error/\(Self.day)/reserve.xml.reason.txt") == Array((reason + "\n").utf8), "step \(step): the reason is there")
+            #expect(
+                spool.bytes("error/\(Self.day)/reserve.xml.reason.txt") == Array((reason + "\n").utf8),
+                "step \(step): the reason is there")
             #expect(spool.bytes("error/\(Self.day)/reserve.xml") == Self.input, "step \(step)")
             Self.noLeftovers(spool, step: step)
         }
@@ -134,13 +163,15 @@ import Testing
     @Test func aFolderWhoseParentWasNotSyncedIsMadeAgain() throws {
         let spool = try TemporarySpool()
         let claimed = try Self.claimedInput(spool)
-        let plan = FaultSeam(failAt: 3, error: .ioError) // mkdir archive/DAY, open archive/, fsync archive/
+        let plan = FaultSeam(failAt: 3, error: .ioError)  // mkdir archive/DAY, open archive/, fsync archive/
         #expect(throws: Spool.Failure.self) { try spool.spool(plan.seam).archive(claimed, day: Self.day, outputs: []) }
         #expect(plan.calls.prefix(3) == [.mkdir, .open, .fsync] && plan.calls.last == .rmdir, "\(plan.calls)")
         #expect(spool.entries("archive").isEmpty, "not left unsynced")
         let retry = FaultSeam()
         _ = try spool.spool(retry.seam).archive(claimed, day: Self.day, outputs: [])
-        #expect(retry.calls.prefix(5) == [.mkdir, .open, .fsync, .open, .fsync], "created and its parents synced: \(retry.calls)")
+        #expect(
+            retry.calls.prefix(5) == [.mkdir, .open, .fsync, .open, .fsync],
+            "created and its parents synced: \(retry.calls)")
     }
 
     // MARK: EINTR
@@ -150,7 +181,8 @@ import Testing
         let plan = FaultSeam(interruptEveryCall: true)
         let interrupted = spool.spool(plan.seam)
         #expect(try interrupted.publish(Self.reply, to: .outbox, name: "reply.xml"))
-        _ = try interrupted.archive(try Self.claimedInput(spool), day: Self.day, outputs: [("outbox", "reply.xml", Self.reply)])
+        _ = try interrupted.archive(
+            try Self.claimedInput(spool), day: Self.day, outputs: [("outbox", "reply.xml", Self.reply)])
         try spool.write("<x/>", to: "inbox/other.xml")
         let other = try #require(try interrupted.claim("other.xml", from: .inbox))
         _ = try interrupted.quarantine(other, day: Self.day, reason: "Refused.")
@@ -164,9 +196,13 @@ import Testing
 
         #expect(spool.bytes("outbox/reply.xml") == Self.reply)
         #expect(spool.bytes("archive/\(Self.day)/reserve.xml") == Self.input)
-        #expect(spool.bytes("state/purge.log") == Array("purged\n".utf8) && spool.bytes("state/private") == Array("key".utf8))
+        #expect(
+            spool.bytes("state/purge.log") == Array("purged\n".utf8)
+                && spool.bytes("state/private") == Array("key".utf8))
         #expect(spool.entries("error").isEmpty && spool.entries("inbox").isEmpty && spool.entries("processing").isEmpty)
-        #expect(Set(plan.interruptions) == Set(FaultSeam.Call.allCases), "every kind of call was interrupted: \(Set(plan.interruptions))")
+        #expect(
+            Set(plan.interruptions) == Set(FaultSeam.Call.allCases),
+            "every kind of call was interrupted: \(Set(plan.interruptions))")
         #expect(plan.interruptions == plan.calls, "each call was interrupted once, then made")
     }
 
@@ -175,13 +211,18 @@ import Testing
     @Test func failuresCarryTheirCodeAndNameThePath() throws {
         let spool = try TemporarySpool()
         func failure(_ body: () throws -> Void) -> Spool.Failure? {
-            do { try body() } catch let failure as Spool.Failure { return failure } catch { Issue.record("not a Spool.Failure: \(error)") }
+            do { try body() } catch let failure as Spool.Failure { return failure } catch {
+                Issue.record("not a Spool.Failure: \(error)")
+            }
             return nil
         }
         let nowhere = spool.root + "/nowhere"
-        let publish = try #require(failure { try spool.spool().publish(Self.reply, toDirectory: nowhere, name: "x.xml") })
+        let publish = try #require(
+            failure { try spool.spool().publish(Self.reply, toDirectory: nowhere, name: "x.xml") })
         #expect(publish.code == .cannotPublish && publish.description.hasPrefix("TB-0602: "))
-        #expect(publish.description.contains(nowhere + "/.x.xml.") && publish.description.contains(Errno.noSuchFileOrDirectory.description))
+        #expect(
+            publish.description.contains(nowhere + "/.x.xml.")
+                && publish.description.contains(Errno.noSuchFileOrDirectory.description))
         #expect(publish.errorNumber == ENOENT && !publish.isBusy)
 
         let missing = Spool.Claimed(origin: .inbox, name: "gone.xml", path: spool.root + "/processing/inbox~gone.xml")
@@ -195,19 +236,30 @@ import Testing
 
         let held = try spool.spool().lock()
         let busy = try #require(failure { _ = try spool.spool().lock() })
-        #expect(busy.isBusy && busy.description.hasPrefix("TB-0609: ") && busy.description.contains(spool.root + "/state/timebok.lock"))
+        #expect(
+            busy.isBusy && busy.description.hasPrefix("TB-0609: ")
+                && busy.description.contains(spool.root + "/state/timebok.lock"))
         withExtendedLifetime(held) {}
 
         try spool.spool().publish(Self.reply, to: .results, name: "r.xml")
-        let taken = try #require(failure { try spool.spool().publishIdentical(Self.journal, to: .results, name: "r.xml") })
-        #expect(taken.description.hasPrefix("TB-0603: ") && taken.description.contains(spool.root + "/results/r.xml") && taken.systemError == nil)
+        let taken = try #require(
+            failure { try spool.spool().publishIdentical(Self.journal, to: .results, name: "r.xml") })
+        #expect(
+            taken.description.hasPrefix("TB-0603: ") && taken.description.contains(spool.root + "/results/r.xml")
+                && taken.systemError == nil)
 
         let claimed = try Self.claimedInput(spool)
-        let full = FaultSeam(failAt: 6, error: .noSpace) // mkdir, open and fsync archive/ and the spool, link of the .meta
-        let archive = try #require(failure { _ = try spool.spool(full.seam).archive(claimed, day: Self.day, outputs: []) })
-        #expect(full.calls.last == .link && archive.description.hasPrefix("TB-0605: ") && archive.description.contains(claimed.companionPath) && archive.description.contains("No space left on device"))
+        // Step 6: after mkdir, open and fsync of archive/ and the spool, the link of the .meta.
+        let full = FaultSeam(failAt: 6, error: .noSpace)
+        let archive = try #require(
+            failure { _ = try spool.spool(full.seam).archive(claimed, day: Self.day, outputs: []) })
+        #expect(
+            full.calls.last == .link && archive.description.hasPrefix("TB-0605: ")
+                && archive.description.contains(claimed.companionPath)
+                && archive.description.contains("No space left on device"))
 
-        let group = try #require(failure { try Spool(root: spool.root).createLayout(group: "no-such-group-\(getpid())") })
+        let group = try #require(
+            failure { try Spool(root: spool.root).createLayout(group: "no-such-group-\(getpid())") })
         #expect(group.code == .unknownGroup && group.description.hasPrefix("TB-0613: "))
 
         let codes = Spool.Failure.Code.all.map(\.rawValue)

@@ -1,5 +1,6 @@
 import Foundation
 import SystemPackage
+
 @testable import TimebokSpool
 
 /// A spool in a fresh temporary folder, removed when dropped.
@@ -89,7 +90,8 @@ final class FaultSeam: @unchecked Sendable {
             },
             write: { [self] fd, bytes throws(Errno) in
                 try enter(.write)
-                return try system.write(fd, writeLimit.map { UnsafeRawBufferPointer(rebasing: bytes.prefix($0)) } ?? bytes)
+                return try system.write(
+                    fd, writeLimit.map { UnsafeRawBufferPointer(rebasing: bytes.prefix($0)) } ?? bytes)
             },
             fsync: { [self] fd throws(Errno) in
                 try enter(.fsync)

@@ -8,7 +8,8 @@ import Testing
 /// (`TIMEBOK_REQUIRE_REFERENCE=1`, as in CI) they run anyway, so its absence is a failure.
 public enum ReferenceMaterial {
     /// The project's root folder.
-    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
 
     /// `$TIMEBOK_REFERENCE`, else `../shared/reference` beside the project.
     public static let root: URL = {
@@ -25,14 +26,18 @@ public enum ReferenceMaterial {
 
     /// What must be there, each with why.
     static var expected: [(path: String, what: String)] {
-        [(schemas.appendingPathComponent("driver-all.xsd").path, "the official schema set"),
-         (schemas.appendingPathComponent("catalog.xml").path, "its catalog"),
-         (examples.path, "the official example messages"),
-         (protocolText.path, "the protocol text")]
+        [
+            (schemas.appendingPathComponent("driver-all.xsd").path, "the official schema set"),
+            (schemas.appendingPathComponent("catalog.xml").path, "its catalog"),
+            (examples.path, "the official example messages"),
+            (protocolText.path, "the protocol text"),
+        ]
     }
 
     /// What is missing, for people (empty when everything is there).
-    public static let missing: [String] = expected.filter { !FileManager.default.fileExists(atPath: $0.path) }.map { "\($0.what) (\($0.path))" }
+    public static let missing: [String] = expected.filter { !FileManager.default.fileExists(atPath: $0.path) }.map {
+        "\($0.what) (\($0.path))"
+    }
 
     public static var isPresent: Bool { missing.isEmpty }
 
@@ -51,7 +56,10 @@ public enum ReferenceMaterial {
     /// Throws, naming what is missing, when the material is not there.
     public static func require() throws {
         guard isPresent else {
-            throw Missing(description: "The official reference material is required\(isRequired ? " (TIMEBOK_REQUIRE_REFERENCE=1)" : "") but missing: \(missing.joined(separator: "; ")).")
+            throw Missing(
+                description:
+                    "The official reference material is required\(isRequired ? " (TIMEBOK_REQUIRE_REFERENCE=1)" : "") but missing: \(missing.joined(separator: "; "))."
+            )
         }
     }
 }
@@ -60,6 +68,8 @@ extension Trait where Self == ConditionTrait {
     /// For tests that need the official reference material: where it is missing they are skipped
     /// with the reason (unless it is required, when they run and fail).
     public static var needsReferenceMaterial: Self {
-        .enabled(if: ReferenceMaterial.isPresent || ReferenceMaterial.isRequired, Comment(rawValue: ReferenceMaterial.notRunReason))
+        .enabled(
+            if: ReferenceMaterial.isPresent || ReferenceMaterial.isRequired,
+            Comment(rawValue: ReferenceMaterial.notRunReason))
     }
 }

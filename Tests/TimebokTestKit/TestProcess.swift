@@ -1,7 +1,9 @@
 import Foundation
 
 /// Runs a program to its end and returns its exit status and everything it wrote (stdout and stderr).
-public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, in directory: URL? = nil) throws -> (status: Int32, output: String) {
+public func runProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, in directory: URL? = nil
+) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

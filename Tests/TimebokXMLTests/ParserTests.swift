@@ -1,13 +1,16 @@
 import Foundation
 import Testing
 import TimebokTestKit
+
 @testable import TimebokXML
 
 private func parse(_ text: String, limits: ParseLimits = ParseLimits()) throws(XMLError) -> XDocument {
     try HardenedXMLParser.parse(string: text, limits: limits)
 }
 
-private func expectError(_ code: XMLError.Code, _ body: () throws(XMLError) -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> XMLError? {
+private func expectError(
+    _ code: XMLError.Code, _ body: () throws(XMLError) -> Void, sourceLocation: SourceLocation = #_sourceLocation
+) -> XMLError? {
     do {
         try body()
         Issue.record("expected \(code.rawValue), but the input was accepted", sourceLocation: sourceLocation)
@@ -42,13 +45,15 @@ private func expectError(_ code: XMLError.Code, _ body: () throws(XMLError) -> V
         #expect(found.map(\.text) == ["1", "2"])
         #expect(try doc.select("/x:r/x:c", namespaces: ["x": "urn:other"]).isEmpty)
         #expect(try doc.string("count(/p:r/p:c)", namespaces: ["p": "urn:one"]) == "2")
-        let error = expectError(.xpathFailed) { () throws(XMLError) in _ = try doc.select("/p:r[", namespaces: ["p": "urn:one"]) }
+        let error = expectError(.xpathFailed) { () throws(XMLError) in
+            _ = try doc.select("/p:r[", namespaces: ["p": "urn:one"])
+        }
         #expect(error != nil)
     }
 
     @Test func readsIso88591AsDeclared() throws {
         var bytes = Array(#"<?xml version="1.0" encoding="ISO-8859-1"?><r>"#.utf8)
-        bytes += [0xE6, 0xF8, 0xE5, 0x20, 0xC6, 0xD8, 0xC5] // æøå ÆØÅ in Latin-1
+        bytes += [0xE6, 0xF8, 0xE5, 0x20, 0xC6, 0xD8, 0xC5]  // æøå ÆØÅ in Latin-1
         bytes += Array("</r>".utf8)
         let doc = try HardenedXMLParser.parse(bytes)
         #expect(doc.root?.text == "æøå ÆØÅ")
@@ -145,7 +150,7 @@ private func expectError(_ code: XMLError.Code, _ body: () throws(XMLError) -> V
     }
 
     @Test func oversizeInputIsRefusedBeforeParsing() {
-        let bytes = [UInt8](repeating: 0x20, count: 9 * 1024 * 1024) // not even XML: never read
+        let bytes = [UInt8](repeating: 0x20, count: 9 * 1024 * 1024)  // not even XML: never read
         let error = expectError(.inputTooLarge) { () throws(XMLError) in _ = try HardenedXMLParser.parse(bytes) }
         #expect(error?.summary.contains("\(9 * 1024 * 1024)") == true)
     }
@@ -165,7 +170,9 @@ private func expectError(_ code: XMLError.Code, _ body: () throws(XMLError) -> V
         #expect((try? HardenedXMLParser.parse(fine))?.root?.text == "æ")
         // UTF-16 BOM with a UTF-8 declaration.
         var utf16: [UInt8] = [0xFF, 0xFE]
-        for unit in #"<?xml version="1.0" encoding="UTF-8"?><r/>"#.utf16 { utf16 += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+        for unit in #"<?xml version="1.0" encoding="UTF-8"?><r/>"#.utf16 {
+            utf16 += [UInt8(unit & 0xFF), UInt8(unit >> 8)]
+        }
         _ = expectError(.encodingConflict) { () throws(XMLError) in _ = try HardenedXMLParser.parse(utf16) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TimebokXML
 
 @Suite struct Writer {
@@ -22,7 +23,8 @@ import Testing
         #expect(text.contains("<empty/>"))
         let doc = try HardenedXMLParser.parse(bytes)
         let root = try #require(doc.root)
-        #expect(root.attribute("v") == tricky, "attribute values keep tabs and newlines (escaped as character references)")
+        #expect(
+            root.attribute("v") == tricky, "attribute values keep tabs and newlines (escaped as character references)")
         #expect(root.child("urn:test", "t")?.text == tricky)
         #expect(root.child("urn:test", "nested")?.child("urn:test", "leaf")?.attribute("V") == "1")
     }
@@ -37,14 +39,14 @@ import Testing
 
 @Suite struct Schemas {
     static let xsd = """
-    <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" xmlns="urn:t" elementFormDefault="qualified">
-      <xs:element name="r">
-        <xs:complexType><xs:sequence>
-          <xs:element name="n" type="xs:positiveInteger" maxOccurs="unbounded"/>
-        </xs:sequence></xs:complexType>
-      </xs:element>
-    </xs:schema>
-    """
+        <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" xmlns="urn:t" elementFormDefault="qualified">
+          <xs:element name="r">
+            <xs:complexType><xs:sequence>
+              <xs:element name="n" type="xs:positiveInteger" maxOccurs="unbounded"/>
+            </xs:sequence></xs:complexType>
+          </xs:element>
+        </xs:schema>
+        """
 
     func withSchemaFile<T>(_ text: String, _ body: (String) throws -> T) throws -> T {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("schema-\(UUID().uuidString).xsd").path
@@ -75,7 +77,9 @@ import Testing
     }
 
     @Test func aBrokenSchemaIsAClearError() throws {
-        try withSchemaFile("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"><xs:element name=\"r\" type=\"nosuch\"/></xs:schema>") { path in
+        try withSchemaFile(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"><xs:element name=\"r\" type=\"nosuch\"/></xs:schema>"
+        ) { path in
             do {
                 _ = try SchemaSet(file: path)
                 Issue.record("a schema referring to an unknown type compiled")
@@ -90,19 +94,26 @@ import Testing
 
 @Suite struct Canonicalization {
     @Test func exclusiveC14NOfAKnownDocument() throws {
-        let doc = try HardenedXMLParser.parse(string: """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <a:root xmlns:a="urn:a" xmlns:unused="urn:unused" z="2" b='1'><!-- comment --><a:child   attr="x&amp;y"/><b:x xmlns:b="urn:b">t&lt;</b:x></a:root>
-        """)
+        let doc = try HardenedXMLParser.parse(
+            string: """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <a:root xmlns:a="urn:a" xmlns:unused="urn:unused" z="2" b='1'><!-- comment --><a:child   attr="x&amp;y"/><b:x xmlns:b="urn:b">t&lt;</b:x></a:root>
+                """)
         let canonical = String(decoding: try doc.exclusiveCanonicalForm(), as: UTF8.self)
         // Exclusive C14N: unused namespace dropped, attributes sorted, empty elements expanded, no comments.
-        #expect(canonical == #"<a:root xmlns:a="urn:a" b="1" z="2"><a:child attr="x&amp;y"></a:child><b:x xmlns:b="urn:b">t&lt;</b:x></a:root>"#)
+        #expect(
+            canonical
+                == #"<a:root xmlns:a="urn:a" b="1" z="2"><a:child attr="x&amp;y"></a:child><b:x xmlns:b="urn:b">t&lt;</b:x></a:root>"#
+        )
         let inclusive = String(decoding: try doc.inclusiveCanonicalForm(), as: UTF8.self)
         #expect(inclusive.contains("xmlns:unused"))
     }
 
     @Test func excludingASubtreeIsTheEnvelopedSignatureTransform() throws {
-        let doc = try HardenedXMLParser.parse(string: #"<r xmlns="urn:r"><keep>1</keep><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo/></ds:Signature></r>"#)
+        let doc = try HardenedXMLParser.parse(
+            string:
+                #"<r xmlns="urn:r"><keep>1</keep><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo/></ds:Signature></r>"#
+        )
         let signature = try #require(doc.root?.child("http://www.w3.org/2000/09/xmldsig#", "Signature"))
         let canonical = String(decoding: try doc.exclusiveCanonicalForm(excluding: signature), as: UTF8.self)
         #expect(canonical == #"<r xmlns="urn:r"><keep>1</keep></r>"#)
@@ -110,7 +121,8 @@ import Testing
 
     @Test func agreesWithXmllintExcC14N() throws {
         // xmllint --exc-c14n over a real sample gives the same bytes (CI installs libxml2-utils).
-        let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("samples/out-SvarTimeReservasjon-05.xml")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/xmllint")
