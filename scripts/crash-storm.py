@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Crash storm: `timebok process` killed with SIGKILL at random moments, restarted each time.
+"""Crash storm: `timebok process` (or, with --daemon, `timebok run`) killed with SIGKILL at random
+moments, restarted each time.
 
 Drops INPUTS helsenorge messages (the project's own samples with new MsgIds, each with a .meta
 from the transport) and COMMANDS command files into a demo spool, kills `timebok process` KILLS
@@ -8,7 +9,7 @@ kills: every input in archive/ or error/ exactly once under its own name (with i
 asynchronous input exactly one AppRec, every answer's .meta correlating with its request, the same
 outputs and the same model, no leftovers of timebok's own, no empty output, integrity_check ok.
 
-    scripts/crash-storm.py [--inputs 200] [--commands 20] [--kills 50] [--binary .build/debug/timebok]
+    scripts/crash-storm.py [--inputs 200] [--commands 20] [--kills 50] [--binary .build/debug/timebok] [--daemon]
 Prints one line per check and "crash-storm: N passed, M failed"; exits 1 when any check fails.
 """
 import argparse, glob, os, random, re, shutil, signal, sqlite3, subprocess, sys, tempfile, time, uuid
@@ -108,6 +109,8 @@ def main():
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "timebok"))
+    parser.add_argument("--daemon", action="store_true",
+                        help="kill `timebok run` instead of `process`; half the inputs arrive while it runs")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     inputs = make_inputs(args.inputs, args.commands, args.seed)
@@ -118,17 +121,46 @@ def main():
     finish(args.binary, calm)
 
     storm = new_spool(args.binary, work, "storm")
-    drop(storm, inputs)
-    kills = 0
     env = dict(os.environ, TIMEBOK_NOW=NOW)
     env.pop("TIMEBOK_SCHEMAS", None)
-    while kills < args.kills and pending(storm):
-        process = subprocess.Popen([args.binary, "process", storm], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.005, 0.25))
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
-        process.wait()
+    kills = 0
+    if args.daemon:
+        # Half the inputs wait before the first start, the rest arrive in chunks while it runs.
+        half = len(inputs) // 2
+        drop(storm, inputs[:half])
+        later = inputs[half:]
+        chunk = max(1, len(later) // max(1, args.kills))
+        while kills < args.kills and (pending(storm) or later):
+            daemon = subprocess.Popen([args.binary, "run", storm, "--scan-seconds", "0.5"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            drop(storm, later[:chunk])
+            later = later[chunk:]
+            time.sleep(rng.uniform(0.02, 0.5))
+            if daemon.poll() is None:
+                daemon.send_signal(signal.SIGKILL)
+                kills += 1
+            daemon.wait()
+        drop(storm, later)
+        # The last run: until the spool is drained, then a graceful stop (SIGTERM exits 0).
+        daemon = subprocess.Popen([args.binary, "run", storm, "--scan-seconds", "0.5"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 300
+        while pending(storm) and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        daemon.send_signal(signal.SIGTERM)
+        _, log = daemon.communicate(timeout=60)
+        if daemon.returncode != 0:
+            sys.exit(f"crash-storm: the last daemon exited {daemon.returncode}: {log[-2000:]}")
+    else:
+        drop(storm, inputs)
+        while kills < args.kills and pending(storm):
+            process = subprocess.Popen([args.binary, "process", storm], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.005, 0.25))
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                kills += 1
+            process.wait()
     finish(args.binary, storm)
 
     checks = []
