@@ -2,20 +2,27 @@ import ArgumentParser
 import Booking
 import Foundation
 import HelsenorgeMessages
+import Logging
+import ServiceLifecycle
 import TimebokCore
 import TimebokEngine
+import TimebokFormats
+import TimebokXML
 
-struct Demo: ParsableCommand {
+struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the demo: a demo office in a fresh spool, commands by file and by command line, a tour.",
         discussion: """
-            Creates a spool with the demo office (as `timebok init DIR --demo`), applies two command files the \
-            way an EPJ would drop them (one good, one with an error), books an appointment from the command \
-            line, and prints what happened and where to look.
+            Creates a spool with the demo office (as `timebok init DIR --demo`) and runs the daemon on it \
+            (as `timebok run`, in this process). Then it drops files as the EPJ and helsenorge would: two \
+            command files (one good, one with an error), a request for free Lab slots, and the project's \
+            own sample requests (samples/in-*.xml); it books an appointment from the command line, prints \
+            one line per reply as the daemon writes it, and says where to look. With --keep-running the \
+            daemon stays up until Ctrl-C, so you can drop your own files in.
 
             Example:
               timebok demo                 # in a new folder under /tmp
-              timebok demo ./my-demo
+              timebok demo ./my-demo --keep-running
             """)
 
     @Argument(
@@ -25,7 +32,13 @@ struct Demo: ParsableCommand {
 
     @OptionGroup var schemas: SchemaOptions
 
-    func run() throws {
+    @Flag(help: "Keep the daemon running after the tour, until Ctrl-C.")
+    var keepRunning = false
+
+    @Option(help: ArgumentHelp("The project's sample requests to drop in (default: samples/ beside the binary's project, or in the current folder).", valueName: "dir"))
+    var samples: String?
+
+    func run() async throws {
         let root =
             directory
             ?? (NSTemporaryDirectory() + "timebok-demo-"
@@ -35,6 +48,14 @@ struct Demo: ParsableCommand {
                 + (schemas.own.map { ["--own-schemas", $0] } ?? []))
         try initialize.run()
         let engine = try Engine(spoolRoot: root, clock: BusinessClock.now)
+        // The daemon, as `timebok run` starts it, on its own thread; its log lines stay quiet here
+        // (the tour prints the replies), and go to the terminal with --keep-running.
+        let logger = Logger(label: "timebok-demo") { _ in
+            keepRunning ? TextLogHandler(label: "timebok") as any LogHandler : SwiftLogNoOpLogHandler()
+        }
+        let daemon = try SpoolDaemon(engine: try Engine(spoolRoot: root, clock: BusinessClock.now), logger: logger, scanSeconds: 1)
+        let serving = Task { await daemon.run() }
+        var shown = Set<String>()
 
         print("\n== Command files, as an EPJ drops them in \(root)/commands/")
         let today = BusinessClock.today()
@@ -62,17 +83,13 @@ struct Demo: ParsableCommand {
             ),
         ]
         for (name, text) in files {
-            // As producers should: write a temporary name, then rename it in.
-            let temporary = engine.spool.path(.commands) + "/." + name + ".tmp"
-            try text.write(toFile: temporary, atomically: false, encoding: .utf8)
-            try FileManager.default.moveItem(atPath: temporary, toPath: engine.spool.path(.commands) + "/" + name)
+            try Self.drop(Data(text.utf8), as: name, into: engine.spool.path(.commands))
+            // One at a time, so the second one meets the first one's slot.
+            try await Self.waitForResults(engine, count: files.firstIndex { $0.0 == name }! + 1)
         }
-        let process = try ProcessCommand.parse([root])
-        do { try process.run() } catch let exit as ExitCode where exit.rawValue == 1 {}  // one file is meant to fail
+        Self.showResults(engine)
 
-        print(
-            "\n== helsenorge asks for free Lab slots for Ragnhild Åsmundsen (70), as the transport drops it in \(root)/inbox/"
-        )
+        print("\n== helsenorge asks for free Lab slots for Ragnhild Åsmundsen (70), as the transport drops it in \(root)/inbox/")
         let helsenorge = Organisation(
             name: engine.config.helsenorgeName, idents: [.organisationHerId(engine.config.helsenorgeHerId)],
             unit: .organisation(
@@ -91,14 +108,19 @@ struct Demo: ParsableCommand {
             dialogmelding: Dialogmelding(foresporsel: [
                 Foresporsel(typeForesp: RequestType.hentLedigeTimer.code, fraDato: day, tilDato: day.adding(days: 6))
             ]))
-        let temporary = engine.spool.path(.inbox) + "/.hent-ledige-timer.xml.tmp"
-        try Data(MessageCodec.encode(request)).write(to: URL(fileURLWithPath: temporary))
-        try FileManager.default.moveItem(
-            atPath: temporary, toPath: engine.spool.path(.inbox) + "/hent-ledige-timer.xml")
-        let answered = try engine.process()
-        for outcome in answered.outcomes { printOutcome(outcome, prefix: "  ") }
-        var shown = Set<String>()
-        showNewOutbox(engine, shown: &shown)
+        try Self.drop(Data(MessageCodec.encode(request)), as: "hent-ledige-timer.xml", into: engine.spool.path(.inbox))
+        try await showReplies(engine, shown: &shown, expecting: 1)
+
+        if let folder = samplesFolder() {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+                .filter { $0.hasPrefix("in-") && $0.hasSuffix(".xml") && !$0.contains("AppRec") }.sorted()
+            print("\n== The project's own sample requests (\(folder)), dropped in as helsenorge would: \(names.count) files")
+                for name in names {
+                guard let data = FileManager.default.contents(atPath: folder + "/" + name) else { continue }
+                try Self.drop(data, as: name, into: engine.spool.path(.inbox))
+            }
+            try await showReplies(engine, shown: &shown, expecting: .max, quietAfter: 1.5)
+        }
 
         print("\n== The office books from the command line")
         let slot = try engine.readModel { reader in
@@ -115,7 +137,7 @@ struct Demo: ParsableCommand {
                         id: "demo-cli-1", issuedBy: "demo",
                         command: .bookAppointment(slotId: slot.id, fnr: "14035623036", text: "Kontroll av blodtrykk"))),
                 prefix: "  ")
-            showNewOutbox(engine, shown: &shown)
+            try await showReplies(engine, shown: &shown, expecting: 1)
         }
 
         print(
@@ -124,28 +146,102 @@ struct Demo: ParsableCommand {
             == Look around
               \(root)/timebok.conf              the configuration (documented)
               \(root)/results/                  one result per command file
-              \(root)/archive/\(today)/         applied command files with copies of their results
+              \(root)/archive/\(today)/         every input with the outputs it caused
               \(root)/error/\(today)/           refused files, each with NAME.reason.txt
               \(root)/outbox/                   answers and pushes to helsenorge, each with NAME.meta
               \(root)/journal/                  a journal entry for every booking event
               timebok books --spool \(root)
               timebok slots list lab --spool \(root) --from \(day) --to \(day)
               timebok appointments --spool \(root)
-              timebok validate samples/*.xml            every sample message of the protocol, checked
+              timebok run \(root)                the daemon again (Ctrl-C stops it)
             """)
+        if keepRunning {
+            print("\n== The daemon keeps serving \(root): drop files in \(root)/inbox/ or \(root)/commands/; Ctrl-C stops it.")
+            let group = ServiceGroup(
+                services: [DemoWait(daemon: daemon)], gracefulShutdownSignals: [.sigint, .sigterm], cancellationSignals: [],
+                logger: logger)
+            try await group.run()
+        }
+        daemon.stop()
+        await serving.value
+    }
+
+    /// Where the project's samples are: --samples, else samples/ of the project the binary was built
+    /// in (…/.build/debug/timebok), else ./samples.
+    private func samplesFolder() -> String? {
+        var candidates: [String] = samples.map { [$0] } ?? []
+        // The project the binary was built in: the first folder above it with samples/.
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while folder.path != "/" {
+            candidates.append(folder.appendingPathComponent("samples").path)
+            folder.deleteLastPathComponent()
+        }
+        candidates.append(FileManager.default.currentDirectoryPath + "/samples")
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/in-HentLedigeTimer-resourcebook.xml") }
+    }
+
+    /// As producers should: write a dot-file, then rename it in.
+    static func drop(_ data: Data, as name: String, into folder: String) throws {
+        let temporary = folder + "/." + name + ".tmp"
+        try data.write(to: URL(fileURLWithPath: temporary))
+        try FileManager.default.moveItem(atPath: temporary, toPath: folder + "/" + name)
+    }
+
+    static func waitForResults(_ engine: Engine, count: Int) async throws {
+        for _ in 0..<500 {
+            let results = ((try? FileManager.default.contentsOfDirectory(atPath: engine.spool.path(.results))) ?? []).filter { $0.hasSuffix(".xml") }
+            if results.count >= count { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    static func showResults(_ engine: Engine) {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: engine.spool.path(.results))) ?? [])
+            .filter { $0.hasSuffix(".xml") }.sorted()
+        for name in names {
+            guard let data = FileManager.default.contents(atPath: engine.spool.path(.results) + "/" + name),
+                let root = (try? HardenedXMLParser.parse(Array(data)))?.root
+            else { continue }
+            let ns = OfficeNamespace.command
+            if let error = root.child(ns, "Error") {
+                print("  error \(error.attribute("code") ?? ""): \(error.text)")
+            } else {
+                print("  ok: \(root.child(ns, "Message")?.text ?? "")")
+            }
+            print("    results/\(name)")
+        }
+    }
+
+    /// Prints each reply the daemon writes, until `expecting` have come (or nothing new for `quietAfter` seconds).
+    private func showReplies(_ engine: Engine, shown: inout Set<String>, expecting: Int, quietAfter: Double = 5) async throws {
+        var seen = 0
+        var quiet = ContinuousClock.now
+        while seen < expecting && ContinuousClock.now - quiet < .seconds(quietAfter) {
+            let new = showNewOutbox(engine, shown: &shown)
+            if new > 0 { quiet = .now }
+            seen += new
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// One readable line per message that appeared in outbox/ since the last call.
-    private func showNewOutbox(_ engine: Engine, shown: inout Set<String>) {
+    @discardableResult
+    private func showNewOutbox(_ engine: Engine, shown: inout Set<String>) -> Int {
+        var count = 0
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: engine.spool.path(.outbox))) ?? []).filter {
             $0.hasSuffix(".xml")
         }.sorted()
         let reader = MessageCodec(
             schemas: nil, options: DecodingOptions(allowTestIdentityNumbers: true, checkInboundRules: false))
         for name in names where shown.insert(name).inserted {
-            guard let data = FileManager.default.contents(atPath: engine.spool.path(.outbox) + "/" + name),
-                case .dialog(let message, let function)? = try? reader.decode(Array(data))
-            else {
+            count += 1
+            let decoded = FileManager.default.contents(atPath: engine.spool.path(.outbox) + "/" + name).flatMap { try? reader.decode(Array($0)) }
+            if case .appRec(let appRec)? = decoded {
+                let errors = appRec.errors.map(\.value).joined(separator: ", ")
+                print("  → AppRec \(appRec.appRecStatus?.displayName ?? "?")\(errors.isEmpty ? "" : " (\(errors))") for \(appRec.original.msgType.value)")
+                continue
+            }
+            guard case .dialog(let message, let function)? = decoded else {
                 print("  → outbox/\(name)")
                 continue
             }
@@ -163,5 +259,15 @@ struct Demo: ParsableCommand {
             print("  → " + line)
             print("    outbox/\(name), with its .meta for the transport")
         }
+        return count
+    }
+}
+
+/// With --keep-running: waits for Ctrl-C (SIGINT) or SIGTERM while the daemon serves.
+struct DemoWait: Service {
+    let daemon: SpoolDaemon
+
+    func run() async throws {
+        try? await gracefulShutdown()
     }
 }
