@@ -169,4 +169,20 @@ extension Conversations {
         if let parent = message.info.conversationRef?.refToParent { values["correlation-id"] = parent }
         return values
     }
+
+    /// An asynchronous answer (helsenorge sends an AppRec for it): published with its metadata, and
+    /// remembered as sent so the AppRec can be matched.
+    func send(
+        _ reply: DialogMessage, label: String, request meta: TransportMeta?, appointmentId: String?, fnr: String?,
+        to result: inout Outcome
+    ) {
+        result.messages.append(
+            OutgoingMessage(body: .dialog(reply), label: label, meta: asyncMeta(for: reply, request: meta)))
+        result.records.append(
+            .sent(
+                SentMessage(
+                    msgId: reply.info.msgId, kind: label.replacingOccurrences(of: "-", with: " "),
+                    appointmentId: appointmentId,
+                    fnr: fnr, sentAt: now)))
+    }
 }

@@ -41,14 +41,7 @@ extension Conversations {
             let reply = reply(
                 to: message, process: process, code: AnswerCode.timeKunneIkkeAvbestilles.code, text: text,
                 calendar: [event], calendarDescription: "iCalendarBestillTime", acknowledgement: true)
-            result.messages.append(
-                OutgoingMessage(
-                    body: .dialog(reply), label: "SvarTimeReservasjon-09", meta: asyncMeta(for: reply, request: meta)))
-            result.records.append(
-                .sent(
-                    SentMessage(
-                        msgId: reply.info.msgId, kind: "SvarTimeReservasjon 09", appointmentId: nil, fnr: fnr,
-                        sentAt: now)))
+            send(reply, label: "SvarTimeReservasjon-09", request: meta, appointmentId: nil, fnr: fnr, to: &result)
             result.decision.summary = "AvbestillAvtale answered 09: unknown appointment."
             return result
         }
@@ -62,14 +55,7 @@ extension Conversations {
             let reply = reply(
                 to: message, process: process, code: AnswerCode.timeKunneIkkeAvbestilles.code, text: reason,
                 calendar: [echoed], calendarDescription: "iCalendarBestillTime", acknowledgement: true)
-            result.messages.append(
-                OutgoingMessage(
-                    body: .dialog(reply), label: "SvarTimeReservasjon-09", meta: asyncMeta(for: reply, request: meta)))
-            result.records.append(
-                .sent(
-                    SentMessage(
-                        msgId: reply.info.msgId, kind: "SvarTimeReservasjon 09", appointmentId: found.id, fnr: fnr,
-                        sentAt: now)))
+            send(reply, label: "SvarTimeReservasjon-09", request: meta, appointmentId: found.id, fnr: fnr, to: &result)
             result.decision.summary = "AvbestillAvtale answered 09: \(reason)"
             return result
         }
@@ -86,14 +72,7 @@ extension Conversations {
         let reply = reply(
             to: message, process: process, code: AnswerCode.avbestillingBekreftet.code, text: nil,
             calendar: [cancelled], calendarDescription: "iCalendarBestillTime", acknowledgement: true)
-        result.messages.append(
-            OutgoingMessage(
-                body: .dialog(reply), label: "SvarTimeReservasjon-08", meta: asyncMeta(for: reply, request: meta)))
-        result.records.append(
-            .sent(
-                SentMessage(
-                    msgId: reply.info.msgId, kind: "SvarTimeReservasjon 08", appointmentId: found.id, fnr: fnr,
-                    sentAt: now)))
+        send(reply, label: "SvarTimeReservasjon-08", request: meta, appointmentId: found.id, fnr: fnr, to: &result)
         let patient = try model.patient(fnr: fnr)
         result.journal.append(
             JournalRecord(

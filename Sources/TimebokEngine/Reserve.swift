@@ -54,15 +54,9 @@ extension Conversations {
             let reply = reply(
                 to: message, process: nil, code: code.code, text: text, calendar: [echoed],
                 calendarDescription: "iCalendarBestillTime", acknowledgement: true)
-            result.messages.append(
-                OutgoingMessage(
-                    body: .dialog(reply), label: "SvarTimeReservasjon-\(code.rawValue)",
-                    meta: asyncMeta(for: reply, request: meta)))
-            result.records.append(
-                .sent(
-                    SentMessage(
-                        msgId: reply.info.msgId, kind: "SvarTimeReservasjon \(code.rawValue)", appointmentId: nil,
-                        fnr: fnr, sentAt: now)))
+            send(
+                reply, label: "SvarTimeReservasjon-\(code.rawValue)", request: meta, appointmentId: nil, fnr: fnr,
+                to: &result)
             do {
                 let slot =
                     slot ?? Slot(id: wanted.uid, bookId: book.id, start: wanted.start, end: wanted.end, capacity: 0)

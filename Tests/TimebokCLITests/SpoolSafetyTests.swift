@@ -107,14 +107,16 @@ import TimebokTestKit
         #expect(
             demo.status == 0 && demo.output.contains("Signing: every outgoing MsgHead message is signed"),
             "\(demo.output)")
+        // Every MsgHead message the demo sent (AppRecs have no Signature in their schema).
         let outbox = try FileManager.default.contentsOfDirectory(atPath: spool + "/outbox").filter {
-            $0.hasSuffix(".xml")
+            $0.hasSuffix(".xml") && !$0.contains("-AppRec-")
         }.sorted().map { spool + "/outbox/" + $0 }
-        #expect(outbox.count == 2)
+        #expect(outbox.count >= 2, "the free-slot answer, the push, and the samples' answers: \(outbox.count)")
         let verified = try CLI.run(["verify", "--trusted-pem", spool + "/state/signing.crt"] + outbox)
         #expect(
             verified.status == 0
-                && verified.output.components(separatedBy: "ok, signed by CN=Fjordvik legesenter").count == 3,
+                && verified.output.components(separatedBy: "ok, signed by CN=Fjordvik legesenter").count
+                    == outbox.count + 1,
             "\(verified.output)")
         #expect(
             try runProcess("/usr/bin/xmlsec1", ["--verify", "--trusted-pem", spool + "/state/signing.crt", outbox[0]])
