@@ -35,7 +35,10 @@ struct Demo: AsyncParsableCommand {
     @Flag(help: "Keep the daemon running after the tour, until Ctrl-C.")
     var keepRunning = false
 
-    @Option(help: ArgumentHelp("The project's sample requests to drop in (default: samples/ beside the binary's project, or in the current folder).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "The project's sample requests to drop in (default: samples/ beside the binary's project, or in the current folder).",
+            valueName: "dir"))
     var samples: String?
 
     func run() async throws {
@@ -51,9 +54,10 @@ struct Demo: AsyncParsableCommand {
         // The daemon, as `timebok run` starts it, on its own thread; its log lines stay quiet here
         // (the tour prints the replies), and go to the terminal with --keep-running.
         let logger = Logger(label: "timebok-demo") { _ in
-            keepRunning ? TextLogHandler(label: "timebok") as any LogHandler : SwiftLogNoOpLogHandler()
+            keepRunning ? TimebokLogHandler(format: .text) as any LogHandler : SwiftLogNoOpLogHandler()
         }
-        let daemon = try SpoolDaemon(engine: try Engine(spoolRoot: root, clock: BusinessClock.now), logger: logger, scanSeconds: 1)
+        let daemon = try SpoolDaemon(
+            engine: try Engine(spoolRoot: root, clock: BusinessClock.now), logger: logger, scanSeconds: 1)
         let serving = Task { await daemon.run() }
         var shown = Set<String>()
 
@@ -89,7 +93,9 @@ struct Demo: AsyncParsableCommand {
         }
         Self.showResults(engine)
 
-        print("\n== helsenorge asks for free Lab slots for Ragnhild Åsmundsen (70), as the transport drops it in \(root)/inbox/")
+        print(
+            "\n== helsenorge asks for free Lab slots for Ragnhild Åsmundsen (70), as the transport drops it in \(root)/inbox/"
+        )
         let helsenorge = Organisation(
             name: engine.config.helsenorgeName, idents: [.organisationHerId(engine.config.helsenorgeHerId)],
             unit: .organisation(
@@ -114,8 +120,10 @@ struct Demo: AsyncParsableCommand {
         if let folder = samplesFolder() {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
                 .filter { $0.hasPrefix("in-") && $0.hasSuffix(".xml") && !$0.contains("AppRec") }.sorted()
-            print("\n== The project's own sample requests (\(folder)), dropped in as helsenorge would: \(names.count) files")
-                for name in names {
+            print(
+                "\n== The project's own sample requests (\(folder)), dropped in as helsenorge would: \(names.count) files"
+            )
+            for name in names {
                 guard let data = FileManager.default.contents(atPath: folder + "/" + name) else { continue }
                 try Self.drop(data, as: name, into: engine.spool.path(.inbox))
             }
@@ -156,9 +164,12 @@ struct Demo: AsyncParsableCommand {
               timebok run \(root)                the daemon again (Ctrl-C stops it)
             """)
         if keepRunning {
-            print("\n== The daemon keeps serving \(root): drop files in \(root)/inbox/ or \(root)/commands/; Ctrl-C stops it.")
+            print(
+                "\n== The daemon keeps serving \(root): drop files in \(root)/inbox/ or \(root)/commands/; Ctrl-C stops it."
+            )
             let group = ServiceGroup(
-                services: [DemoWait(daemon: daemon)], gracefulShutdownSignals: [.sigint, .sigterm], cancellationSignals: [],
+                services: [DemoWait(daemon: daemon)], gracefulShutdownSignals: [.sigint, .sigterm],
+                cancellationSignals: [],
                 logger: logger)
             try await group.run()
         }
@@ -171,7 +182,8 @@ struct Demo: AsyncParsableCommand {
     private func samplesFolder() -> String? {
         var candidates: [String] = samples.map { [$0] } ?? []
         // The project the binary was built in: the first folder above it with samples/.
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         while folder.path != "/" {
             candidates.append(folder.appendingPathComponent("samples").path)
             folder.deleteLastPathComponent()
@@ -189,7 +201,8 @@ struct Demo: AsyncParsableCommand {
 
     static func waitForResults(_ engine: Engine, count: Int) async throws {
         for _ in 0..<500 {
-            let results = ((try? FileManager.default.contentsOfDirectory(atPath: engine.spool.path(.results))) ?? []).filter { $0.hasSuffix(".xml") }
+            let results = ((try? FileManager.default.contentsOfDirectory(atPath: engine.spool.path(.results))) ?? [])
+                .filter { $0.hasSuffix(".xml") }
             if results.count >= count { return }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -213,7 +226,9 @@ struct Demo: AsyncParsableCommand {
     }
 
     /// Prints each reply the daemon writes, until `expecting` have come (or nothing new for `quietAfter` seconds).
-    private func showReplies(_ engine: Engine, shown: inout Set<String>, expecting: Int, quietAfter: Double = 5) async throws {
+    private func showReplies(
+        _ engine: Engine, shown: inout Set<String>, expecting: Int, quietAfter: Double = 5
+    ) async throws {
         var seen = 0
         var quiet = ContinuousClock.now
         while seen < expecting && ContinuousClock.now - quiet < .seconds(quietAfter) {
@@ -235,10 +250,14 @@ struct Demo: AsyncParsableCommand {
             schemas: nil, options: DecodingOptions(allowTestIdentityNumbers: true, checkInboundRules: false))
         for name in names where shown.insert(name).inserted {
             count += 1
-            let decoded = FileManager.default.contents(atPath: engine.spool.path(.outbox) + "/" + name).flatMap { try? reader.decode(Array($0)) }
+            let decoded = FileManager.default.contents(atPath: engine.spool.path(.outbox) + "/" + name).flatMap {
+                try? reader.decode(Array($0))
+            }
             if case .appRec(let appRec)? = decoded {
                 let errors = appRec.errors.map(\.value).joined(separator: ", ")
-                print("  → AppRec \(appRec.appRecStatus?.displayName ?? "?")\(errors.isEmpty ? "" : " (\(errors))") for \(appRec.original.msgType.value)")
+                print(
+                    "  → AppRec \(appRec.appRecStatus?.displayName ?? "?")\(errors.isEmpty ? "" : " (\(errors))") for \(appRec.original.msgType.value)"
+                )
                 continue
             }
             guard case .dialog(let message, let function)? = decoded else {

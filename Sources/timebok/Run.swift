@@ -40,10 +40,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let format = logFormat
         LoggingSystem.bootstrap { label in
-            switch format {
-            case .text: return TextLogHandler(label: label)
-            case .json: return JSONLogHandler(label: label)
-            }
+            TimebokLogHandler(format: format == .json ? .json : .text)
         }
         let logger = Logger(label: "timebok")
         let engine: Engine
@@ -67,9 +64,12 @@ struct Run: AsyncParsableCommand {
     }
 }
 
-/// One readable line per event on standard error: time, level, event code, message, details.
-struct TextLogHandler: LogHandler {
-    let label: String
+/// One line per log event on standard error, fødselsnumre masked: readable text (time, level, event
+/// code, message, details) or, for log shippers, one JSON object.
+struct TimebokLogHandler: LogHandler {
+    enum Format { case text, json }
+
+    let format: Format
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .info
 
@@ -81,37 +81,22 @@ struct TextLogHandler: LogHandler {
     func log(event: LogEvent) {
         var all = metadata
         all.merge(event.metadata ?? [:]) { $1 }
-        let code = all.removeValue(forKey: "event").map { "\($0) " } ?? ""
-        let details = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let line =
-            "\(UTCStamp.compact(Date())) \(event.level) \(code)\(event.message)\(details.isEmpty ? "" : " [\(details)]")\n"
-        FileHandle.standardError.write(Data(IdentityMasking.mask(line).utf8))
-    }
-}
-
-/// One JSON object per line on standard error (`--log-format json`).
-struct JSONLogHandler: LogHandler {
-    let label: String
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .info
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        var object: [String: String] = [
-            "time": UTCStamp.compact(Date()), "level": "\(event.level)",
-            "message": IdentityMasking.mask("\(event.message)"),
-        ]
-        var all = metadata
-        all.merge(event.metadata ?? [:]) { $1 }
-        for (key, value) in all { object[key] = IdentityMasking.mask("\(value)") }
-        guard
-            let data = try? JSONSerialization.data(
-                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        else { return }
-        FileHandle.standardError.write(data + Data("\n".utf8))
+        let time = UTCStamp.compact(Date())
+        let line: Data
+        switch format {
+        case .text:
+            let code = all.removeValue(forKey: "event").map { "\($0) " } ?? ""
+            let details = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            line = Data("\(time) \(event.level) \(code)\(event.message)\(details.isEmpty ? "" : " [\(details)]")".utf8)
+        case .json:
+            var object = ["time": time, "level": "\(event.level)", "message": "\(event.message)"]
+            for (key, value) in all { object[key] = "\(value)" }
+            guard
+                let json = try? JSONSerialization.data(
+                    withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            else { return }
+            line = json
+        }
+        FileHandle.standardError.write(Data(IdentityMasking.mask(String(decoding: line, as: UTF8.self) + "\n").utf8))
     }
 }
