@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Figures for `timebok run` (never a timed test): how fast a backlog drains, how long one request
+waits at a steady rate, what each message costs in fsyncs and disk, and the floor beside it, all from
+the same invocation on the same machine.
+
+  drain   FREE HentLedigeTimer and RESERVE ReserverAvtale dropped at once into a running daemon:
+          messages per second until the inbox is empty, fsyncs per message (strace -c on the daemon),
+          disk bytes per message (database, archive, outbox), peak RSS.
+  steady  HentLedigeTimer at RATE per second for SECONDS: from the request's rename into inbox/ to its
+          reply's appearance in outbox/ (the reply's inode change time), p50 / p99 / max.
+  floor   one RSA-2048 signature (openssl speed), one durable 3 KB file write (write, fsync, rename,
+          fsync of the folder), and xmllint --schema per input when the official schemas are given.
+
+    benchmarks/daemon-bench.py [--binary .build/release/timebok] [--free 10000] [--reserve 2000]
+                               [--rate 100] [--seconds 20] [--schemas ../shared/reference/schemas]
+Build first: swift build -c release --product timebok
+"""
+import argparse, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOW = "2026-12-01T12:00:00+01:00"
+
+
+def env():
+    e = dict(os.environ, TIMEBOK_NOW=NOW)
+    e.pop("TIMEBOK_SCHEMAS", None)
+    return e
+
+
+def init(binary, spool):
+    subprocess.run([binary, "init", spool, "--demo"], env=env(), check=True, capture_output=True)
+    conf = os.path.join(spool, "timebok.conf")
+    text = open(conf).read().replace("limits.settle-seconds = 2", "limits.settle-seconds = 0")
+    open(conf, "w").write(text)
+
+
+def start(binary, spool, log, strace=None):
+    command = [binary, "run", spool, "--scan-seconds", "1"]
+    if strace:
+        command = ["strace", "-f", "-c", "-e", "trace=fsync,fdatasync,syncfs,sync_file_range", "-o", strace] + command
+    daemon = subprocess.Popen(command, env=env(), stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    deadline = time.time() + 60
+    while "TB-0904" not in open(log).read():
+        if time.time() > deadline or daemon.poll() is not None:
+            sys.exit("daemon-bench: the daemon did not start: " + open(log).read()[-1000:])
+        time.sleep(0.05)
+    return daemon
+
+
+def stop(daemon, traced=False):
+    # Under strace, the daemon is strace's child: it gets the signal, strace follows it out.
+    os.kill(child_pid(daemon.pid) if traced else daemon.pid, signal.SIGTERM)
+    daemon.wait(timeout=120)
+
+
+def lab_slots(binary, spool, count):
+    out = subprocess.run([binary, "slots", "list", "lab", "--spool", spool, "--from", "2026-12-02", "--to", "2026-12-29"],
+                         env=env(), capture_output=True, text=True).stdout
+    slots = []
+    for line in out.splitlines():
+        m = re.match(r"([0-9a-f-]{36})\s+(\S+)T(\d\d:\d\d):00–(\d\d:\d\d)", line)
+        if m:
+            slots.append((m.group(1), m.group(2), m.group(3), m.group(4)))
+    return slots[:count]
+
+
+def requests(free, reserve, slots):
+    """(name, bytes, meta) for FREE free-slot requests and RESERVE reservations."""
+    hlt = open(os.path.join(ROOT, "samples", "in-HentLedigeTimer-resourcebook.xml"), "rb").read()
+    rt = open(os.path.join(ROOT, "samples", "in-ReserverAvtale-resourcebook.xml"), "rb").read()
+    out = []
+    for i in range(free):
+        body = re.sub(rb"<MsgId>[^<]*</MsgId>", f"<MsgId>bench-f{i}</MsgId>".encode(), hlt, count=1)
+        out.append((f"f{i:06d}.xml", body, f"message-id = bench-f{i}\nfrom-her-id = 8093248\n"))
+    for i in range(reserve):
+        slot_id, day, start, end = slots[i % len(slots)] if slots else ("none", "2026-12-08", "07:45", "08:00")
+        body = re.sub(rb"<MsgId>[^<]*</MsgId>", f"<MsgId>bench-r{i}</MsgId>".encode(), rt, count=1)
+        body = body.replace(b"75b33a60-fa91-425a-9dc8-8dba028f89c8", slot_id.encode())
+        body = body.replace(b"2026-12-08T08:00:00", f"{day}T{end}:00".encode()).replace(b"2026-12-08T07:45:00", f"{day}T{start}:00".encode())
+        out.append((f"r{i:06d}.xml", body, f"message-id = bench-r{i}\nfrom-her-id = 8093248\n"))
+    return out
+
+
+def stage(folder, inputs):
+    os.makedirs(folder, exist_ok=True)
+    for name, body, meta in inputs:
+        open(os.path.join(folder, name), "wb").write(body)
+        open(os.path.join(folder, name[:-4] + ".meta"), "w").write(meta)
+
+
+def move_in(staging, inbox, names):
+    for name in names:
+        # The .meta first: the message never waits for it.
+        os.rename(os.path.join(staging, name[:-4] + ".meta"), os.path.join(inbox, name[:-4] + ".meta"))
+        os.rename(os.path.join(staging, name), os.path.join(inbox, name))
+
+
+def drained(spool):
+    return not os.listdir(os.path.join(spool, "inbox")) and not os.listdir(os.path.join(spool, "processing"))
+
+
+def du(path):
+    total = 0
+    for base, _, names in os.walk(path):
+        for name in names:
+            try:
+                st = os.lstat(os.path.join(base, name))
+                total += st.st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+def peak_rss_kb(pid):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def drain(binary, work, free, reserve):
+    spool = os.path.join(work, "drain")
+    init(binary, spool)
+    inputs = requests(free, reserve, lab_slots(binary, spool, reserve))
+    staging = os.path.join(work, "drain-staging")
+    stage(staging, inputs)
+    input_bytes = sum(len(b) + len(m) for _, b, m in inputs)
+    before = du(spool)
+    strace = os.path.join(work, "strace.txt") if shutil.which("strace") else None
+    daemon = start(binary, spool, os.path.join(work, "drain.log"), strace)
+    began = time.time()
+    move_in(staging, os.path.join(spool, "inbox"), [n for n, _, _ in inputs])
+    rss = 0
+    while not drained(spool):
+        rss = max(rss, peak_rss_kb(daemon.pid if not strace else child_pid(daemon.pid)))
+        time.sleep(0.05)
+    seconds = time.time() - began
+    rss = max(rss, peak_rss_kb(daemon.pid if not strace else child_pid(daemon.pid)))
+    stop(daemon, traced=bool(strace))
+    count = len(inputs)
+    fsyncs = None
+    if strace and os.path.exists(strace):
+        fsyncs = sum(int(line.split()[3]) for line in open(strace) if re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+", line) and line.split()[-1] in ("fsync", "fdatasync", "syncfs", "sync_file_range"))
+    database = du(os.path.join(spool, "state"))
+    total = du(spool) - before
+    outputs = du(os.path.join(spool, "outbox"))
+    print(f"drain: {count} messages ({free} HentLedigeTimer, {reserve} ReserverAvtale) in {seconds:.2f} s: {count / seconds:.0f} messages/s")
+    if fsyncs is not None:
+        print(f"drain: {fsyncs} fsyncs, {fsyncs / count:.2f} per message (strace -c)")
+    print(f"drain: disk {total / count / 1024:.1f} KiB per message (database {database / count / 1024:.1f} KiB, outbox {outputs / count / 1024:.1f} KiB; "
+          f"inputs {input_bytes / count / 1024:.1f} KiB each)")
+    print(f"drain: peak RSS {rss / 1024:.0f} MiB")
+    return count / seconds
+
+
+def child_pid(pid):
+    try:
+        children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+        return int(children[0]) if children else pid
+    except OSError:
+        return pid
+
+
+def floor(schemas):
+    figures = {}
+    out = subprocess.run(["openssl", "speed", "-seconds", "2", "rsa2048"], capture_output=True, text=True).stdout
+    m = re.search(r"rsa\s+2048 bits\s+([\d.]+)s\s+([\d.]+)s", out)
+    if m:
+        figures["rsa2048 sign"] = float(m.group(1)) * 1000
+    work = tempfile.mkdtemp(prefix="timebok-floor-")
+    began = time.time()
+    for i in range(200):
+        path = os.path.join(work, f".f{i}.tmp")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+        os.write(fd, b"x" * 3072)
+        os.fsync(fd)
+        os.close(fd)
+        os.rename(path, os.path.join(work, f"f{i}.xml"))
+        dfd = os.open(work, os.O_RDONLY)
+        os.fsync(dfd)
+        os.close(dfd)
+    figures["durable 3 KB write"] = (time.time() - began) / 200 * 1000
+    shutil.rmtree(work, ignore_errors=True)
+    if schemas and shutil.which("xmllint"):
+        sample = tempfile.mkdtemp(prefix="timebok-floor-inputs-")
+        stage(sample, requests(400, 100, []))
+        files = sorted(os.path.join(sample, n) for n in os.listdir(sample) if n.endswith(".xml"))
+        began = time.time()
+        subprocess.run(["xmllint", "--noout", "--schema", os.path.join(schemas, "driver-all.xsd")] + files, capture_output=True)
+        figures["xmllint --schema"] = (time.time() - began) / len(files) * 1000
+        shutil.rmtree(sample, ignore_errors=True)
+    return figures
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "timebok"))
+    parser.add_argument("--free", type=int, default=10000)
+    parser.add_argument("--reserve", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--schemas", default=None)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="timebok-bench-")
+    try:
+        per_second = drain(args.binary, work, args.free, args.reserve)
+        latencies = steady_latencies(args.binary, work, args.rate, args.seconds)
+        if latencies:
+            latencies.sort()
+            p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+            print(f"steady: {len(latencies)} HentLedigeTimer at {args.rate:.0f}/s: rename into inbox/ to reply in outbox/ "
+                  f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {latencies[-1]:.1f} ms")
+        figures = floor(args.schemas)
+        per_message = sum(figures.values())
+        print("floor: " + ", ".join(f"{k} {v:.2f} ms" for k, v in figures.items()) + f": {per_message:.2f} ms per message, {1000 / per_message:.0f}/s")
+        print(f"ratio: timebok drains at {per_second / (1000 / per_message):.2f} of the floor")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def steady_latencies(binary, work, rate, seconds):
+    spool = os.path.join(work, "steady")
+    init(binary, spool)
+    inputs = requests(int(rate * seconds), 0, [])
+    staging = os.path.join(work, "steady-staging")
+    stage(staging, inputs)
+    daemon = start(binary, spool, os.path.join(work, "steady.log"))
+    dropped = {}
+    began = time.time()
+    for index, (name, _, _) in enumerate(inputs):
+        delay = began + index / rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        move_in(staging, os.path.join(spool, "inbox"), [name])
+        dropped[f"bench-f{index}"] = time.time_ns()
+    deadline = time.time() + 120
+    while not drained(spool) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    stop(daemon)
+    outbox = os.path.join(spool, "outbox")
+    latencies = []
+    for name in os.listdir(outbox):
+        if not name.endswith(".meta"):
+            continue
+        m = re.search(r"correlation-id = (bench-f\d+)\n", open(os.path.join(outbox, name)).read())
+        xml = os.path.join(outbox, name[:-5] + ".xml")
+        if m and m.group(1) in dropped and os.path.exists(xml):
+            latencies.append((os.stat(xml).st_ctime_ns - dropped[m.group(1)]) / 1e6)
+    return latencies
+
+
+if __name__ == "__main__":
+    main()
