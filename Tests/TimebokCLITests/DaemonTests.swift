@@ -277,11 +277,19 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
         #expect(daemon.waitFor("TB-0904"))
         // Entity attacks, an external entity and an external DTD: refused unread by the hardened parse.
         var laughs = #"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">"#
-        for level in 1...9 { laughs += "<!ENTITY lol\(level) \"" + String(repeating: "&lol\(level == 1 ? "" : String(level - 1));", count: 10) + "\">" }
+        for level in 1...9 {
+            laughs +=
+                "<!ENTITY lol\(level) \"" + String(repeating: "&lol\(level == 1 ? "" : String(level - 1));", count: 10)
+                + "\">"
+        }
         laughs += "]><lolz>&lol9;</lolz>"
         try drop(Data(laughs.utf8), into: inbox, as: "laughs.xml")
-        try drop(Data(#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#.utf8), into: inbox, as: "xxe.xml")
-        try drop(Data(#"<?xml version="1.0"?><!DOCTYPE r SYSTEM "http://127.0.0.1:9/x.dtd"><r/>"#.utf8), into: inbox, as: "dtd.xml")
+        try drop(
+            Data(#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#.utf8),
+            into: inbox, as: "xxe.xml")
+        try drop(
+            Data(#"<?xml version="1.0"?><!DOCTYPE r SYSTEM "http://127.0.0.1:9/x.dtd"><r/>"#.utf8), into: inbox,
+            as: "dtd.xml")
         // An empty file, and one of 200 MB (sparse: refused by its size, never read).
         try drop(Data(), into: inbox, as: "empty.xml")
         let huge = inbox + "/huge.xml"
@@ -293,17 +301,26 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
         #expect(mkfifo(inbox + "/fifo.xml", 0o600) == 0)
         try FileManager.default.createDirectory(atPath: inbox + "/folder.xml", withIntermediateDirectories: false)
         #expect(FileManager.default.createFile(atPath: inbox + "/new\nline.xml", contents: Data("<x/>".utf8)))
-        let latin1 = Array((inbox + "/bl\u{00E5}b\u{00E6}r.xml").utf8.prefix(inbox.utf8.count + 3)) + [0xE5] + Array("r.xml".utf8) + [0]
-        let latin1Fd = latin1.withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_WRONLY | O_CREAT, 0o600) }
+        let latin1 =
+            Array((inbox + "/bl\u{00E5}b\u{00E6}r.xml").utf8.prefix(inbox.utf8.count + 3)) + [0xE5]
+            + Array("r.xml".utf8) + [0]
+        let latin1Fd = latin1.withUnsafeBufferPointer {
+            open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_WRONLY | O_CREAT, 0o600)
+        }
         #expect(latin1Fd >= 0)
         close(latin1Fd)
         // A sender that is not helsenorge.
         let planned = try #require(String(data: try Self.sample("in-HentPlanlagteTimer.xml"), encoding: .utf8))
-        let stranger = planned.replacingOccurrences(of: "<Id>115851</Id>", with: "<Id>999999</Id>").replacingOccurrences(of: "<MsgId>", with: "<MsgId>stranger-")
+        let stranger = planned.replacingOccurrences(of: "<Id>115851</Id>", with: "<Id>999999</Id>")
+            .replacingOccurrences(of: "<MsgId>", with: "<MsgId>stranger-")
         try drop(Data(stranger.utf8), into: inbox, as: "stranger.xml")
         // A slow writer: a request written in place over 3 seconds is taken when complete, never half-read.
         let slowPath = inbox + "/slow.xml"
-        let slow = try #require(FileHandle(forWritingAtPath: { _ = FileManager.default.createFile(atPath: slowPath, contents: nil); return slowPath }()))
+        let slow = try #require(
+            FileHandle(
+                forWritingAtPath: {
+                    _ = FileManager.default.createFile(atPath: slowPath, contents: nil); return slowPath
+                }()))
         let bytes = Array(planned.replacingOccurrences(of: "<MsgId>", with: "<MsgId>slow-").utf8)
         for part in 0..<6 {
             slow.write(Data(bytes[(bytes.count * part / 6)..<(bytes.count * (part + 1) / 6)]))
@@ -315,10 +332,14 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
         #expect(waitForFiles(in: spool + "/archive", count: 1, seconds: 10) != nil)
         usleep(600_000)
         try drop(Data(planned.utf8), into: inbox, as: "planned-again.xml")
-        try drop(Data(planned.replacingOccurrences(of: "Ragnhild", with: "Ragnhilde").utf8), into: inbox, as: "planned-other.xml")
+        try drop(
+            Data(planned.replacingOccurrences(of: "Ragnhild", with: "Ragnhilde").utf8), into: inbox,
+            as: "planned-other.xml")
         // Everything settles: the inbox holds nothing the daemon could take.
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && !(files(in: inbox).isEmpty && files(in: spool + "/processing").isEmpty) { usleep(100_000) }
+        while Date() < deadline && !(files(in: inbox).isEmpty && files(in: spool + "/processing").isEmpty) {
+            usleep(100_000)
+        }
         #expect(files(in: inbox).isEmpty, "left in inbox/: \(files(in: inbox))")
         #expect(files(in: spool + "/processing").isEmpty)
         #expect(daemon.waitFor("Already received"), "the same MsgId again is not answered again: \(daemon.output)")
@@ -336,15 +357,24 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
         let errors = try Self.tree(spool + "/error")
         let archived = try Self.tree(spool + "/archive")
         for name in ["laughs.xml", "xxe.xml", "dtd.xml", "empty.xml", "huge.xml", "stranger.xml", "planned-other.xml"] {
-            #expect(errors.contains { $0.hasSuffix("/" + name) } && errors.contains { $0.hasSuffix("/" + name + ".reason.txt") }, "\(name) in error/ with a reason: \(errors)")
+            #expect(
+                errors.contains { $0.hasSuffix("/" + name) }
+                    && errors.contains { $0.hasSuffix("/" + name + ".reason.txt") },
+                "\(name) in error/ with a reason: \(errors)")
         }
-        #expect(errors.filter { $0.contains("/odd-") && $0.hasSuffix(".reason.txt") }.count == 5, "the link, the FIFO, the folder and the two odd names, each with a reason: \(errors)")
+        #expect(
+            errors.filter { $0.contains("/odd-") && $0.hasSuffix(".reason.txt") }.count == 5,
+            "the link, the FIFO, the folder and the two odd names, each with a reason: \(errors)")
         for name in ["slow.xml", "planned.xml", "planned-again.xml", "planned-after-restart.xml"] {
             #expect(archived.contains { $0.hasSuffix("/" + name) }, "\(name) archived: \(archived)")
         }
-        #expect(try String(contentsOfFile: outside, encoding: .utf8) == "<secret/>", "the link's target is never read or moved")
+        #expect(
+            try String(contentsOfFile: outside, encoding: .utf8) == "<secret/>",
+            "the link's target is never read or moved")
         let replies = files(in: spool + "/outbox").filter { $0.hasSuffix(".xml") }
-        #expect(replies.filter { $0.contains("SvarPlanlagteTimer-02") }.count == 2, "planned and slow answered once each: \(replies)")
+        #expect(
+            replies.filter { $0.contains("SvarPlanlagteTimer-02") }.count == 2,
+            "planned and slow answered once each: \(replies)")
         #expect(replies.contains { $0.contains("Svar-26") }, "the same MsgId with other content: 26 (E10) \(replies)")
         #expect(peak < 150_000, "peak memory \(peak) kB with a 200 MB file in the inbox")
         print("hostile inputs: daemon peak RSS \(peak) kB")
