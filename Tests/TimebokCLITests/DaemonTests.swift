@@ -17,7 +17,7 @@ final class RunningDaemon {
         environment["TIMEBOK_SCHEMAS"] = nil
         environment["NOTIFY_SOCKET"] = nil
         environment.merge(extra) { $1 }
-        process.environment = environment
+        process.environment = childEnvironment(environment)
         process.executableURL = CLI.binary
         process.arguments = ["run", spool] + arguments
         let handle = try FileHandle(forWritingTo: log)
@@ -268,7 +268,7 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
 
     /// Hostile and odd inputs dropped into a running daemon: each ends where it should, nothing
     /// crashes or hangs, and memory stays bounded.
-    @Test(.timeLimit(.minutes(3))) func hostileAndOddInputsNeverStopTheDaemon() throws {
+    @Test func hostileAndOddInputsNeverStopTheDaemon() throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let spool = try Self.demoSpool(directory)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TimebokTestKit
 
 /// Patient data stays private (issue 13): modes that do not depend on the umask, an exposed spool
 /// refused, fødselsnumre masked in everything people read.
@@ -73,9 +74,8 @@ import Testing
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/bin/sh")
         holder.arguments = ["-c", "umask \(umask); exec \(quoted)"]
-        holder.environment = ProcessInfo.processInfo.environment.merging(["TIMEBOK_NOW": CLI.businessNow]) { _, fixed in
-            fixed
-        }
+        holder.environment = childEnvironment(
+            ProcessInfo.processInfo.environment.merging(["TIMEBOK_NOW": CLI.businessNow]) { _, fixed in fixed })
         holder.standardOutput = FileHandle.nullDevice
         try holder.run()
         defer { holder.waitUntilExit() }

@@ -7,7 +7,7 @@ public func runProcess(
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    if let environment { process.environment = environment }
+    process.environment = childEnvironment(environment ?? ProcessInfo.processInfo.environment)
     if let directory { process.currentDirectoryURL = directory }
     let pipe = Pipe()
     process.standardOutput = pipe
@@ -16,4 +16,17 @@ public func runProcess(
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// The environment for a program a test starts: without libfaketime. `scripts/date-proof.sh` runs the
+/// test binary under faketime to prove the tests do not depend on the date; a program they start
+/// gets its business time from `TIMEBOK_NOW` instead, and must not inherit the fake clock: under
+/// libfaketime with a date in the past, Swift's `Task.sleep` never returns (Dispatch's timers), so
+/// an async program (the daemon, the demo) would hang.
+public func childEnvironment(_ environment: [String: String]) -> [String: String] {
+    var environment = environment
+    for key in ["LD_PRELOAD", "FAKETIME", "FAKETIME_SHARED", "FAKETIME_NO_CACHE", "DONT_FAKE_MONOTONIC"] {
+        environment[key] = nil
+    }
+    return environment
 }
