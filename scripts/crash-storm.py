@@ -64,8 +64,11 @@ def new_spool(binary, work, name):
     open(conf, "w").write(text)
     return spool
 
+def pending_names(spool):
+    return [n for f in ("inbox", "commands", "processing") for n in os.listdir(os.path.join(spool, f))]
+
 def pending(spool):
-    return any(os.listdir(os.path.join(spool, f)) for f in ("inbox", "commands", "processing"))
+    return bool(pending_names(spool))
 
 def finish(binary, spool):
     for _ in range(20):
@@ -108,6 +111,7 @@ def main():
     parser.add_argument("--commands", type=int, default=50)
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--deadline", type=float, default=600, help="seconds the storm may take before it fails")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "timebok"))
     parser.add_argument("--daemon", action="store_true",
                         help="kill `timebok run` instead of `process`; half the inputs arrive while it runs")
@@ -124,37 +128,62 @@ def main():
     env = dict(os.environ, TIMEBOK_NOW=NOW)
     env.pop("TIMEBOK_SCHEMAS", None)
     kills = 0
+    storm_began = time.time()
+
+    def give_up_if_stuck():
+        # The storm has a deadline of its own: a run that stops making progress fails with a reason.
+        if time.time() - storm_began > args.deadline:
+            sys.exit(f"crash-storm: the storm did not drain within {args.deadline} s ({kills} SIGKILLs so far); "
+                     f"left: {len(pending_names(storm))} inputs")
+
     if args.daemon:
         # Half the inputs wait before the first start, the rest arrive in chunks while it runs.
         half = len(inputs) // 2
         drop(storm, inputs[:half])
         later = inputs[half:]
         chunk = max(1, len(later) // max(1, args.kills))
+        early = 0
         while kills < args.kills and (pending(storm) or later):
+            give_up_if_stuck()
+            # The daemon's log goes to a file: a pipe nobody reads would block it once full.
+            daemon_log = open(os.path.join(work, "daemon.log"), "wb")
             daemon = subprocess.Popen([args.binary, "run", storm, "--scan-seconds", "0.5"], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                      stdout=subprocess.DEVNULL, stderr=daemon_log)
             drop(storm, later[:chunk])
             later = later[chunk:]
             time.sleep(rng.uniform(0.02, 0.5))
             if daemon.poll() is None:
                 daemon.send_signal(signal.SIGKILL)
                 kills += 1
+                early = 0
+            else:
+                # A daemon only stops by itself when something is wrong: say what, rather than loop.
+                early += 1
+                if early >= 3:
+                    daemon_log.close()
+                    sys.exit(f"crash-storm: the daemon exited {daemon.returncode} by itself three times in a row: "
+                             f"{open(daemon_log.name, errors='replace').read()[-2000:]}")
             daemon.wait()
+            daemon_log.close()
         drop(storm, later)
         # The last run: until the spool is drained, then a graceful stop (SIGTERM exits 0).
+        daemon_log = open(os.path.join(work, "daemon.log"), "wb")
         daemon = subprocess.Popen([args.binary, "run", storm, "--scan-seconds", "0.5"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                  stdout=subprocess.DEVNULL, stderr=daemon_log)
         deadline = time.time() + 300
-        while pending(storm) and time.time() < deadline:
+        while pending(storm) and time.time() < deadline and daemon.poll() is None:
             time.sleep(0.1)
         time.sleep(0.5)
         daemon.send_signal(signal.SIGTERM)
-        _, log = daemon.communicate(timeout=60)
+        daemon.wait(timeout=60)
+        daemon_log.close()
         if daemon.returncode != 0:
-            sys.exit(f"crash-storm: the last daemon exited {daemon.returncode}: {log[-2000:]}")
+            sys.exit(f"crash-storm: the last daemon exited {daemon.returncode}: "
+                     f"{open(daemon_log.name, errors='replace').read()[-2000:]}")
     else:
         drop(storm, inputs)
         while kills < args.kills and pending(storm):
+            give_up_if_stuck()
             process = subprocess.Popen([args.binary, "process", storm], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(rng.uniform(0.005, 0.25))
             if process.poll() is None:
