@@ -76,6 +76,24 @@ public final class BookingStore: Sendable {
         try writer.write { db in try body(StoreWriter(db: db)) }
     }
 
+    /// Runs `body` in one write transaction whose commit does not wait for the disk (SQLite's
+    /// `synchronous = NORMAL` for this commit only): a power loss may undo it, never damage the
+    /// database. Only for what the next pass redoes by itself (marking outputs published); the next
+    /// durable commit makes it durable too.
+    public func writeWithoutWaiting<T>(_ body: (StoreWriter) throws -> T) throws -> T {
+        try writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+            var value: T?
+            try db.inTransaction(.immediate) {
+                value = try body(StoreWriter(db: db))
+                return .commit
+            }
+            guard let value else { preconditionFailure("a committed transaction always has its value") }
+            return value
+        }
+    }
+
     static func migrator(
         adding extra: [(identifier: String, migrate: @Sendable (Database) throws -> Void)]
     ) -> DatabaseMigrator {

@@ -11,6 +11,23 @@ public struct StoreWriter {
 
     public var reader: StoreReader { StoreReader(db: db) }
 
+    /// False once SQLite has undone the whole transaction by itself (a full disk, an I/O error):
+    /// nothing more may be written in it.
+    public var isInsideTransaction: Bool { db.isInsideTransaction }
+
+    /// Runs `body` in a savepoint of this transaction: when it throws, what it wrote is undone and
+    /// the error passed on, while the rest of the transaction stands (one input of a batch fails
+    /// alone).
+    public func savepoint<T>(_ body: (StoreWriter) throws -> T) throws -> T {
+        var value: T?
+        try db.inSavepoint {
+            value = try body(self)
+            return .commit
+        }
+        guard let value else { preconditionFailure("a committed savepoint always has its value") }
+        return value
+    }
+
     /// Applies a decision's changes, keeping each slot's count of active bookings in step.
     public func apply(_ decision: Decision) throws {
         for change in decision.changes {

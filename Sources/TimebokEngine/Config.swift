@@ -28,6 +28,10 @@ public struct TimebokConfig: Sendable, Hashable {
     /// file system's clock) is taken to be still being written and left for the next pass; 0 refuses
     /// it at once (for producers that always write a temporary name and rename it in).
     public var settleSeconds: Int = 2
+    /// `limits.batch-size`: the most inputs decided in one SQLite transaction and made durable with
+    /// one sync of the spool (a batch closes on this size or when nothing more is waiting; nothing
+    /// ever waits for company).
+    public var batchSize: Int = 64
     /// `spool.group`: the group the transport and the EPJ share; the spool's folders are then 2770
     /// and owned by it (else 0750).
     public var spoolGroup: String?
@@ -218,6 +222,7 @@ public struct TimebokConfig: Sendable, Hashable {
                 config.pushProcess = process
             }
             config.settleSeconds = try integer("limits.settle-seconds", default: 2, range: 0...3_600)
+            config.batchSize = try integer("limits.batch-size", default: 64, range: 1...10_000)
             if let entry = values["spool.group"], !entry.value.isEmpty { config.spoolGroup = entry.value }
             func path(_ key: String) -> String? { values[key].flatMap { $0.value.isEmpty ? nil : $0.value } }
             config.signingKey = path("signing.key")
@@ -278,7 +283,7 @@ public struct TimebokConfig: Sendable, Hashable {
         "office.name", "office.organisation-number", "office.her-id", "helsenorge.her-id", "helsenorge.service-her-id",
         "schemas.official", "schemas.own", "limits.max-input-bytes", "limits.max-slots-per-command",
         "identity.allow-test-numbers",
-        "pushes.process", "limits.settle-seconds", "helsenorge.accepted-service-her-ids",
+        "pushes.process", "limits.settle-seconds", "limits.batch-size", "helsenorge.accepted-service-her-ids",
         "spool.group", "archive.keep-days", "error.keep-days", "ledger.keep-days",
         "signing.key", "signing.certificate", "signing.next-key", "signing.next-certificate", "signing.next-from",
         "signing.incoming",
@@ -316,6 +321,9 @@ public struct TimebokConfig: Sendable, Hashable {
         # A file written in place that is not yet well-formed and was modified less than this many
         # seconds ago (by the file system's clock) is left for the next pass; 0 refuses it at once.
         limits.settle-seconds = \(settleSeconds)
+        # At most this many waiting inputs are decided in one transaction and made durable with one
+        # sync of the spool (a lone input is never kept waiting for company).
+        limits.batch-size = \(batchSize)
 
         # Every file here holds health data. Folders are 0750, files 0640, the database 0600; with a
         # group that the transport and the EPJ share, folders are 2770 and owned by it.

@@ -20,6 +20,8 @@ public final class Engine {
     /// The official schemas with ours, for helsenorge messages: compiled on first use, so commands
     /// that never read a message (listings, the command line) do not pay for it.
     private var compiledMessageSchemas: SchemaSet?
+    /// Result names given out in the batch in hand (not yet published, so not yet on disk).
+    var reservedResultNames: Set<String> = []
 
     /// The level of checking in force for helsenorge messages.
     public var schemaLevel: SchemaLevel { SchemaLevel(officialFolder: config.officialSchemas) }
@@ -228,41 +230,29 @@ public final class Engine {
     }
 
     /// One pass over the spool, holding its lock: files left in `processing/` by an earlier run
-    /// first, then every waiting command file and every message in `inbox/`, oldest name first, then
-    /// requests whose hold time ran out. A file that cannot be finished now stays in `processing/`
-    /// for the next pass; the others go on.
+    /// first, then every waiting command file and every message in `inbox/`, oldest name first, in
+    /// batches (``runBatch(_:report:)``), then requests whose hold time ran out. A file that cannot
+    /// be finished now stays in `processing/` for the next pass; the others go on.
     public func process() throws -> Report {
         let lock = try spool.lock()
         defer { withExtendedLifetime(lock) {} }
         try checkDatabase()
         var report = Report()
-        func attempt(_ claimed: Spool.Claimed) {
-            let started = ContinuousClock.now
-            do {
-                var outcome = claimed.origin == .inbox ? try handleMessage(claimed) : try handle(claimed)
-                let elapsed = ContinuousClock.now - started
-                outcome.input = "\(claimed.origin.rawValue)/\(claimed.name)"
-                outcome.milliseconds =
-                    Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
-                report.outcomes.append(outcome)
-            } catch {
-                report.retrying.append((claimed.name, "\(error)"))
-            }
-        }
         // Outputs committed but never published (the process stopped, the disk was full): publish them first.
         for key in try store.read({ try $0.keysWithUnpublishedOutputs() }) {
             guard let entry = try store.read({ try $0.ledger(key: key) }) else { continue }
             do { try publish(entry.outputs, key: key) } catch { report.retrying.append((key, "\(error)")) }
         }
         report.leftoversRemoved = spool.removeOwnLeftovers()
-        for claimed in spool.leftInProcessing() {
-            attempt(claimed)
+        let left = spool.leftInProcessing()
+        for start in stride(from: 0, to: left.count, by: config.batchSize) {
+            runBatch(Array(left[start..<min(start + config.batchSize, left.count)]), report: &report)
         }
         var waiting: [String] = []
         setAsideOdd(in: .commands, report: &report)
         setAsideOdd(in: .inbox, report: &report)
-        try claimWaiting(in: .commands, waiting: &waiting, attempt)
-        try claimWaiting(in: .inbox, waiting: &waiting, attempt)
+        try claimWaiting(in: .commands, waiting: &waiting, report: &report)
+        try claimWaiting(in: .inbox, waiting: &waiting, report: &report)
         report.waiting = waiting
         // A `.meta` in processing/ whose message is neither there nor waiting: to error/ with a reason.
         for orphan in spool.orphanCompanions() {
@@ -286,30 +276,47 @@ public final class Engine {
         return report
     }
 
-    /// Claims each complete file waiting in a folder (an inbox message with its `.meta`) and handles it.
-    private func claimWaiting(
-        in folder: Spool.Folder, waiting: inout [String], _ attempt: (Spool.Claimed) -> Void
-    ) throws {
+    /// Claims the complete files waiting in a folder (an inbox message with its `.meta`), up to a
+    /// batch at a time, and runs each batch. The claims' folder syncs wait for the batch's sync.
+    private func claimWaiting(in folder: Spool.Folder, waiting: inout [String], report: inout Report) throws {
         // The file system's own clock, read once per folder and only when there is something to
         // judge: file ages never depend on the business clock (which tests and replays fix).
         var fileSystemNow: Date?
-        for file in spool.waiting(in: folder) {
-            // Without a settle time nothing waits; a probe that cannot be written (a full disk) counts
-            // every file as settled rather than stopping the pass.
-            let now = config.settleSeconds == 0 ? nil : fileSystemNow ?? (try? spool.fileSystemNow(in: folder))
-            fileSystemNow = now
-            // A file written in place may be incomplete: a young file that is not yet well-formed waits.
-            if let now, now.timeIntervalSince(file.modified) < TimeInterval(config.settleSeconds),
-                file.size <= config.maxInputBytes,
-                let data = FileManager.default.contents(atPath: spool.path(folder) + "/" + file.name),
-                (try? HardenedXMLParser.parse(Array(data), limits: ParseLimits(maxBytes: config.maxInputBytes))) == nil
-            {
-                waiting.append(file.name)
-                continue
+        var files = spool.waiting(in: folder)[...]
+        while !files.isEmpty {
+            var claimError: (any Error)?
+            try spool.batch {
+                var batch: [Spool.Claimed] = []
+                while batch.count < config.batchSize, let file = files.popFirst() {
+                    // Without a settle time nothing waits; a probe that cannot be written (a full disk)
+                    // counts every file as settled rather than stopping the pass.
+                    let now = config.settleSeconds == 0 ? nil : fileSystemNow ?? (try? spool.fileSystemNow(in: folder))
+                    fileSystemNow = now
+                    // A file written in place may be incomplete: a young file that is not yet well-formed waits.
+                    if let now, now.timeIntervalSince(file.modified) < TimeInterval(config.settleSeconds),
+                        file.size <= config.maxInputBytes,
+                        let data = FileManager.default.contents(atPath: spool.path(folder) + "/" + file.name),
+                        (try? HardenedXMLParser.parse(Array(data), limits: ParseLimits(maxBytes: config.maxInputBytes)))
+                            == nil
+                    {
+                        waiting.append(file.name)
+                        continue
+                    }
+                    do {
+                        guard
+                            let claimed = try spool.claim(
+                                file.name, from: folder, companion: folder == .inbox ? ".meta" : nil)
+                        else { continue }
+                        batch.append(claimed)
+                    } catch {
+                        // What is claimed already is finished first; the pass then reports the failure.
+                        claimError = error
+                        files = []
+                    }
+                }
+                runBatch(batch, report: &report)
             }
-            guard let claimed = try spool.claim(file.name, from: folder, companion: folder == .inbox ? ".meta" : nil)
-            else { continue }
-            attempt(claimed)
+            if let claimError { throw claimError }
         }
     }
 
@@ -331,7 +338,9 @@ public final class Engine {
         }
     }
 
-    private func handle(_ claimed: Spool.Claimed) throws -> CommandOutcome {
+    /// A command file, decided in the batch's transaction: applied (its result to `results/`, the
+    /// input to the archive) or refused (an error result, the input to `error/` with its reason).
+    func planCommand(_ claimed: Spool.Claimed, writer: StoreWriter) throws -> Plan {
         let now = clock()
         let day = Oslo.today(at: now).description
         // The size comes from the open file: an oversized one is refused without being read.
@@ -341,44 +350,53 @@ public final class Engine {
                 .malformedCommand,
                 "The command file has \(read.size) bytes, more than limits.max-input-bytes (\(config.maxInputBytes)); it was not read."
             )
-            return try reject(
-                claimed, commandId: nil, error: error, details: [], day: day, contentKey: "size:\(read.size)")
+            return try planRejection(
+                claimed, commandId: nil, error: error, details: [], day: day, contentKey: "size:\(read.size)",
+                writer: writer)
         }
         let envelope: CommandEnvelope
         do {
             envelope = try decodeCommandFile(bytes, name: claimed.name)
         } catch {
-            return try reject(
+            return try planRejection(
                 claimed, commandId: error.commandId, error: error.error, details: error.details, day: day,
-                contentKey: ContentHash.hex(bytes))
+                contentKey: ContentHash.hex(bytes), writer: writer)
         }
-        switch commit(envelope, source: claimed.name, content: bytes, resultName: resultName(for: envelope.id)) {
-        case .success(let committed):
+        let name = resultName(for: envelope.id)
+        do {
+            let committed = try writer.savepoint {
+                try decideCommand(envelope, source: claimed.name, content: bytes, resultName: name, writer: $0)
+            }
             var outcome = committed.outcome
-            try publish(committed.outputs, key: "command:\(envelope.id)")
             outcome.resultFile = committed.outputs.first.map { "\($0.folder)/\($0.name)" }
-            outcome.inputMovedTo = try spool.archive(
-                claimed, day: day, outputs: committed.outputs.map { ($0.folder, $0.name, $0.bytes) })
-            return outcome
-        case .failure(let error) where error.code == .storage:
-            // Not the command's fault: leave it in processing/ and try again on the next pass.
-            throw error
-        case .failure(let error):
-            return try reject(
-                claimed, commandId: envelope.id, error: error, details: [], day: day, contentKey: ContentHash.hex(bytes)
-            )
+            return Plan(
+                claimed: claimed, key: "command:\(envelope.id)", outputs: committed.outputs, disposition: .archive,
+                outcome: outcome, day: day)
+        } catch let error as ModelError where error.code != .storage {
+            return try planRejection(
+                claimed, commandId: envelope.id, error: error, details: [], day: day,
+                contentKey: ContentHash.hex(bytes), resultName: name, writer: writer)
         }
+        // Anything else (the store's own trouble) is not the command's fault: it stays in
+        // processing/ and is tried again on the next pass.
     }
 
     /// The ledger entry for `key`: the recorded one when there is one (recovery answers once, the
     /// same way), else the one `make` builds, recorded in its own transaction.
     func recordOnce(key: String, _ make: (StoreWriter) throws -> LedgerEntry) throws -> LedgerEntry {
-        try store.write { writer in
-            if let recorded = try writer.reader.ledger(key: key) { return recorded }
-            let entry = try make(writer)
-            try writer.record(entry)
-            return entry
-        }
+        try store.write { try recordOnce(key: key, writer: $0, make) }
+    }
+
+    /// The same, inside a transaction in hand.
+    func recordOnce(
+        key: String, writer: StoreWriter, _ make: (StoreWriter) throws -> LedgerEntry
+    ) throws
+        -> LedgerEntry
+    {
+        if let recorded = try writer.reader.ledger(key: key) { return recorded }
+        let entry = try make(writer)
+        try writer.record(entry)
+        return entry
     }
 
     /// Publishes outputs not yet published, then marks them so (a reader may already have consumed
@@ -393,16 +411,16 @@ public final class Engine {
         if any { try store.write { try $0.markPublished(key: key) } }
     }
 
-    /// Writes an error result and moves the input to `error/` with a reason a person can read. The
-    /// rejection is recorded in the ledger first (key: file name and content hash), so recovery
-    /// after a crash answers it once, with the same result.
-    private func reject(
+    /// An error result for a refused command file, and the input to `error/` with a reason a
+    /// person can read. The rejection is recorded in the ledger (key: file name and content hash),
+    /// so recovery after a crash answers it once, with the same result.
+    private func planRejection(
         _ claimed: Spool.Claimed, commandId: String?, error: ModelError, details: [String], day: String,
-        contentKey: String
-    ) throws -> CommandOutcome {
+        contentKey: String, resultName reserved: String? = nil, writer: StoreWriter
+    ) throws -> Plan {
         let key = "rejected:\(claimed.origin.rawValue)/\(claimed.name):\(contentKey)"
-        let entry = try recordOnce(key: key) { _ in
-            let name = resultName(for: commandId ?? (claimed.name as NSString).deletingPathExtension)
+        let entry = try recordOnce(key: key, writer: writer) { _ in
+            let name = reserved ?? resultName(for: commandId ?? (claimed.name as NSString).deletingPathExtension)
             let result = CommandFile.result(
                 commandId: commandId, error: error, message: nil, created: [], processedAt: Oslo.xsDateTime(clock()))
             return LedgerEntry(
@@ -410,16 +428,17 @@ public final class Engine {
                 summary: "\(error.code.rawValue): \(error.message)",
                 outputs: [LedgerEntry.Output(folder: Spool.Folder.results.rawValue, name: name, bytes: result)])
         }
-        try publish(entry.outputs, key: key)
         let resultFile = "results/\(entry.outputs[0].name)"
         var reason =
             "\(claimed.origin.rawValue)/\(claimed.name) was not applied; nothing in the model changed.\n\(error.code.rawValue): \(error.message)\n"
         if !details.isEmpty { reason += "Details:\n" + details.map { "  \($0)\n" }.joined() }
         reason += "Result: \(resultFile)\nTime: \(Oslo.xsDateTime(clock()))\n"
-        let moved = try quarantine(claimed, day: day, reason: reason)
-        return CommandOutcome(
-            commandId: commandId, error: Refusal(error), summary: error.message, created: [], duplicate: false,
-            resultFile: resultFile, inputMovedTo: moved)
+        return Plan(
+            claimed: claimed, key: key, outputs: entry.outputs, disposition: .quarantine(reason),
+            outcome: CommandOutcome(
+                commandId: commandId, error: Refusal(error), summary: error.message, created: [], duplicate: false,
+                resultFile: resultFile),
+            day: day)
     }
 
     /// Moves an input to `error/` with its reason, fødselsnumre masked: reason files are read by people.
@@ -474,57 +493,65 @@ public final class Engine {
     private func commit(
         _ envelope: CommandEnvelope, source: String, content: [UInt8], resultName: String?
     ) -> Result<Committed, ModelError> {
-        let hash = ContentHash.hex(content)
-        let key = "command:\(envelope.id)"
-        let context = decisionContext()
-        let now = context.now
         do {
             return .success(
-                try store.write { writer in
-                    if let previous = try writer.reader.ledger(key: key) {
-                        guard previous.contentSHA256 == hash else {
-                            throw ModelError(
-                                .commandIdReused,
-                                "Command id \"\(envelope.id)\" was already used (\(previous.source), \(Oslo.xsDateTime(Date(timeIntervalSince1970: Double(previous.appliedAt))))) for a different command; give every command its own id."
-                            )
-                        }
-                        return Committed(
-                            outcome: CommandOutcome(
-                                commandId: envelope.id, error: nil, summary: "Already applied: \(previous.summary)",
-                                created: [], duplicate: true), outputs: previous.outputs)
-                    }
-                    let decision = try CommandHandler(settings: settings, newId: context.newId).decide(
-                        envelope, model: writer.reader, now: now)
-                    // The office's events become answers, pushes and journal entries, decided on the same
-                    // snapshot and committed with the decision in one step.
-                    let conversation = try Conversations(context: context).officeEvents(
-                        of: decision, model: writer.reader)
-                    try writer.apply(conversation)
-                    var outputs: [LedgerEntry.Output] = []
-                    if let resultName {
-                        outputs.append(
-                            LedgerEntry.Output(
-                                folder: Spool.Folder.results.rawValue, name: resultName,
-                                bytes: CommandFile.result(
-                                    commandId: envelope.id, error: nil, message: decision.summary,
-                                    created: decision.created,
-                                    processedAt: Oslo.xsDateTime(Date(timeIntervalSince1970: Double(now))))))
-                    }
-                    outputs += try outputFiles(conversation, context: context, model: writer.reader)
-                    try writer.record(
-                        LedgerEntry(
-                            key: key, source: source, contentSHA256: hash, appliedAt: now, outcome: "ok",
-                            summary: decision.summary, outputs: outputs))
-                    return Committed(
-                        outcome: CommandOutcome(
-                            commandId: envelope.id, error: nil, summary: decision.summary, created: decision.created,
-                            duplicate: false), outputs: outputs)
+                try store.write {
+                    try decideCommand(envelope, source: source, content: content, resultName: resultName, writer: $0)
                 })
         } catch let error as ModelError {
             return .failure(error)
         } catch {
             return .failure(ModelError(.storage, "The store refused the change: \(error)"))
         }
+    }
+
+    /// Decides a command against the model in the transaction in hand and records it with its
+    /// outputs; a command id seen before with the same content is a duplicate (its recorded outputs).
+    private func decideCommand(
+        _ envelope: CommandEnvelope, source: String, content: [UInt8], resultName: String?, writer: StoreWriter
+    ) throws -> Committed {
+        let hash = ContentHash.hex(content)
+        let key = "command:\(envelope.id)"
+        let context = decisionContext()
+        let now = context.now
+        if let previous = try writer.reader.ledger(key: key) {
+            guard previous.contentSHA256 == hash else {
+                throw ModelError(
+                    .commandIdReused,
+                    "Command id \"\(envelope.id)\" was already used (\(previous.source), \(Oslo.xsDateTime(Date(timeIntervalSince1970: Double(previous.appliedAt))))) for a different command; give every command its own id."
+                )
+            }
+            return Committed(
+                outcome: CommandOutcome(
+                    commandId: envelope.id, error: nil, summary: "Already applied: \(previous.summary)",
+                    created: [], duplicate: true), outputs: previous.outputs)
+        }
+        let decision = try CommandHandler(settings: settings, newId: context.newId).decide(
+            envelope, model: writer.reader, now: now)
+        // The office's events become answers, pushes and journal entries, decided on the same
+        // snapshot and committed with the decision in one step.
+        let conversation = try Conversations(context: context).officeEvents(
+            of: decision, model: writer.reader)
+        try writer.apply(conversation)
+        var outputs: [LedgerEntry.Output] = []
+        if let resultName {
+            outputs.append(
+                LedgerEntry.Output(
+                    folder: Spool.Folder.results.rawValue, name: resultName,
+                    bytes: CommandFile.result(
+                        commandId: envelope.id, error: nil, message: decision.summary,
+                        created: decision.created,
+                        processedAt: Oslo.xsDateTime(Date(timeIntervalSince1970: Double(now))))))
+        }
+        outputs += try outputFiles(conversation, context: context, model: writer.reader)
+        try writer.record(
+            LedgerEntry(
+                key: key, source: source, contentSHA256: hash, appliedAt: now, outcome: "ok",
+                summary: decision.summary, outputs: outputs))
+        return Committed(
+            outcome: CommandOutcome(
+                commandId: envelope.id, error: nil, summary: decision.summary, created: decision.created,
+                duplicate: false), outputs: outputs)
     }
 
     /// Result names sort by time and are unique: `20261201T091500.123Z-<command id>.xml`.
@@ -535,10 +562,14 @@ public final class Engine {
         let base = "\(UTCStamp.compact(clock()))-\(safe)"
         var name = base + ".xml"
         var counter = 2
-        while FileManager.default.fileExists(atPath: spool.path(.results) + "/" + name) {
+        // Also unique within a batch, whose results are not published yet.
+        while reservedResultNames.contains(name)
+            || FileManager.default.fileExists(atPath: spool.path(.results) + "/" + name)
+        {
             name = "\(base)-\(counter).xml"
             counter += 1
         }
+        reservedResultNames.insert(name)
         return name
     }
 }

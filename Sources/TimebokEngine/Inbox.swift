@@ -84,13 +84,10 @@ extension Engine {
         return count
     }
 
-    /// One message from `inbox/` (with its `.meta`, when the transport wrote one, which follows its input
-    /// to the archive or to `error/`).
-    func handleMessage(_ claimed: Spool.Claimed) throws -> CommandOutcome {
-        try handleMessageFile(claimed, metaPath: claimed.companionPath)
-    }
-
-    private func handleMessageFile(_ claimed: Spool.Claimed, metaPath: String) throws -> CommandOutcome {
+    /// One message from `inbox/`, decided in the batch's transaction (with its `.meta`, when the
+    /// transport wrote one, which follows its input to the archive or to `error/`).
+    func planMessage(_ claimed: Spool.Claimed, writer: StoreWriter) throws -> Plan {
+        let metaPath = claimed.companionPath
         let context = decisionContext()
         let now = context.now
         let day = Oslo.today(at: clock()).description
@@ -102,18 +99,19 @@ extension Engine {
                     .inputTooLarge,
                     "The input has \(read.size) bytes, more than limits.max-input-bytes (\(config.maxInputBytes)); it was not read, so it cannot be answered."
                 ))
-            let moved = try quarantine(
-                claimed, day: day, reason: "inbox/\(claimed.name) was refused unread.\n\(refusal)\n")
-            return CommandOutcome(
-                commandId: nil, error: refusal, summary: refusal.message, created: [], duplicate: false,
-                inputMovedTo: moved)
+            return Plan(
+                claimed: claimed, key: nil, outputs: [],
+                disposition: .quarantine("inbox/\(claimed.name) was refused unread.\n\(refusal)\n"),
+                outcome: CommandOutcome(
+                    commandId: nil, error: refusal, summary: refusal.message, created: [], duplicate: false),
+                day: day)
         }
         var meta: TransportMeta?
         if let metaData = FileManager.default.contents(atPath: metaPath) {
             do {
                 meta = try TransportMeta.parse(String(decoding: metaData, as: UTF8.self))
             } catch {
-                return try refuseMessage(
+                return planTransportRefusal(
                     claimed, reason: "Its transport metadata (.meta) is unreadable: \(error)", day: day)
             }
         }
@@ -124,17 +122,17 @@ extension Engine {
         do {
             decoded = try codec.decode(bytes, name: claimed.name)
         } catch {
-            return try answerUndecodable(claimed, error: error, meta: meta, bytes: bytes, day: day)
+            return try planUndecodable(claimed, error: error, meta: meta, bytes: bytes, day: day, writer: writer)
         }
         switch decoded {
         case .appRec(let appRec):
-            return try receive(appRec, claimed: claimed, bytes: bytes, day: day)
+            return try planReceipt(appRec, claimed: claimed, bytes: bytes, day: day, writer: writer)
         case .dialog(let message, let function):
             // The transport's HER-ids must match the MsgHead (a mismatch is a spoofing attempt).
             if let from = meta?["from-her-id"], from != message.info.sender.communicationPartyHerId,
                 from != message.info.sender.herId
             {
-                return try refuseMessage(
+                return planTransportRefusal(
                     claimed,
                     reason:
                         "The transport says the message came from HER-id \(from), but its MsgHead names \(message.info.sender.communicationPartyHerId ?? "?"); refused unanswered as a possible spoofing attempt. Nothing changed.",
@@ -143,14 +141,14 @@ extension Engine {
             if let to = meta?["to-her-id"], to != message.info.receiver.communicationPartyHerId,
                 to != message.info.receiver.herId
             {
-                return try refuseMessage(
+                return planTransportRefusal(
                     claimed,
                     reason:
                         "The transport delivered it to HER-id \(to), but its MsgHead is addressed to \(message.info.receiver.communicationPartyHerId ?? "?"); refused unanswered. Nothing changed.",
                     day: day)
             }
             if let subject = meta?["subject"], subject != message.info.type.value {
-                return try refuseMessage(
+                return planTransportRefusal(
                     claimed,
                     reason:
                         "The transport's subject \(subject) is not the message's process \(message.info.type.value); refused unanswered. Nothing changed.",
@@ -161,7 +159,7 @@ extension Engine {
             let signatureProblem = incomingSignatureProblem(bytes)
             let committed: (LedgerEntry, Bool, Refusal?)
             do {
-                committed = try store.write { writer -> (LedgerEntry, Bool, Refusal?) in
+                committed = try writer.savepoint { writer -> (LedgerEntry, Bool, Refusal?) in
                     let previous = try writer.reader.ledger(key: key)
                     if let previous, previous.contentSHA256 == hash { return (previous, true, nil) }
                     let conversations = conversations(context)
@@ -230,35 +228,37 @@ extension Engine {
                 }
             } catch let invalid as Refusal where invalid.isInvalidOutput {
                 // Nothing was recorded or sent; the input goes to error/ for its bug report.
-                let moved = try quarantine(
-                    claimed, day: day,
-                    reason:
+                return Plan(
+                    claimed: claimed, key: nil, outputs: [],
+                    disposition: .quarantine(
                         "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was not answered; nothing changed.\n\(invalid)\n"
-                )
-                return CommandOutcome(
-                    commandId: message.info.msgId, error: invalid, summary: invalid.message, created: [],
-                    duplicate: false, inputMovedTo: moved)
+                    ),
+                    outcome: CommandOutcome(
+                        commandId: message.info.msgId, error: invalid, summary: invalid.message, created: [],
+                        duplicate: false),
+                    day: day)
             }
             let (entry, duplicate, refusal) = committed
-            try publish(entry.outputs, key: entry.key)
-            let outputs = entry.outputs.map { ($0.folder, $0.name, $0.bytes) }
             if let refusal {
                 let answered = entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }
-                let moved = try quarantine(
-                    claimed, day: day,
-                    reason:
+                return Plan(
+                    claimed: claimed, key: entry.key, outputs: entry.outputs,
+                    disposition: .quarantine(
                         "inbox/\(claimed.name) (\(function.rawValue), MsgId \(message.info.msgId)) was refused.\n\(refusal)\n"
-                        + (answered.isEmpty
-                            ? "Not answered.\n" : "Answered with: \(answered.joined(separator: ", "))\n"))
-                return CommandOutcome(
-                    commandId: message.info.msgId, error: refusal, summary: refusal.message, created: [],
-                    duplicate: false, inputMovedTo: moved)
+                            + (answered.isEmpty
+                                ? "Not answered.\n" : "Answered with: \(answered.joined(separator: ", "))\n")),
+                    outcome: CommandOutcome(
+                        commandId: message.info.msgId, error: refusal, summary: refusal.message, created: [],
+                        duplicate: false),
+                    day: day)
             }
-            let moved = try spool.archive(claimed, day: day, outputs: outputs)
-            return CommandOutcome(
-                commandId: message.info.msgId, error: nil,
-                summary: duplicate ? "Already received: \(entry.summary)" : entry.summary, created: [],
-                duplicate: duplicate, inputMovedTo: moved)
+            return Plan(
+                claimed: claimed, key: entry.key, outputs: entry.outputs, disposition: .archive,
+                outcome: CommandOutcome(
+                    commandId: message.info.msgId, error: nil,
+                    summary: duplicate ? "Already received: \(entry.summary)" : entry.summary, created: [],
+                    duplicate: duplicate),
+                day: day)
         }
     }
 
@@ -278,9 +278,10 @@ extension Engine {
 
     /// A message that cannot be decoded: an AppRec error for an asynchronous one, 26 for a
     /// synchronous one (when its envelope could be read), and the input to `error/`.
-    private func answerUndecodable(
-        _ claimed: Spool.Claimed, error: MessageError, meta: TransportMeta?, bytes: [UInt8], day: String
-    ) throws -> CommandOutcome {
+    private func planUndecodable(
+        _ claimed: Spool.Claimed, error: MessageError, meta: TransportMeta?, bytes: [UInt8], day: String,
+        writer: StoreWriter
+    ) throws -> Plan {
         let context = decisionContext()
         let now = context.now
         var result = Outcome()
@@ -290,9 +291,9 @@ extension Engine {
             let synchronous = error.function.map(\.isSynchronous) ?? !envelope.acknowledgementRequested
             let process = DialogProcess(wireName: envelope.type.value)
             // Not ours: never answered in the name of whoever it was addressed to.
-            if let refused = try store.read({
-                try conversations.notOurs(envelope, asynchronous: !synchronous, meta: meta, model: $0)
-            }) {
+            if let refused = try conversations.notOurs(
+                envelope, asynchronous: !synchronous, meta: meta, model: writer.reader)
+            {
                 result = refused
             } else if synchronous, process != nil {
                 let request = DialogMessage(info: envelope, documents: [])
@@ -314,7 +315,7 @@ extension Engine {
             error.envelope.map { "message:\($0.sender.communicationPartyHerId ?? "?"):\($0.msgId)" }
             ?? "undecodable:\(claimed.name):\(ContentHash.hex(bytes))"
         var unanswerable: Refusal?
-        let entry = try recordOnce(key: key) { writer in
+        let entry = try recordOnce(key: key, writer: writer) { writer in
             var outputs: [LedgerEntry.Output] = []
             do {
                 outputs = try outputFiles(result, context: context, model: writer.reader)
@@ -326,25 +327,27 @@ extension Engine {
                 key: key, source: claimed.name, contentSHA256: ContentHash.hex(bytes), appliedAt: now,
                 outcome: "rejected", summary: error.description, outputs: outputs)
         }
-        try publish(entry.outputs, key: key)
         let answered = entry.outputs.filter { $0.name.hasSuffix(".xml") }.map { "\($0.folder)/\($0.name)" }
         var reason =
             "inbox/\(claimed.name) could not be processed; nothing in the model changed.\n\(error.description)\n"
             + (answered.isEmpty
                 ? "No answer could be addressed.\n" : "Answered with: \(answered.joined(separator: ", "))\n")
         if let unanswerable { reason += "Its answer was not sent: \(unanswerable)\n" }
-        let moved = try quarantine(claimed, day: day, reason: reason)
-        return CommandOutcome(
-            commandId: error.envelope?.msgId, error: Refusal(error), summary: error.description, created: [],
-            duplicate: false, inputMovedTo: moved)
+        return Plan(
+            claimed: claimed, key: key, outputs: entry.outputs, disposition: .quarantine(reason),
+            outcome: CommandOutcome(
+                commandId: error.envelope?.msgId, error: Refusal(error), summary: error.description, created: [],
+                duplicate: false),
+            day: day)
     }
 
     /// An AppRec from helsenorge: matched to the message it answers; E35 marks the patient as not digitally active.
-    private func receive(_ appRec: AppRec, claimed: Spool.Claimed, bytes: [UInt8], day: String) throws -> CommandOutcome
-    {
+    private func planReceipt(
+        _ appRec: AppRec, claimed: Spool.Claimed, bytes: [UInt8], day: String, writer: StoreWriter
+    ) throws -> Plan {
         let context = decisionContext()
         let key = "apprec:\(appRec.sender.communicationPartyHerId ?? "?"):\(appRec.id)"
-        let outcome = try store.write { writer -> String? in
+        let outcome = try writer.savepoint { writer -> String? in
             if try writer.reader.ledger(key: key) != nil { return "duplicate" }
             guard let receipt = try conversations(context).receive(appRec, model: writer.reader) else { return nil }
             try writer.apply(receipt)
@@ -359,23 +362,30 @@ extension Engine {
                 code: .unmatchedAnswer,
                 "It is an AppRec for message \(appRec.original.id), which timebok did not send (or no longer knows). Nothing changed."
             )
-            let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused.\n\(refusal)\n")
-            return CommandOutcome(
-                commandId: appRec.id, error: refusal, summary: refusal.message, created: [], duplicate: false,
-                inputMovedTo: moved)
+            return Plan(
+                claimed: claimed, key: nil, outputs: [],
+                disposition: .quarantine("inbox/\(claimed.name) was refused.\n\(refusal)\n"),
+                outcome: CommandOutcome(
+                    commandId: appRec.id, error: refusal, summary: refusal.message, created: [], duplicate: false),
+                day: day)
         }
-        let moved = try spool.archive(claimed, day: day, outputs: [])
-        return CommandOutcome(
-            commandId: appRec.id, error: nil, summary: outcome == "duplicate" ? "Already received." : outcome,
-            created: [], duplicate: outcome == "duplicate", inputMovedTo: moved)
+        return Plan(
+            claimed: claimed, key: nil, outputs: [], disposition: .archive,
+            outcome: CommandOutcome(
+                commandId: appRec.id, error: nil, summary: outcome == "duplicate" ? "Already received." : outcome,
+                created: [], duplicate: outcome == "duplicate"),
+            day: day)
     }
 
     /// Refused unanswered because of its transport metadata.
-    private func refuseMessage(_ claimed: Spool.Claimed, reason: String, day: String) throws -> CommandOutcome {
+    private func planTransportRefusal(_ claimed: Spool.Claimed, reason: String, day: String) -> Plan {
         let refusal = Refusal(code: .transportMismatch, reason)
-        let moved = try quarantine(claimed, day: day, reason: "inbox/\(claimed.name) was refused.\n\(refusal)\n")
-        return CommandOutcome(
-            commandId: nil, error: refusal, summary: reason, created: [], duplicate: false, inputMovedTo: moved)
+        return Plan(
+            claimed: claimed, key: nil, outputs: [],
+            disposition: .quarantine("inbox/\(claimed.name) was refused.\n\(refusal)\n"),
+            outcome: CommandOutcome(
+                commandId: nil, error: refusal, summary: reason, created: [], duplicate: false),
+            day: day)
     }
 }
 

@@ -141,6 +141,14 @@ enum EngineRecords {
                 }
             }
         ),
+        // 0.6: a published output's bytes live in its file and the archive's link to it, not in the
+        // ledger, which keeps its name and hash (each byte stored once).
+        (
+            "engine v3: the SHA-256 of each output",
+            { db in
+                try db.execute(sql: "ALTER TABLE ledger_output ADD COLUMN sha256 TEXT")
+            }
+        ),
     ]
 }
 
@@ -234,10 +242,14 @@ extension StoreWriter {
         return (outputs, entries)
     }
 
-    /// Marks a ledger entry's outputs as published (after the files exist).
-    func markPublished(key: String) throws {
+    /// Marks a ledger entry's outputs as published (after the files exist). With `forgetBytes`, their
+    /// bytes are dropped too (the published files and the archive's links to them hold them; the
+    /// ledger keeps each output's name and SHA-256): only once the archive has its links.
+    func markPublished(key: String, forgetBytes: Bool = false) throws {
         try database.execute(
-            sql: "UPDATE ledger_output SET published = 1 WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)",
+            sql: forgetBytes
+                ? "UPDATE ledger_output SET published = 1, bytes = x'' WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)"
+                : "UPDATE ledger_output SET published = 1 WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)",
             arguments: [key])
     }
 
@@ -250,8 +262,9 @@ extension StoreWriter {
         let id = database.lastInsertedRowID
         for (seq, output) in entry.outputs.enumerated() {
             try database.execute(
-                sql: "INSERT INTO ledger_output (ledger_id, seq, folder, name, bytes) VALUES (?, ?, ?, ?, ?)",
-                arguments: [id, seq, output.folder, output.name, Data(output.bytes)])
+                sql:
+                    "INSERT INTO ledger_output (ledger_id, seq, folder, name, bytes, sha256) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [id, seq, output.folder, output.name, Data(output.bytes), ContentHash.hex(output.bytes)])
         }
     }
 

@@ -43,6 +43,8 @@ public struct Spool: Sendable {
     let rootPath: FilePath
     /// The system calls that can fail under a full disk or a read-only remount; tests replace them.
     public let fs: FileSystemSeam
+    /// Inside a batch, folder syncs wait for the batch's one syncfs (``batch(_:)``).
+    let batchState = BatchState()
 
     public init(root: String, fileSystem: FileSystemSeam = .system) {
         var path = FilePath(root)

@@ -77,18 +77,51 @@ extension Spool {
         let name = resumedName(claimed, in: directory, marker: ".outputs")
         let target = directory.appending(name)
         if let done = try finishHalfDoneMove(claimed, to: target, .cannotArchive) { return done }
-        // Outputs whose bytes retention already forgot (a late duplicate of an old input) are not copied.
-        let outputs = outputs.filter { !$0.bytes.isEmpty }
+        // Each output once on disk: the archive's copy is a hard link to the published file (it
+        // survives the transport removing its outbox entry). When that file is gone already, its
+        // bytes are written instead; outputs whose bytes the ledger no longer keeps (a late
+        // duplicate, whose outputs went to the archive with the first delivery) are not copied.
+        let outputs = outputs.filter {
+            !$0.bytes.isEmpty || Self.exists(rootPath.appending($0.folder).appending($0.name))
+        }
         if !outputs.isEmpty {
             let copies = directory.appending(name + ".outputs")
             try createDurably(copies)
             for output in outputs {
-                _ = try publish(output.bytes, into: copies, name: output.folder + "-" + output.name)
+                try keepCopy(of: output, in: copies)
             }
         }
         try moveCompanion(of: claimed, besides: target, .cannotArchive)
         try move(FilePath(claimed.path), to: target, .cannotArchive)
         return target.string
+    }
+
+    /// The archive's copy of one output: a link to the published file when it is still there with
+    /// the recorded bytes, else a copy of the bytes.
+    private func keepCopy(of output: (folder: String, name: String, bytes: [UInt8]), in copies: FilePath) throws {
+        let published = rootPath.appending(output.folder).appending(output.name)
+        let copy = copies.appending(output.folder + "-" + output.name)
+        if Self.sameFile(published, copy) { return }
+        if let info = try? published.stat(followTargetSymlink: false), info.type == .regular,
+            output.bytes.isEmpty || Int(info.size) == output.bytes.count
+        {
+            var linked = false
+            do throws(Errno) {
+                try retryingInterrupts { () throws(Errno) in try fs.link(published, copy) }
+                linked = true
+            } catch .noSuchFileOrDirectory {
+                // Consumed between the look and the link: copied below.
+            } catch .fileExists {
+                // A copy of an earlier attempt: fine when identical, below.
+            } catch {
+                throw Failure(.cannotArchive, "Could not link \(published) into \(copies): \(error).", error)
+            }
+            if linked { return try syncDirectory(copies, .cannotArchive) }
+        }
+        guard !output.bytes.isEmpty else { return }
+        guard try publish(output.bytes, into: copies, name: output.folder + "-" + output.name) else {
+            throw Failure(.nameTaken, "\(copy) already exists with other content; it was not overwritten.")
+        }
     }
 
     /// Moves an input that could not be processed into `error/YYYY-MM-DD/` with `NAME.reason.txt`.
@@ -299,6 +332,11 @@ extension Spool {
     }
 
     func syncDirectory(_ directory: FilePath, _ code: Failure.Code) throws {
+        // In a batch, the batch's syncfs makes this name durable together with all the others.
+        guard !batchState.active else {
+            batchState.markDirty()
+            return
+        }
         let fd: FileDescriptor
         do throws(Errno) {
             fd = try retryingInterrupts { () throws(Errno) in

@@ -241,9 +241,15 @@ let createLab =
         _ = try spool.engine().process()
         let result = spool.files("results")[0]
         let bytes = spool.read("results/" + result)
-        // Simulate a crash after the commit: the result was never published and the input is still in processing/.
+        // Simulate a crash after the commit: the result was never published (the ledger still holds its
+        // bytes, as it does until publishing) and the input is still in processing/.
         try FileManager.default.removeItem(atPath: spool.root + "/results/" + result)
-        try spool.engine().store.write { try $0.db.execute(sql: "UPDATE ledger_output SET published = 0") }
+        try FileManager.default.removeItem(atPath: spool.root + "/archive/2026-12-01/create.xml.outputs")
+        try spool.engine().store.write {
+            try $0.db.execute(
+                sql: "UPDATE ledger_output SET published = 0, bytes = ? WHERE name = ?",
+                arguments: [Data(bytes.utf8), result])
+        }
         try FileManager.default.moveItem(
             atPath: spool.root + "/archive/2026-12-01/create.xml",
             toPath: spool.root + "/processing/commands~create.xml")

@@ -29,6 +29,21 @@ import TimebokTestKit
         _ = try office.send(
             hn.reserve(.book(herId: "1234502", name: "Influensavaksine"), .ragnhild, slot: slot, contact: "1234502"))
         _ = try office.sendRaw(Array("<MsgHead".utf8), name: "broken.xml")
+        // A booking from the command line: its push has no input to be archived with, so the ledger
+        // keeps its bytes until retention (outputs of inputs are forgotten once the archive links them).
+        let labSlot = try office.freeSlot("lab")
+        #expect(
+            try office.engine().execute(
+                CommandEnvelope(
+                    id: "cli-book", command: .bookAppointment(slotId: labSlot.id, fnr: Citizen.ragnhild.fnr, text: nil))
+            ).ok)
+        let kept = try office.engine().store.read {
+            try String.fetchAll($0.db, sql: "SELECT folder FROM ledger_output WHERE length(bytes) > 0 ORDER BY folder")
+        }
+        #expect(
+            kept == ["journal", "outbox", "outbox"],
+            "the push (.meta, .xml) and its journal entry; every output archived with its input is forgotten")
+        let keptBytes = kept.count
         let journal = office.spool.files("journal")
         #expect(!journal.isEmpty)
         // A hundred days later, another request.
@@ -39,7 +54,7 @@ import TimebokTestKit
 
         let dry = try office.engine().purge(dryRun: true)
         #expect(
-            dry.archiveFolders == ["2026-12-01"] && dry.errorFolders.isEmpty && dry.outputsCleared > 0
+            dry.archiveFolders == ["2026-12-01"] && dry.errorFolders.isEmpty && dry.outputsCleared == keptBytes
                 && dry.entriesRemoved == 0)
         #expect(office.spool.files("archive").contains { $0.hasPrefix("2026-12-01/") }, "a dry run removes nothing")
 

@@ -97,9 +97,15 @@ enum EngineKeys {
             office.helsenorge.freeSlots(.lab, .ragnhild, from: office.today, to: office.today.adding(days: 3)),
             name: "free.xml")
         let (name, bytes) = try #require(outboxBytes(office).first)
-        // As if the process died after the commit: the output was never published, the input is in processing/.
+        // As if the process died after the commit: the output was never published (the ledger still
+        // holds its bytes until then), the input is in processing/.
         try FileManager.default.removeItem(atPath: office.spool.root + "/outbox/" + name)
-        try office.engine().store.write { try $0.db.execute(sql: "UPDATE ledger_output SET published = 0") }
+        try FileManager.default.removeItem(atPath: office.spool.root + "/archive/2026-12-01/free.xml.outputs")
+        try office.engine().store.write {
+            try $0.db.execute(
+                sql: "UPDATE ledger_output SET published = 0, bytes = ? WHERE name = ?",
+                arguments: [Data(bytes), name])
+        }
         try FileManager.default.moveItem(
             atPath: office.spool.root + "/archive/2026-12-01/free.xml",
             toPath: office.spool.root + "/processing/inbox~free.xml")

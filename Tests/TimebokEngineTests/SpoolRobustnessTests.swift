@@ -66,6 +66,10 @@ final class FaultPlan: @unchecked Sendable {
             rmdir: { [self] path throws(Errno) in
                 if fails() { throw Errno.ioError }
                 try system.rmdir(path)
+            },
+            syncfs: { [self] fd throws(Errno) in
+                if fails() { throw Errno.ioError }
+                try system.syncfs(fd)
             })
     }
 }

@@ -193,6 +193,12 @@ import Testing
         try interrupted.createPrivateFile(spool.root + "/state/private", contents: Array("key".utf8))
         _ = try interrupted.lock()
         try interrupted.removeDayFolder(Self.day, in: .error)
+        try interrupted.batch {
+            let staged = try interrupted.stage(Self.reply, to: .journal, name: "staged.xml")
+            try interrupted.syncAll(.cannotPublish)
+            try interrupted.place(staged)
+        }
+        #expect(spool.bytes("journal/staged.xml") == Self.reply)
 
         #expect(spool.bytes("outbox/reply.xml") == Self.reply)
         #expect(spool.bytes("archive/\(Self.day)/reserve.xml") == Self.input)

@@ -38,7 +38,7 @@ final class TemporarySpool {
 /// A seam over the real system calls that counts the calls, makes the `failAt`-th one fail once
 /// with `error`, and (with `interruptEveryCall`) makes the first attempt of every call EINTR.
 final class FaultSeam: @unchecked Sendable {
-    enum Call: String, CaseIterable { case open, write, fsync, link, unlink, rename, mkdir, rmdir }
+    enum Call: String, CaseIterable { case open, write, fsync, link, unlink, rename, mkdir, rmdir, syncfs }
 
     private let lock = NSLock()
     private var made: [Call] = []
@@ -116,6 +116,10 @@ final class FaultSeam: @unchecked Sendable {
             rmdir: { [self] path throws(Errno) in
                 try enter(.rmdir)
                 try system.rmdir(path)
+            },
+            syncfs: { [self] fd throws(Errno) in
+                try enter(.syncfs)
+                try system.syncfs(fd)
             })
     }
 }

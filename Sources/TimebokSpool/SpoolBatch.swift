@@ -1,0 +1,161 @@
+import Synchronization
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whether the spool is inside a batch (``Spool/batch(_:)``), and whether anything was left for
+/// the batch's sync since the last one; shared by every copy of a `Spool`.
+final class BatchState: Sendable {
+    private struct Counts {
+        var depth = 0
+        var dirty = false
+    }
+    private let counts = Mutex(Counts())
+
+    var active: Bool { counts.withLock { $0.depth > 0 } }
+    func enter() { counts.withLock { $0.depth += 1 } }
+    /// Leaves a batch; true when it was the outermost and something waits for its sync.
+    func leave() -> Bool {
+        counts.withLock {
+            $0.depth -= 1
+            return $0.depth == 0 && $0.dirty
+        }
+    }
+    /// A folder sync was deferred, or a file written, to be made durable by the batch's sync.
+    func markDirty() { counts.withLock { $0.dirty = true } }
+    func markSynced() { counts.withLock { $0.dirty = false } }
+}
+
+// Durability per batch, not per file: inside ``Spool/batch(_:)`` the folder fsyncs of claims, moves
+// and publications are left to one syncfs(2) of the spool's file system, and outputs are published
+// in two steps (``Spool/stage(_:to:name:)``, then ``Spool/place(_:)`` after ``Spool/syncAll(_:)``),
+// so that a batch of N outputs costs two syncs instead of 2N, and still no file ever appears under
+// its name before its bytes are durable.
+extension Spool {
+    /// An output written to its temporary file, not yet under its name.
+    public struct Staged: Sendable, Hashable {
+        public let folder: Folder
+        public let name: String
+        let temporary: FilePath
+        let final: FilePath
+        /// Already published byte-identical (an earlier attempt): nothing to place.
+        public let alreadyThere: Bool
+    }
+
+    /// Runs `body` with every folder fsync deferred, then makes what it left unsynced durable with
+    /// one syncfs (also when `body` throws; a failing sync is then reported after `body`'s own
+    /// error). Batches nest: the outermost one syncs.
+    public func batch<T>(_ body: () throws -> T) throws -> T {
+        batchState.enter()
+        let result: Result<T, any Error>
+        do {
+            result = .success(try body())
+        } catch {
+            result = .failure(error)
+        }
+        let synced = Result { if batchState.leave() { try syncAll(.cannotPublish) } }
+        let value = try result.get()
+        try synced.get()
+        return value
+    }
+
+    /// True inside ``batch(_:)``: folder syncs wait for the batch's syncfs.
+    public var inBatch: Bool { batchState.active }
+
+    /// Makes everything written so far to the spool's file system durable: file contents and the
+    /// names of every link, rename and new folder (syncfs(2) on the spool folder).
+    public func syncAll(_ code: Failure.Code) throws {
+        let fd: FileDescriptor
+        do throws(Errno) {
+            fd = try retryingInterrupts { () throws(Errno) in
+                try fs.open(rootPath, .readOnly, [.directory, .closeOnExec], nil)
+            }
+        } catch {
+            throw Failure(code, "Could not open the spool folder \(rootPath) to sync it: \(error).", error)
+        }
+        defer { try? fd.close() }
+        do throws(Errno) {
+            try retryingInterrupts { () throws(Errno) in try fs.syncfs(fd) }
+            batchState.markSynced()
+        } catch {
+            throw Failure(code, "Could not sync the spool's file system (syncfs of \(rootPath)): \(error).", error)
+        }
+    }
+
+    /// Writes an output to its temporary file `.NAME.<pid>.tmp` in `folder`, without syncing it:
+    /// the batch syncs all of them at once (``syncAll(_:)``) before ``place(_:)`` gives them their
+    /// names. A file already published under NAME with the same bytes needs nothing more; one with
+    /// other content is never overwritten (``Failure/Code/nameTaken``).
+    public func stage(_ bytes: [UInt8], to folder: Folder, name: String) throws -> Staged {
+        let directory = folderPath(folder)
+        let final = directory.appending(name)
+        let temporary = directory.appending("." + name + "." + String(getpid()) + ".tmp")
+        if let existing = Self.contents(of: final) {
+            guard existing == bytes else {
+                throw Failure(.nameTaken, "\(final) already exists with other content; it was not overwritten.")
+            }
+            return Staged(folder: folder, name: name, temporary: temporary, final: final, alreadyThere: true)
+        }
+        let fd: FileDescriptor
+        do throws(Errno) {
+            fd = try retryingInterrupts { () throws(Errno) in
+                try fs.open(
+                    temporary, .writeOnly, [.create, .truncate, .closeOnExec], FilePermissions(rawValue: Modes.file))
+            }
+        } catch {
+            throw Failure(.cannotPublish, "Could not create \(temporary): \(error).", error)
+        }
+        var step = "set the mode of"
+        do throws(Errno) {
+            try systemCall { fchmod(fd.rawValue, Modes.file) }
+            step = "write"
+            try writeAll(bytes, to: fd)
+            step = "close"
+            try closing(fd)
+        } catch {
+            if step != "close" { try? fd.close() }
+            try? retryingInterrupts { () throws(Errno) in try fs.unlink(temporary) }
+            throw Failure(.cannotPublish, "Could not \(step) \(temporary): \(error).", error)
+        }
+        batchState.markDirty()
+        return Staged(folder: folder, name: name, temporary: temporary, final: final, alreadyThere: false)
+    }
+
+    /// Gives a staged output its name (link, which never replaces, then unlink of the temporary).
+    /// Call it only after ``syncAll(_:)`` has made the staged bytes durable.
+    public func place(_ staged: Staged) throws {
+        guard !staged.alreadyThere else { return }
+        do throws(Errno) {
+            try retryingInterrupts { () throws(Errno) in try fs.link(staged.temporary, staged.final) }
+        } catch {
+            // Someone else's file under that name: identical is fine, anything else is never overwritten.
+            let same =
+                error == .fileExists
+                && Self.contents(of: staged.final).map { $0 == Self.contents(of: staged.temporary) }
+                    == true
+            try? retryingInterrupts { () throws(Errno) in try fs.unlink(staged.temporary) }
+            if same { return }
+            if error == .fileExists {
+                throw Failure(.nameTaken, "\(staged.final) already exists with other content; it was not overwritten.")
+            }
+            throw Failure(.cannotPublish, "Could not publish \(staged.final): \(error).", error)
+        }
+        do throws(Errno) {
+            try retryingInterrupts { () throws(Errno) in try fs.unlink(staged.temporary) }
+        } catch {
+            throw Failure(
+                .cannotPublish,
+                "Could not remove the temporary file \(staged.temporary) after linking it to \(staged.final): \(error).",
+                error)
+        }
+        try syncDirectory(staged.final.removingLastComponent(), .cannotPublish)
+    }
+
+    /// Removes a staged temporary file that will not be placed (its batch failed before placing).
+    public func discard(_ staged: Staged) {
+        guard !staged.alreadyThere else { return }
+        try? retryingInterrupts { () throws(Errno) in try fs.unlink(staged.temporary) }
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import GRDB
+import Synchronization
+import SystemPackage
+import Testing
+import TimebokCore
+import TimebokTestKit
+
+@testable import Booking
+@testable import HelsenorgeMessages
+@testable import TimebokEngine
+@testable import TimebokSpool
+
+/// Counts the spool's durability calls (fsync of a file or folder, syncfs).
+final class SyncCounter: Sendable {
+    private let counts = Mutex((fsync: 0, syncfs: 0))
+
+    var fsyncs: Int { counts.withLock { $0.fsync } }
+    var syncfs: Int { counts.withLock { $0.syncfs } }
+    var total: Int { counts.withLock { $0.fsync + $0.syncfs } }
+
+    var seam: FileSystemSeam {
+        var seam = FileSystemSeam.system
+        let system = FileSystemSeam.system
+        seam.fsync = { [self] fd throws(Errno) in
+            counts.withLock { $0.fsync += 1 }
+            try system.fsync(fd)
+        }
+        seam.syncfs = { [self] fd throws(Errno) in
+            counts.withLock { $0.syncfs += 1 }
+            try system.syncfs(fd)
+        }
+        return seam
+    }
+}
+
+/// Group commit (issue 12): a batch is decided in one transaction and made durable with a constant
+/// number of syncs, one poisoned input fails alone, and each output is stored once.
+@Suite struct Batches {
+    /// `count` HentLedigeTimer requests waiting in the inbox, each with its own MsgId.
+    static func dropFreeSlotRequests(_ count: Int, into spool: TemporarySpool) {
+        let hn = Helsenorge()
+        for index in 0..<count {
+            var request = hn.freeSlots(
+                .lab, .ragnhild, from: LocalDate(year: 2026, month: 12, day: 1),
+                to: LocalDate(year: 2026, month: 12, day: 20))
+            request.info.msgId = "free-\(index)"
+            _ = FileManager.default.createFile(
+                atPath: spool.root + "/inbox/" + String(format: "free-%03d.xml", index),
+                contents: Data(MessageCodec.encode(request)))
+        }
+    }
+
+    /// The syncs one pass over `count` waiting requests makes, with the batch size given.
+    static func syncsOfAPass(over count: Int, batchSize: Int) throws -> (counter: SyncCounter, report: Engine.Report) {
+        let spool = try SpoolRobustness.smallOffice()
+        let text = try String(contentsOfFile: spool.root + "/timebok.conf", encoding: .utf8).replacingOccurrences(
+            of: "limits.batch-size = 64", with: "limits.batch-size = \(batchSize)")
+        try text.write(toFile: spool.root + "/timebok.conf", atomically: true, encoding: .utf8)
+        // The first input of the day creates the day folders: done once before counting.
+        dropFreeSlotRequests(1, into: spool)
+        _ = try spool.engine().process()
+        let hn = Helsenorge()
+        for index in 0..<count {
+            var request = hn.freeSlots(
+                .lab, .ragnhild, from: LocalDate(year: 2026, month: 12, day: 1),
+                to: LocalDate(year: 2026, month: 12, day: 20))
+            request.info.msgId = "counted-\(index)"
+            _ = FileManager.default.createFile(
+                atPath: spool.root + "/inbox/" + String(format: "counted-%03d.xml", index),
+                contents: Data(MessageCodec.encode(request)))
+        }
+        let counter = SyncCounter()
+        let report = try spool.engine(fileSystem: counter.seam).process()
+        return (counter, report)
+    }
+
+    @Test func aBatchIsMadeDurableWithTwoSyncsWhateverItsSize() throws {
+        let one = try Self.syncsOfAPass(over: 1, batchSize: 64)
+        let forty = try Self.syncsOfAPass(over: 40, batchSize: 64)
+        #expect(one.report.outcomes.count == 1 && forty.report.outcomes.count == 40)
+        #expect(forty.report.outcomes.allSatisfy(\.ok) && forty.report.retrying.isEmpty)
+        // Its outputs' bytes once (after they are written), every name once (after the moves): no
+        // fsync per file or folder.
+        #expect(
+            one.counter.syncfs == 2 && one.counter.fsyncs == 0,
+            "\(one.counter.syncfs) syncfs, \(one.counter.fsyncs) fsyncs")
+        #expect(
+            forty.counter.total == one.counter.total,
+            "40 inputs: \(forty.counter.total) syncs, 1 input: \(one.counter.total)")
+    }
+
+    @Test func aBatchClosesOnItsSize() throws {
+        let pass = try Self.syncsOfAPass(over: 7, batchSize: 3)
+        #expect(pass.report.outcomes.count == 7 && pass.report.outcomes.allSatisfy(\.ok))
+        #expect(pass.counter.syncfs == 6 && pass.counter.fsyncs == 0, "three batches (3, 3, 1), two syncs each")
+    }
+
+    @Test func onePoisonedInputFailsAloneAndTheRestOfItsBatchGoesOn() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        Self.dropFreeSlotRequests(4, into: spool)
+        // free-001 fails while it is decided (its ledger row is refused: a handler error inside the
+        // batch's transaction); free-002 fails while it is published (its reply cannot be written).
+        try spool.engine().store.write {
+            try $0.db.execute(
+                sql:
+                    "CREATE TRIGGER poison BEFORE INSERT ON ledger WHEN NEW.source = 'free-001.xml' BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+            )
+        }
+        var seam = FileSystemSeam.system
+        let system = FileSystemSeam.system
+        let replies = Mutex(0)
+        seam.open = { path, mode, options, permissions throws(Errno) in
+            // The second reply staged is free-002's (free-001 has none).
+            if path.string.contains("/outbox/."), path.string.contains("SvarLedigeTimer"),
+                !path.string.contains(".meta."),
+                replies.withLock({
+                    $0 += 1; return $0
+                }) == 2
+            {
+                throw Errno.noSpace
+            }
+            return try system.open(path, mode, options, permissions)
+        }
+        let report = try spool.engine(fileSystem: seam).process()
+        #expect(report.outcomes.map(\.commandId) == ["free-0", "free-3"] && report.outcomes.allSatisfy(\.ok))
+        #expect(Set(report.retrying.map(\.name)) == ["free-001.xml", "free-002.xml"], "\(report.retrying)")
+        #expect(report.retrying.contains { $0.name == "free-001.xml" && $0.problem.contains("poisoned") })
+        #expect(spool.files("outbox").filter { $0.hasSuffix(".xml") }.count == 2)
+        #expect(spool.files("processing") == ["inbox~free-001.xml", "inbox~free-002.xml"])
+        let recorded = try spool.engine().store.read {
+            try String.fetchAll($0.db, sql: "SELECT source FROM ledger WHERE key LIKE 'message:%' ORDER BY source")
+        }
+        #expect(recorded == ["free-000.xml", "free-002.xml", "free-003.xml"], "free-001 left no trace")
+
+        // Once the trouble is gone, the next pass finishes both, exactly once.
+        try spool.engine().store.write { try $0.db.execute(sql: "DROP TRIGGER poison") }
+        let next = try spool.engine().process()
+        #expect(Set(next.outcomes.compactMap(\.commandId)) == ["free-1", "free-2"] && next.outcomes.allSatisfy(\.ok))
+        #expect(
+            next.outcomes.first { $0.commandId == "free-2" }?.duplicate == true, "decided before: its recorded reply")
+        #expect(spool.files("outbox").filter { $0.hasSuffix(".xml") }.count == 4)
+        #expect(spool.files("processing").isEmpty && next.retrying.isEmpty)
+        #expect(try spool.engine().process().outcomes.isEmpty, "nothing left")
+    }
+
+    @Test func eachOutputIsStoredOnceTheArchiveLinksItAndTheLedgerForgetsItsBytes() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        Self.dropFreeSlotRequests(2, into: spool)
+        let report = try spool.engine().process()
+        #expect(report.outcomes.count == 2 && report.outcomes.allSatisfy(\.ok))
+        let replies = spool.files("outbox").filter { $0.hasSuffix(".xml") }
+        #expect(replies.count == 2)
+        for reply in replies {
+            let copies = spool.files("archive").filter { $0.hasSuffix(".outputs/outbox-" + reply) }
+            #expect(copies.count == 1)
+            var published = stat()
+            var archived = stat()
+            #expect(stat(spool.root + "/outbox/" + reply, &published) == 0)
+            #expect(stat(spool.root + "/archive/" + (copies.first ?? "?"), &archived) == 0)
+            #expect(published.st_ino == archived.st_ino && published.st_nlink == 2, "one file, two names")
+        }
+        let rows = try spool.engine().store.read {
+            try Row.fetchAll(
+                $0.db,
+                sql:
+                    "SELECT o.name, length(o.bytes) AS size, o.sha256, o.published FROM ledger_output o JOIN ledger l ON l.id = o.ledger_id WHERE l.key LIKE 'message:%'"
+            )
+        }
+        #expect(rows.count == 4, "two replies, each with its .meta")
+        for row in rows {
+            let name: String = row["name"]
+            let size: Int = row["size"]
+            let hash: String? = row["sha256"]
+            let published: Bool = row["published"]
+            #expect(size == 0 && published, "\(name): published, bytes forgotten")
+            #expect(hash == ContentHash.hex(Array(spool.read("outbox/" + name).utf8)), "\(name): its hash kept")
+        }
+        // The transport takes the reply: the archive still has it.
+        for reply in replies { try FileManager.default.removeItem(atPath: spool.root + "/outbox/" + reply) }
+        let archived = spool.files("archive").filter { $0.contains(".outputs/outbox-") && $0.hasSuffix(".xml") }
+        #expect(
+            archived.count == 2
+                && archived.allSatisfy {
+                    spool.read("archive/" + $0).contains("SvarLedigeTimer")
+                        || spool.read("archive/" + $0).contains("<MsgHead")
+                })
+    }
+}
