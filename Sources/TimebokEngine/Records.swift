@@ -142,11 +142,31 @@ enum EngineRecords {
             }
         ),
         // 0.6: a published output's bytes live in its file and the archive's link to it, not in the
-        // ledger, which keeps its name and hash (each byte stored once).
+        // ledger, which keeps its name and hash (each byte stored once). The bytes wait in a table of
+        // their own until then: deleting them frees whole pages for the next batch, where a column
+        // emptied in place would leave every ledger_output row on a page of its own.
         (
-            "engine v3: the SHA-256 of each output",
+            "engine v3: output bytes apart, until published; the SHA-256 of each output",
             { db in
-                try db.execute(sql: "ALTER TABLE ledger_output ADD COLUMN sha256 TEXT")
+                try db.execute(
+                    sql: """
+                        ALTER TABLE ledger_output ADD COLUMN sha256 TEXT;
+                        CREATE TABLE ledger_output_bytes (
+                            ledger_id INTEGER NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL,
+                            PRIMARY KEY (ledger_id, seq));
+                        """)
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT ledger_id, seq, bytes FROM ledger_output WHERE length(bytes) > 0")
+                for row in rows {
+                    let bytes = [UInt8](row["bytes"] as Data)
+                    try db.execute(
+                        sql: "INSERT INTO ledger_output_bytes (ledger_id, seq, bytes) VALUES (?, ?, ?)",
+                        arguments: [row["ledger_id"], row["seq"], Data(bytes)])
+                    try db.execute(
+                        sql: "UPDATE ledger_output SET sha256 = ? WHERE ledger_id = ? AND seq = ?",
+                        arguments: [ContentHash.hex(bytes), row["ledger_id"], row["seq"]])
+                }
+                try db.execute(sql: "ALTER TABLE ledger_output DROP COLUMN bytes")
             }
         ),
     ]
@@ -192,11 +212,17 @@ extension StoreReader: RecordReader {
         }
         let id: Int64 = row["id"]
         let outputs = try Row.fetchAll(
-            database, sql: "SELECT folder, name, bytes, published FROM ledger_output WHERE ledger_id = ? ORDER BY seq",
+            database,
+            sql: """
+                SELECT o.folder, o.name, b.bytes, o.published FROM ledger_output o
+                LEFT JOIN ledger_output_bytes b ON b.ledger_id = o.ledger_id AND b.seq = o.seq
+                WHERE o.ledger_id = ? ORDER BY o.seq
+                """,
             arguments: [id]
         ).map {
             LedgerEntry.Output(
-                folder: $0["folder"], name: $0["name"], bytes: [UInt8]($0["bytes"] as Data), published: $0["published"])
+                folder: $0["folder"], name: $0["name"], bytes: ($0["bytes"] as Data?).map { [UInt8]($0) } ?? [],
+                published: $0["published"])
         }
         return LedgerEntry(
             key: row["key"], source: row["source"], contentSHA256: row["content_sha256"], appliedAt: row["applied_at"],
@@ -222,15 +248,20 @@ extension StoreWriter {
             try Int.fetchOne(
                 database,
                 sql: """
-                    SELECT COUNT(*) FROM ledger_output WHERE published = 1 AND length(bytes) > 0
-                    AND ledger_id IN (SELECT id FROM ledger WHERE applied_at < ?)
+                    SELECT COUNT(*) FROM ledger_output_bytes b JOIN ledger_output o USING (ledger_id, seq)
+                    WHERE o.published = 1 AND b.ledger_id IN (SELECT id FROM ledger WHERE applied_at < ?)
                     """, arguments: [bytesBefore]) ?? 0
         guard apply else { return (outputs, entries) }
         try database.execute(
             sql: """
-                UPDATE ledger_output SET bytes = x'' WHERE published = 1 AND length(bytes) > 0
-                AND ledger_id IN (SELECT id FROM ledger WHERE applied_at < ?)
+                DELETE FROM ledger_output_bytes WHERE ledger_id IN (SELECT id FROM ledger WHERE applied_at < ?)
+                AND EXISTS (SELECT 1 FROM ledger_output o WHERE o.ledger_id = ledger_output_bytes.ledger_id
+                    AND o.seq = ledger_output_bytes.seq AND o.published = 1)
                 """, arguments: [bytesBefore])
+        try database.execute(
+            sql:
+                "DELETE FROM ledger_output_bytes WHERE ledger_id IN (SELECT id FROM ledger WHERE applied_at < ? AND \(settled))",
+            arguments: [entriesBefore])
         try database.execute(
             sql:
                 "DELETE FROM ledger_output WHERE ledger_id IN (SELECT id FROM ledger WHERE applied_at < ? AND \(settled))",
@@ -247,10 +278,13 @@ extension StoreWriter {
     /// ledger keeps each output's name and SHA-256): only once the archive has its links.
     func markPublished(key: String, forgetBytes: Bool = false) throws {
         try database.execute(
-            sql: forgetBytes
-                ? "UPDATE ledger_output SET published = 1, bytes = x'' WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)"
-                : "UPDATE ledger_output SET published = 1 WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)",
+            sql: "UPDATE ledger_output SET published = 1 WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)",
             arguments: [key])
+        if forgetBytes {
+            try database.execute(
+                sql: "DELETE FROM ledger_output_bytes WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)",
+                arguments: [key])
+        }
     }
 
     /// Records a processed input and the bytes of every output it causes, before any output file exists.
@@ -262,9 +296,11 @@ extension StoreWriter {
         let id = database.lastInsertedRowID
         for (seq, output) in entry.outputs.enumerated() {
             try database.execute(
-                sql:
-                    "INSERT INTO ledger_output (ledger_id, seq, folder, name, bytes, sha256) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [id, seq, output.folder, output.name, Data(output.bytes), ContentHash.hex(output.bytes)])
+                sql: "INSERT INTO ledger_output (ledger_id, seq, folder, name, sha256) VALUES (?, ?, ?, ?, ?)",
+                arguments: [id, seq, output.folder, output.name, ContentHash.hex(output.bytes)])
+            try database.execute(
+                sql: "INSERT INTO ledger_output_bytes (ledger_id, seq, bytes) VALUES (?, ?, ?)",
+                arguments: [id, seq, Data(output.bytes)])
         }
     }
 

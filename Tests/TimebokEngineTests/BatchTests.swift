@@ -164,7 +164,7 @@ final class SyncCounter: Sendable {
             try Row.fetchAll(
                 $0.db,
                 sql:
-                    "SELECT o.name, length(o.bytes) AS size, o.sha256, o.published FROM ledger_output o JOIN ledger l ON l.id = o.ledger_id WHERE l.key LIKE 'message:%'"
+                    "SELECT o.name, (SELECT COUNT(*) FROM ledger_output_bytes b WHERE b.ledger_id = o.ledger_id AND b.seq = o.seq) AS size, o.sha256, o.published FROM ledger_output o JOIN ledger l ON l.id = o.ledger_id WHERE l.key LIKE 'message:%'"
             )
         }
         #expect(rows.count == 4, "two replies, each with its .meta")
@@ -185,5 +185,40 @@ final class SyncCounter: Sendable {
                     spool.read("archive/" + $0).contains("SvarLedigeTimer")
                         || spool.read("archive/" + $0).contains("<MsgHead")
                 })
+    }
+}
+
+/// The ledger of a database made before 0.6 (output bytes in `ledger_output.bytes`) is carried over.
+@Suite struct LedgerMigration {
+    @Test func outputBytesMoveToTheirOwnTableWithTheirHash() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "timebok-ledger-\(UUID().uuidString).sqlite"
+        )
+        .path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let reply = Array("<MsgHead>an answer not yet published</MsgHead>".utf8)
+        do {
+            let old = try BookingStore(path: path, migrations: Array(EngineRecords.migrations.prefix(2)))
+            try old.write {
+                try $0.db.execute(
+                    sql: """
+                        INSERT INTO ledger (key, source, content_sha256, applied_at, outcome, summary)
+                            VALUES ('message:1:a', 'a.xml', 'x', 0, 'ok', 'answered');
+                        INSERT INTO ledger_output (ledger_id, seq, folder, name, bytes, published)
+                            VALUES (1, 0, 'outbox', 'a.xml', ?, 0), (1, 1, 'journal', 'j.xml', x'', 1);
+                        """, arguments: [Data(reply)])
+            }
+        }
+        let store = try BookingStore(path: path, migrations: EngineRecords.migrations)
+        let entry = try #require(try store.read { try $0.ledger(key: "message:1:a") })
+        #expect(
+            entry.outputs.map(\.bytes) == [reply, []], "the unpublished bytes kept, the forgotten ones still forgotten")
+        #expect(entry.outputs.map(\.published) == [false, true])
+        let hashes = try store.read {
+            try String?.fetchAll($0.db, sql: "SELECT sha256 FROM ledger_output ORDER BY seq")
+        }
+        #expect(hashes == [ContentHash.hex(reply), nil])
+        let columns = try store.read { try $0.db.columns(in: "ledger_output").map(\.name) }
+        #expect(!columns.contains("bytes"))
     }
 }

@@ -246,8 +246,10 @@ let createLab =
         try FileManager.default.removeItem(atPath: spool.root + "/results/" + result)
         try FileManager.default.removeItem(atPath: spool.root + "/archive/2026-12-01/create.xml.outputs")
         try spool.engine().store.write {
+            try $0.db.execute(sql: "UPDATE ledger_output SET published = 0 WHERE name = ?", arguments: [result])
             try $0.db.execute(
-                sql: "UPDATE ledger_output SET published = 0, bytes = ? WHERE name = ?",
+                sql:
+                    "INSERT INTO ledger_output_bytes (ledger_id, seq, bytes) SELECT ledger_id, seq, ? FROM ledger_output WHERE name = ?",
                 arguments: [Data(bytes.utf8), result])
         }
         try FileManager.default.moveItem(

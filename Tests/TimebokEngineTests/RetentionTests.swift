@@ -38,7 +38,11 @@ import TimebokTestKit
                     id: "cli-book", command: .bookAppointment(slotId: labSlot.id, fnr: Citizen.ragnhild.fnr, text: nil))
             ).ok)
         let kept = try office.engine().store.read {
-            try String.fetchAll($0.db, sql: "SELECT folder FROM ledger_output WHERE length(bytes) > 0 ORDER BY folder")
+            try String.fetchAll(
+                $0.db,
+                sql:
+                    "SELECT o.folder FROM ledger_output o JOIN ledger_output_bytes USING (ledger_id, seq) ORDER BY o.folder"
+            )
         }
         #expect(
             kept == ["journal", "outbox", "outbox"],

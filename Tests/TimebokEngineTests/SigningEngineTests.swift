@@ -102,8 +102,10 @@ enum EngineKeys {
         try FileManager.default.removeItem(atPath: office.spool.root + "/outbox/" + name)
         try FileManager.default.removeItem(atPath: office.spool.root + "/archive/2026-12-01/free.xml.outputs")
         try office.engine().store.write {
+            try $0.db.execute(sql: "UPDATE ledger_output SET published = 0 WHERE name = ?", arguments: [name])
             try $0.db.execute(
-                sql: "UPDATE ledger_output SET published = 0, bytes = ? WHERE name = ?",
+                sql:
+                    "INSERT INTO ledger_output_bytes (ledger_id, seq, bytes) SELECT ledger_id, seq, ? FROM ledger_output WHERE name = ?",
                 arguments: [Data(bytes), name])
         }
         try FileManager.default.moveItem(
