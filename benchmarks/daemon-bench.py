@@ -15,7 +15,7 @@ the same invocation on the same machine.
                                [--rate 100] [--seconds 20] [--schemas ../shared/reference/schemas]
 Build first: swift build -c release --product timebok
 """
-import argparse, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
+import argparse, os, re, shutil, signal, sqlite3, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOW = "2026-12-01T12:00:00+01:00"
@@ -119,6 +119,14 @@ def du(path, seen=None):
     return total
 
 
+def pages(spool):
+    """(bytes in pages in use, bytes in free pages) of the spool's database (read-only)."""
+    db = sqlite3.connect(f"file:{os.path.join(spool, 'state', 'timebok.sqlite')}?mode=ro", uri=True)
+    size, count, free = (db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_size", "page_count", "freelist_count"))
+    db.close()
+    return (count - free) * size, free * size
+
+
 def peak_rss_kb(pid):
     try:
         for line in open(f"/proc/{pid}/status"):
@@ -137,6 +145,7 @@ def drain(binary, work, free, reserve):
     stage(staging, inputs)
     input_bytes = sum(len(b) + len(m) for _, b, m in inputs)
     before = du(spool)
+    database_before, _ = pages(spool)
     strace = os.path.join(work, "strace.txt") if shutil.which("strace") else None
     daemon = start(binary, spool, os.path.join(work, "drain.log"), strace)
     began = time.time()
@@ -153,6 +162,9 @@ def drain(binary, work, free, reserve):
     if strace and os.path.exists(strace):
         fsyncs = sum(int(line.split()[3]) for line in open(strace) if re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+", line) and line.split()[-1] in ("fsync", "fdatasync", "syncfs", "sync_file_range"))
     database = du(os.path.join(spool, "state"))
+    # The database's growth is its pages in use; free pages (the bytes of outputs waiting for their
+    # batch to be published, deleted since) are reused by the next batches and do not grow with count.
+    in_use, free_pages = pages(spool)
     total = du(spool) - before
     outputs = du(os.path.join(spool, "outbox"))
     ratio = total / (input_bytes + outputs) if input_bytes + outputs else 0
@@ -161,6 +173,8 @@ def drain(binary, work, free, reserve):
         print(f"drain: {fsyncs} fsyncs, {fsyncs / count:.2f} per message (strace -c)")
     print(f"drain: disk {total / count / 1024:.1f} KiB per message (database {database / count / 1024:.1f} KiB, outbox {outputs / count / 1024:.1f} KiB; "
           f"inputs {input_bytes / count / 1024:.1f} KiB each): {ratio:.2f} times its input and outputs")
+    print(f"drain: database in use {(in_use - database_before) / count / 1024:.2f} KiB per message "
+          f"(growth of its pages in use; {free_pages / 1048576:.1f} MiB of free pages for the next batches)")
     print(f"drain: peak RSS {rss / 1024:.0f} MiB")
     return count / seconds
 
