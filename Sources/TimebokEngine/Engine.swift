@@ -22,6 +22,8 @@ public final class Engine {
     private var compiledMessageSchemas: SchemaSet?
     /// Result names given out in the batch in hand (not yet published, so not yet on disk).
     var reservedResultNames: Set<String> = []
+    /// The database checked and an earlier process's temporary files removed (the first pass).
+    private var startChecked = false
 
     /// The level of checking in force for helsenorge messages.
     public var schemaLevel: SchemaLevel { SchemaLevel(officialFolder: config.officialSchemas) }
@@ -236,14 +238,19 @@ public final class Engine {
     public func process() throws -> Report {
         let lock = try spool.lock()
         defer { withExtendedLifetime(lock) {} }
-        try checkDatabase()
+        // What only an earlier process can have left (a damaged database, its temporary files) is
+        // looked for on this engine's first pass: a daemon's later passes cost what they handle.
+        if !startChecked { try checkDatabase() }
         var report = Report()
         // Outputs committed but never published (the process stopped, the disk was full): publish them first.
         for key in try store.read({ try $0.keysWithUnpublishedOutputs() }) {
             guard let entry = try store.read({ try $0.ledger(key: key) }) else { continue }
             do { try publish(entry.outputs, key: key) } catch { report.retrying.append((key, "\(error)")) }
         }
-        report.leftoversRemoved = spool.removeOwnLeftovers()
+        if !startChecked {
+            report.leftoversRemoved = spool.removeOwnLeftovers()
+            startChecked = true
+        }
         let left = spool.leftInProcessing()
         for start in stride(from: 0, to: left.count, by: config.batchSize) {
             runBatch(Array(left[start..<min(start + config.batchSize, left.count)]), report: &report)

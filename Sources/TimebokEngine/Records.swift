@@ -154,6 +154,7 @@ enum EngineRecords {
                         CREATE TABLE ledger_output_bytes (
                             ledger_id INTEGER NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL,
                             PRIMARY KEY (ledger_id, seq));
+                        CREATE INDEX ledger_output_unpublished ON ledger_output (ledger_id) WHERE published = 0;
                         """)
                 let rows = try Row.fetchAll(
                     db, sql: "SELECT ledger_id, seq, bytes FROM ledger_output WHERE length(bytes) > 0")
