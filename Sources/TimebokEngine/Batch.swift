@@ -62,8 +62,11 @@ extension Engine {
             }
         } catch {
             // Nothing of this batch was recorded: every input stays in processing/ for the next pass.
+            let problem =
+                error is ModelError
+                ? "\(error)" : "\(ModelError(.storage, "The store could not commit the batch: \(error)"))"
             let named = Set(refused.map(\.name))
-            report.retrying += refused + batch.filter { !named.contains($0.name) }.map { ($0.name, "\(error)") }
+            report.retrying += refused + batch.filter { !named.contains($0.name) }.map { ($0.name, problem) }
             return
         }
         report.retrying += refused
