@@ -98,27 +98,7 @@ extension Spool {
             }
             return Staged(folder: folder, name: name, temporary: temporary, final: final, alreadyThere: true)
         }
-        let fd: FileDescriptor
-        do throws(Errno) {
-            fd = try retryingInterrupts { () throws(Errno) in
-                try fs.open(
-                    temporary, .writeOnly, [.create, .truncate, .closeOnExec], FilePermissions(rawValue: Modes.file))
-            }
-        } catch {
-            throw Failure(.cannotPublish, "Could not create \(temporary): \(error).", error)
-        }
-        var step = "set the mode of"
-        do throws(Errno) {
-            try systemCall { fchmod(fd.rawValue, Modes.file) }
-            step = "write"
-            try writeAll(bytes, to: fd)
-            step = "close"
-            try closing(fd)
-        } catch {
-            if step != "close" { try? fd.close() }
-            try? retryingInterrupts { () throws(Errno) in try fs.unlink(temporary) }
-            throw Failure(.cannotPublish, "Could not \(step) \(temporary): \(error).", error)
-        }
+        try writeTemporary(bytes, to: temporary, sync: false)
         batchState.markDirty()
         return Staged(folder: folder, name: name, temporary: temporary, final: final, alreadyThere: false)
     }

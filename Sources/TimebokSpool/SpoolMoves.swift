@@ -24,30 +24,7 @@ extension Spool {
             try syncDirectory(directory, .cannotPublish)
             return true
         }
-        let fd: FileDescriptor
-        do throws(Errno) {
-            fd = try retryingInterrupts { () throws(Errno) in
-                try fs.open(
-                    temporary, .writeOnly, [.create, .truncate, .closeOnExec], FilePermissions(rawValue: Modes.file))
-            }
-        } catch {
-            throw Failure(.cannotPublish, "Could not create \(temporary): \(error).", error)
-        }
-        var step = "set the mode of"
-        do throws(Errno) {
-            // Explicit, not left to the umask.
-            try systemCall { fchmod(fd.rawValue, Modes.file) }
-            step = "write"
-            try writeAll(bytes, to: fd)
-            step = "fsync"
-            try retryingInterrupts { () throws(Errno) in try fs.fsync(fd) }
-            step = "close"
-            try closing(fd)
-        } catch {
-            if step != "close" { try? fd.close() }
-            try? retryingInterrupts { () throws(Errno) in try fs.unlink(temporary) }
-            throw Failure(.cannotPublish, "Could not \(step) \(temporary): \(error).", error)
-        }
+        try writeTemporary(bytes, to: temporary, sync: true)
         // link(2) fails with EEXIST instead of replacing: nothing is ever overwritten.
         do throws(Errno) {
             try retryingInterrupts { () throws(Errno) in try fs.link(temporary, final) }
@@ -65,6 +42,36 @@ extension Spool {
         }
         try syncDirectory(directory, .cannotPublish)
         return true
+    }
+
+    /// Writes `bytes` to a new temporary file (mode 0640, not left to the umask), synced when `sync`
+    /// is true (a batch syncs all of its temporaries at once instead); removed again on failure.
+    func writeTemporary(_ bytes: [UInt8], to temporary: FilePath, sync: Bool) throws {
+        let fd: FileDescriptor
+        do throws(Errno) {
+            fd = try retryingInterrupts { () throws(Errno) in
+                try fs.open(
+                    temporary, .writeOnly, [.create, .truncate, .closeOnExec], FilePermissions(rawValue: Modes.file))
+            }
+        } catch {
+            throw Failure(.cannotPublish, "Could not create \(temporary): \(error).", error)
+        }
+        var step = "set the mode of"
+        do throws(Errno) {
+            try systemCall { fchmod(fd.rawValue, Modes.file) }
+            step = "write"
+            try writeAll(bytes, to: fd)
+            if sync {
+                step = "fsync"
+                try retryingInterrupts { () throws(Errno) in try fs.fsync(fd) }
+            }
+            step = "close"
+            try closing(fd)
+        } catch {
+            if step != "close" { try? fd.close() }
+            try? retryingInterrupts { () throws(Errno) in try fs.unlink(temporary) }
+            throw Failure(.cannotPublish, "Could not \(step) \(temporary): \(error).", error)
+        }
     }
 
     /// Moves a processed input into `archive/YYYY-MM-DD/` together with copies of its outputs

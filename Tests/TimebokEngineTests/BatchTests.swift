@@ -38,15 +38,15 @@ final class SyncCounter: Sendable {
 /// number of syncs, one poisoned input fails alone, and each output is stored once.
 @Suite struct Batches {
     /// `count` HentLedigeTimer requests waiting in the inbox, each with its own MsgId.
-    static func dropFreeSlotRequests(_ count: Int, into spool: TemporarySpool) {
+    static func dropFreeSlotRequests(_ count: Int, into spool: TemporarySpool, named prefix: String = "free") {
         let hn = Helsenorge()
         for index in 0..<count {
             var request = hn.freeSlots(
                 .lab, .ragnhild, from: LocalDate(year: 2026, month: 12, day: 1),
                 to: LocalDate(year: 2026, month: 12, day: 20))
-            request.info.msgId = "free-\(index)"
+            request.info.msgId = "\(prefix)-\(index)"
             _ = FileManager.default.createFile(
-                atPath: spool.root + "/inbox/" + String(format: "free-%03d.xml", index),
+                atPath: spool.root + "/inbox/" + prefix + String(format: "-%03d.xml", index),
                 contents: Data(MessageCodec.encode(request)))
         }
     }
@@ -60,16 +60,7 @@ final class SyncCounter: Sendable {
         // The first input of the day creates the day folders: done once before counting.
         dropFreeSlotRequests(1, into: spool)
         _ = try spool.engine().process()
-        let hn = Helsenorge()
-        for index in 0..<count {
-            var request = hn.freeSlots(
-                .lab, .ragnhild, from: LocalDate(year: 2026, month: 12, day: 1),
-                to: LocalDate(year: 2026, month: 12, day: 20))
-            request.info.msgId = "counted-\(index)"
-            _ = FileManager.default.createFile(
-                atPath: spool.root + "/inbox/" + String(format: "counted-%03d.xml", index),
-                contents: Data(MessageCodec.encode(request)))
-        }
+        dropFreeSlotRequests(count, into: spool, named: "counted")
         let counter = SyncCounter()
         let report = try spool.engine(fileSystem: counter.seam).process()
         return (counter, report)
