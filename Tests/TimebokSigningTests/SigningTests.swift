@@ -65,6 +65,25 @@ func xmlsec1(_ arguments: [String]) throws -> (status: Int32, output: String) {
         #expect(try XMLSignature.verify(original, at: TestKeys.now) == nil, "unsigned")
     }
 
+    /// SignedInfo is canonicalized without parsing the signed document again: the same bytes as
+    /// libxml2's exclusive C14N of the SignedInfo where it stands, for every sample answer.
+    @Test(arguments: [
+        "out-SvarTimeReservasjon-05.xml", "out-SvarLedigeTimer-03.xml", "out-Avtale-05.xml",
+    ])
+    func signedInfoIsCanonicalAsLibxml2HasIt(_ sample: String) throws {
+        let signed = try XMLSignature.sign(try Sample.bytes(sample), with: TestKeys.identity)
+        let document = try HardenedXMLParser.parse(signed)
+        let info = try #require(
+            try XMLSignature.signatureElement(in: document).child(XMLSignature.namespace, "SignedInfo"))
+        let libxml2 = try document.exclusiveCanonicalForm(of: info)
+        // SignedInfo as the signer wrote it into the document.
+        let text = String(decoding: signed, as: UTF8.self)
+        let start = try #require(text.range(of: "<SignedInfo>"))
+        let end = try #require(text.range(of: "</SignedInfo>"))
+        let written = String(text[start.lowerBound..<end.upperBound])
+        #expect(XMLSignature.canonicalSignedInfo(written) == libxml2)
+    }
+
     @Test func xmlsec1AcceptsOurSignaturesAndEachFlippedByteFailsBoth() throws {
         let keys = try TestKeys.files()
         defer { try? FileManager.default.removeItem(at: keys.folder) }
