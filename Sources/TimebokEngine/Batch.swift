@@ -80,13 +80,23 @@ extension Engine {
         var moved: [String?] = Array(repeating: nil, count: plans.count)
         do {
             try spool.batch {
+                // A second delivery in the same batch carries the first one's recorded outputs: they
+                // are written once, and it is finished only if the first one is.
+                var stagedBy: [String: Int] = [:]
+                var dependsOn: [Int: Int] = [:]
                 for (index, plan) in plans.enumerated() {
                     do {
                         for output in plan.outputs where !output.published {
+                            let path = output.folder + "/" + output.name
+                            if let owner = stagedBy[path] {
+                                dependsOn[index] = owner
+                                continue
+                            }
                             staged[index].append(
                                 try spool.stage(
                                     output.bytes, to: Spool.Folder(rawValue: output.folder) ?? .results,
                                     name: output.name))
+                            stagedBy[path] = index
                         }
                     } catch {
                         problems[index] = "\(error)"
@@ -104,6 +114,9 @@ extension Engine {
                     } catch {
                         problems[index] = "\(error)"
                     }
+                }
+                for (index, owner) in dependsOn.sorted(by: { $0.key < $1.key }) where problems[index] == nil {
+                    if let problem = problems[owner] { problems[index] = problem }
                 }
                 for (index, plan) in plans.enumerated() where problems[index] == nil {
                     do {

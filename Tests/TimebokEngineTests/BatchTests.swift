@@ -135,6 +135,21 @@ final class SyncCounter: Sendable {
         #expect(try spool.engine().process().outcomes.isEmpty, "nothing left")
     }
 
+    @Test func aSecondDeliveryInTheSameBatchIsADuplicateWithoutASecondAnswer() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        Self.dropFreeSlotRequests(1, into: spool)
+        try FileManager.default.copyItem(
+            atPath: spool.root + "/inbox/free-000.xml", toPath: spool.root + "/inbox/free-000-again.xml")
+        let report = try spool.engine().process()
+        #expect(report.retrying.isEmpty, "\(report.retrying)")
+        #expect(report.outcomes.map(\.duplicate) == [false, true], "\(report.outcomes.map(\.summary))")
+        #expect(spool.files("outbox").filter { $0.hasSuffix(".xml") }.count == 1, "one answer")
+        #expect(
+            spool.files("archive").filter { !$0.contains(".outputs/") }.map { String($0.dropFirst(11)) }
+                == ["free-000-again.xml", "free-000.xml"])
+        #expect(spool.files("processing").isEmpty)
+    }
+
     @Test func eachOutputIsStoredOnceTheArchiveLinksItAndTheLedgerForgetsItsBytes() throws {
         let spool = try SpoolRobustness.smallOffice()
         Self.dropFreeSlotRequests(2, into: spool)
