@@ -239,7 +239,17 @@ public struct MessageCodec: Sendable {
 
     /// Encodes a MsgHead message (unsigned; TimebokSigning adds the signature).
     public static func encode(_ message: DialogMessage) -> [UInt8] {
-        var w = XMLWriter()
+        encode(message, canonical: false).document
+    }
+
+    /// Encodes a MsgHead message and writes its exclusive canonical form beside it, which is what
+    /// an enveloped signature digests: a signer needs not parse the document again.
+    public static func encodeWithCanonicalForm(_ message: DialogMessage) -> (document: [UInt8], canonical: [UInt8]) {
+        encode(message, canonical: true)
+    }
+
+    private static func encode(_ message: DialogMessage, canonical: Bool) -> (document: [UInt8], canonical: [UInt8]) {
+        var w = XMLWriter(canonical: canonical)
         w.element("MsgHead", attributes: ["xmlns": Namespace.msgHead]) { w in
             MsgHeadWriter.msgInfo(message.info, into: &w)
             for document in message.documents {
@@ -265,7 +275,7 @@ public struct MessageCodec: Sendable {
                 }
             }
         }
-        return w.finish()
+        return w.finishWithCanonicalForm()
     }
 
     /// Encodes an AppRec (1.1, or 1.0 when the value says so).

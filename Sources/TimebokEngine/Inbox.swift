@@ -29,11 +29,15 @@ extension Engine {
         let identity = signer?.identity(at: clock())
         for message in result.messages {
             let base = "\(prefix())-\(message.label)-\(message.msgId)"
-            var bytes = message.bytes
-            // Every MsgHead message is signed (AppRecs stay unsigned: their schema has no Signature).
-            // The signed bytes are final: they are what the ledger records and what is published.
-            if let identity, case .dialog = message.body {
-                bytes = try XMLSignature.sign(bytes, with: identity)
+            var bytes: [UInt8]
+            // Every MsgHead message is signed (AppRecs stay unsigned: their schema has no Signature),
+            // over the canonical form its encoder wrote beside it. The signed bytes are final: they
+            // are what the ledger records and what is published.
+            if let identity, case .dialog(let dialog) = message.body {
+                let encoded = MessageCodec.encodeWithCanonicalForm(dialog)
+                bytes = try XMLSignature.sign(encoded.document, canonicalForm: encoded.canonical, with: identity)
+            } else {
+                bytes = message.bytes
             }
             // With the official schemas configured, every output is validated before it is recorded:
             // an answer helsenorge would refuse with T02 is never sent (the transaction is undone).

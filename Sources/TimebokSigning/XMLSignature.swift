@@ -19,15 +19,24 @@ public enum XMLSignature {
     /// Signs a document (a MsgHead message as timebok encoded it): the Signature becomes the last
     /// child of the root element. The result is final: the bytes around the Signature are the
     /// input's, byte for byte, never re-serialised.
-    public static func sign(_ bytes: [UInt8], with identity: SigningIdentity) throws(SigningError) -> [UInt8] {
+    /// `canonicalForm`: the document's exclusive canonical form when the encoder wrote it beside the
+    /// document (``XMLWriter`` with `canonical: true`); otherwise the document is parsed and
+    /// canonicalized with libxml2.
+    public static func sign(
+        _ bytes: [UInt8], canonicalForm: [UInt8]? = nil, with identity: SigningIdentity
+    ) throws(SigningError) -> [UInt8] {
         guard let closing = closingRootTag(in: bytes) else {
             throw SigningError(.unsignable, "The document has no closing root tag to put the signature before.")
         }
         let digest: [UInt8]
-        do {
-            digest = Array(SHA256.hash(data: try HardenedXMLParser.parse(bytes).exclusiveCanonicalForm()))
-        } catch {
-            throw SigningError(.unsignable, "The document cannot be canonicalized: \(error)")
+        if let canonicalForm {
+            digest = Array(SHA256.hash(data: canonicalForm))
+        } else {
+            do {
+                digest = Array(SHA256.hash(data: try HardenedXMLParser.parse(bytes).exclusiveCanonicalForm()))
+            } catch {
+                throw SigningError(.unsignable, "The document cannot be canonicalized: \(error)")
+            }
         }
         let signedInfo =
             "<SignedInfo><CanonicalizationMethod Algorithm=\"\(exclusiveC14N)\"></CanonicalizationMethod>"

@@ -4,6 +4,13 @@
 /// content is byte-exact. Names and namespace declarations are the caller's: the writer escapes
 /// text and attribute values and checks that characters are allowed in XML 1.0.
 ///
+/// With `canonical: true` it also writes the document's exclusive canonical form (Exclusive XML
+/// Canonicalization 1.0, without comments: what an enveloped XML Signature digests) as it goes, so
+/// a signer need not parse the document again: no XML declaration, every element as a start and an
+/// end tag, namespace declarations only where a name visibly uses them and no output ancestor has
+/// rendered them (default first, then by prefix), attributes sorted by namespace and name, and the
+/// canonical escapes.
+///
 /// ```swift
 /// var writer = XMLWriter()
 /// writer.element("MsgHead", attributes: [("xmlns", msgHeadNamespace)]) { w in
@@ -17,12 +24,21 @@ public struct XMLWriter: Sendable {
     private var bytes: [UInt8]
     private var depth = 0
     private let indent: Bool
+    /// The exclusive canonical form, when asked for.
+    private var canonical: [UInt8]?
+    /// Per open element: the namespaces it declares and those its canonical start tag rendered.
+    private var scopes: [(declared: [(prefix: String, uri: String)], rendered: [(prefix: String, uri: String)])] = []
 
-    /// Starts a document with `<?xml version="1.0" encoding="UTF-8"?>`.
-    public init(indent: Bool = true, capacity: Int = 4096) {
+    /// Starts a document with `<?xml version="1.0" encoding="UTF-8"?>`. `canonical`: also write its
+    /// exclusive canonical form (``finishWithCanonicalForm()``).
+    public init(indent: Bool = true, capacity: Int = 4096, canonical: Bool = false) {
         self.indent = indent
         bytes = []
         bytes.reserveCapacity(capacity)
+        if canonical {
+            self.canonical = []
+            self.canonical?.reserveCapacity(capacity)
+        }
         append(#"<?xml version="1.0" encoding="UTF-8"?>"#)
     }
 
@@ -32,6 +48,7 @@ public struct XMLWriter: Sendable {
     ) {
         openTag(name, attributes)
         append(">")
+        canonicalAppend(">")
         depth += 1
         let mark = bytes.count
         body(&self)
@@ -43,11 +60,13 @@ public struct XMLWriter: Sendable {
             newline()
             append("</\(name)>")
         }
+        closeTag(name)
     }
 
     /// An element with text content (or empty when `text` is nil or empty).
     public mutating func element(_ name: String, attributes: KeyValuePairs<String, String?> = [:], text: String?) {
         openTag(name, attributes)
+        canonicalAppend(">")
         if let text, !text.isEmpty {
             append(">")
             appendEscaped(text, inAttribute: false)
@@ -55,6 +74,7 @@ public struct XMLWriter: Sendable {
         } else {
             append("/>")
         }
+        closeTag(name)
     }
 
     /// An element only when `text` is non-nil (optional fields).
@@ -71,6 +91,12 @@ public struct XMLWriter: Sendable {
         return result
     }
 
+    /// The finished document and its exclusive canonical form (empty unless the writer was made
+    /// with `canonical: true`).
+    public func finishWithCanonicalForm() -> (document: [UInt8], canonical: [UInt8]) {
+        (finish(), canonical ?? [])
+    }
+
     private mutating func openTag(_ name: String, _ attributes: KeyValuePairs<String, String?>) {
         newline()
         append("<")
@@ -80,15 +106,29 @@ public struct XMLWriter: Sendable {
             append(" ")
             append(key)
             append("=\"")
-            appendEscaped(value, inAttribute: true)
+            // The canonical start tag is written apart (its attributes sorted).
+            appendEscaped(value, inAttribute: true, canonicalToo: false)
             append("\"")
         }
+        if canonical != nil { canonicalStartTag(name, attributes) }
+    }
+
+    private mutating func closeTag(_ name: String) {
+        guard canonical != nil else { return }
+        canonicalAppend("</")
+        canonicalAppend(name)
+        canonicalAppend(">")
+        scopes.removeLast()
     }
 
     private mutating func newline() {
         guard indent else { return }
         bytes.append(0x0A)
         for _ in 0..<depth { bytes.append(0x20); bytes.append(0x20) }
+        // Whitespace outside the document element is not part of the canonical form.
+        guard canonical != nil, !scopes.isEmpty else { return }
+        canonical?.append(0x0A)
+        for _ in 0..<depth { canonical?.append(0x20); canonical?.append(0x20) }
     }
 
     private mutating func append(_ string: String) {
@@ -96,15 +136,18 @@ public struct XMLWriter: Sendable {
         string.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
-    private mutating func appendEscaped(_ string: String, inAttribute: Bool) {
+    private mutating func appendEscaped(_ string: String, inAttribute: Bool, canonicalToo: Bool = true) {
+        let canonicalToo = canonicalToo && canonical != nil
         for scalar in string.unicodeScalars {
             let value = scalar.value
             if value >= 0x80 {
                 // XML 1.0 forbids U+FFFE and U+FFFF; replace rather than write an unreadable document.
                 if value == 0xFFFE || value == 0xFFFF {
                     bytes.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                    if canonicalToo { canonical?.append(contentsOf: [0xEF, 0xBF, 0xBD]) }
                 } else {
                     UTF8.encode(scalar) { bytes.append($0) }
+                    if canonicalToo { UTF8.encode(scalar) { canonical?.append($0) } }
                 }
                 continue
             }
@@ -118,6 +161,117 @@ public struct XMLWriter: Sendable {
             case 0x0D: append("&#13;")
             case 0x09, 0x0A, 0x20...: bytes.append(UInt8(value))
             default: bytes.append(contentsOf: [0xEF, 0xBF, 0xBD])  // other C0 controls are not XML
+            }
+            if canonicalToo { Self.canonicalEscape(UInt8(value), inAttribute: inAttribute, into: &canonical!) }
+        }
+    }
+
+    /// One ASCII character in canonical form (C14N 1.0 §2.3): text escapes & < > and CR; attribute
+    /// values escape & < " and TAB, LF, CR, and leave > as it is. Other C0 controls are replaced,
+    /// as in the document.
+    private static func canonicalEscape(_ value: UInt8, inAttribute: Bool, into out: inout [UInt8]) {
+        switch value {
+        case 0x26: out.append(contentsOf: Array("&amp;".utf8))
+        case 0x3C: out.append(contentsOf: Array("&lt;".utf8))
+        case 0x3E where !inAttribute: out.append(contentsOf: Array("&gt;".utf8))
+        case 0x22 where inAttribute: out.append(contentsOf: Array("&quot;".utf8))
+        case 0x0A where inAttribute: out.append(contentsOf: Array("&#xA;".utf8))
+        case 0x09 where inAttribute: out.append(contentsOf: Array("&#x9;".utf8))
+        case 0x0D: out.append(contentsOf: Array("&#xD;".utf8))
+        case 0x09, 0x0A, 0x20...: out.append(value)
+        default: out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+        }
+    }
+
+    // MARK: The exclusive canonical form
+
+    private mutating func canonicalAppend(_ string: String) {
+        guard canonical != nil else { return }
+        var string = string
+        string.withUTF8 { canonical?.append(contentsOf: $0) }
+    }
+
+    /// The namespace `prefix` is bound to here ("" for the default namespace: none when undeclared).
+    private func binding(of prefix: String) -> String? {
+        for scope in scopes.reversed() {
+            if let found = scope.declared.last(where: { $0.prefix == prefix }) { return found.uri }
+        }
+        return nil
+    }
+
+    /// What the closest output ancestors rendered for `prefix`.
+    private func rendered(_ prefix: String) -> String? {
+        for scope in scopes.reversed() {
+            if let found = scope.rendered.last(where: { $0.prefix == prefix }) { return found.uri }
+        }
+        return nil
+    }
+
+    private mutating func canonicalStartTag(_ name: String, _ attributes: KeyValuePairs<String, String?>) {
+        var declared: [(prefix: String, uri: String)] = []
+        var plain: [(uri: String, local: String, name: String, value: String)] = []
+        for (key, value) in attributes {
+            guard let value else { continue }
+            if key == "xmlns" {
+                declared.append(("", value))
+            } else if key.hasPrefix("xmlns:") {
+                declared.append((String(key.dropFirst(6)), value))
+            } else {
+                plain.append(("", key, key, value))
+            }
+        }
+        scopes.append((declared, []))
+        func prefix(of qualified: String) -> String {
+            qualified.firstIndex(of: ":").map { String(qualified[..<$0]) } ?? ""
+        }
+        // What this start tag visibly uses: its own prefix (or the default namespace) and those of
+        // its attributes (an unprefixed attribute is in no namespace; xml: is never declared).
+        var used: [String] = [prefix(of: name)]
+        for index in plain.indices {
+            let attributePrefix = prefix(of: plain[index].name)
+            guard !attributePrefix.isEmpty else { continue }
+            plain[index].local = String(plain[index].name.dropFirst(attributePrefix.count + 1))
+            plain[index].uri =
+                attributePrefix == "xml"
+                ? "http://www.w3.org/XML/1998/namespace" : binding(of: attributePrefix) ?? ""
+            if attributePrefix != "xml", !used.contains(attributePrefix) { used.append(attributePrefix) }
+        }
+        var renders: [(prefix: String, uri: String)] = []
+        for usedPrefix in used where usedPrefix != "xml" {
+            let uri = binding(of: usedPrefix) ?? ""
+            let before = rendered(usedPrefix) ?? ""
+            // The default namespace undeclared and never rendered is nothing to render.
+            if uri != before { renders.append((usedPrefix, uri)) }
+        }
+        renders.sort { $0.prefix < $1.prefix }
+        scopes[scopes.count - 1].rendered = renders
+        canonicalAppend("<")
+        canonicalAppend(name)
+        for (namespacePrefix, uri) in renders {
+            canonicalAppend(namespacePrefix.isEmpty ? " xmlns=\"" : " xmlns:\(namespacePrefix)=\"")
+            canonicalAttributeValue(uri)
+            canonicalAppend("\"")
+        }
+        plain.sort { ($0.uri, $0.local) < ($1.uri, $1.local) }
+        for attribute in plain {
+            canonicalAppend(" \(attribute.name)=\"")
+            canonicalAttributeValue(attribute.value)
+            canonicalAppend("\"")
+        }
+    }
+
+    /// An attribute value in canonical form only (the document's own bytes are written apart).
+    private mutating func canonicalAttributeValue(_ value: String) {
+        guard canonical != nil else { return }
+        for scalar in value.unicodeScalars {
+            if scalar.value >= 0x80 {
+                if scalar.value == 0xFFFE || scalar.value == 0xFFFF {
+                    canonical!.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                } else {
+                    UTF8.encode(scalar) { canonical!.append($0) }
+                }
+            } else {
+                Self.canonicalEscape(UInt8(scalar.value), inAttribute: true, into: &canonical!)
             }
         }
     }

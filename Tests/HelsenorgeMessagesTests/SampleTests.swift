@@ -55,6 +55,21 @@ import TimebokXML
         }
     }
 
+    /// The exclusive canonical form the encoder writes beside a message (what its signature digests)
+    /// is byte for byte libxml2's exclusive C14N of the encoded document.
+    @Test(arguments: messageFiles)
+    func theEncodersCanonicalFormIsLibxml2s(_ name: String) throws {
+        guard
+            case .dialog(let message, _) = try codec.decode(try Paths.bytes(Paths.samples.appendingPathComponent(name)))
+        else { return }
+        let encoded = MessageCodec.encodeWithCanonicalForm(message)
+        #expect(encoded.document == MessageCodec.encode(message), "the document itself is unchanged")
+        let libxml2 = try HardenedXMLParser.parse(encoded.document).exclusiveCanonicalForm()
+        #expect(
+            encoded.canonical == libxml2,
+            "\(name): \(String(decoding: encoded.canonical.prefix(300), as: UTF8.self)) …")
+    }
+
     @Test(.needsReferenceMaterial, arguments: messageFiles)
     func messageSampleAndItsReEncodingValidateAgainstTheOfficialSchemas(_ name: String) throws {
         let bytes = try Paths.bytes(Paths.samples.appendingPathComponent(name))

@@ -92,6 +92,53 @@ import Testing
     }
 }
 
+/// The writer's own exclusive canonical form (what a signer digests without parsing again) is
+/// libxml2's, also for the awkward cases: declarations used only deep down, undeclared defaults,
+/// prefixed and xml: attributes, attributes out of order, every character that is escaped.
+@Suite struct WriterCanonicalForm {
+    static func both(indent: Bool = true, _ body: (inout XMLWriter) -> Void) throws -> (writer: String, libxml2: String)
+    {
+        var writer = XMLWriter(indent: indent, canonical: true)
+        body(&writer)
+        let (document, canonical) = writer.finishWithCanonicalForm()
+        let libxml2 = try HardenedXMLParser.parse(document).exclusiveCanonicalForm()
+        return (String(decoding: canonical, as: UTF8.self), String(decoding: libxml2, as: UTF8.self))
+    }
+
+    @Test(arguments: [true, false])
+    func namespacesAttributesAndEscapesAreAsLibxml2HasThem(indent: Bool) throws {
+        let (writer, libxml2) = try Self.both(indent: indent) { w in
+            w.element(
+                "MsgHead",
+                attributes: [
+                    "xmlns": "urn:msghead", "xmlns:fk1": "urn:fk1", "xmlns:xsi": "urn:xsi", "zeta": "1", "alpha": "2",
+                ]
+            ) { w in
+                w.element("Empty", attributes: ["V": "a", "DN": "b", "S": "c"], text: nil)
+                w.element("Text", text: "a & b < c > d \" e ' f \r g \t h\ni æøå \u{FFFE} \u{1}")
+                w.element("Attr", attributes: ["v": "a & b < c > d \" e ' f \r g \t h\ni"], text: "x")
+                w.element("Dialog", attributes: ["xmlns": "urn:dialog"]) { w in
+                    w.element("fk1:Person", attributes: ["xsi:type": "fk1:T", "plain": "p"]) { w in
+                        w.element("fk1:Name", text: "N")
+                        w.element("Inner", text: "default again")
+                    }
+                    w.element("Other", attributes: ["xml:lang": "nb"], text: "o")
+                }
+                w.element("Nothing", attributes: ["xmlns": ""]) { w in
+                    w.element("Deeper", text: "no namespace")
+                    w.element("Again", attributes: ["xmlns": "urn:msghead"], text: "back")
+                }
+                w.element("Body") { _ in }
+            }
+        }
+        #expect(writer == libxml2)
+        #expect(
+            writer.hasPrefix(#"<MsgHead xmlns="urn:msghead" alpha="2" zeta="1">"#),
+            "xmlns:fk1 and xmlns:xsi wait until used")
+        #expect(writer.contains(#"<fk1:Person xmlns:fk1="urn:fk1" xmlns:xsi="urn:xsi" plain="p" xsi:type="fk1:T">"#))
+    }
+}
+
 @Suite struct Canonicalization {
     @Test func exclusiveC14NOfAKnownDocument() throws {
         let doc = try HardenedXMLParser.parse(
