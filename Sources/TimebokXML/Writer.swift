@@ -26,8 +26,18 @@ public struct XMLWriter: Sendable {
     private let indent: Bool
     /// The exclusive canonical form, when asked for.
     private var canonical: [UInt8]?
-    /// Per open element: the namespaces it declares and those its canonical start tag rendered.
-    private var scopes: [(declared: [(prefix: String, uri: String)], rendered: [(prefix: String, uri: String)])] = []
+    /// Per open element, for the canonical form: the namespaces in scope and those rendered.
+    private var scopes: [Scope] = []
+
+    private struct Scope: Sendable {
+        /// The default namespace in scope ("" when none) and as the closest output ancestor
+        /// rendered it ("" when none did): kept per element, as nearly every element needs them.
+        var defaultNamespace: String
+        var renderedDefault: String
+        /// Prefixed namespaces this element declares, and those its start tag rendered (rare).
+        var declared: [(prefix: String, uri: String)] = []
+        var rendered: [(prefix: String, uri: String)] = []
+    }
 
     /// Starts a document with `<?xml version="1.0" encoding="UTF-8"?>`. `canonical`: also write its
     /// exclusive canonical form (``finishWithCanonicalForm()``).
@@ -136,8 +146,23 @@ public struct XMLWriter: Sendable {
         string.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
+    /// True when `string` needs no escape and no replacement, in the document or its canonical form.
+    private static func isPlain(_ string: String) -> Bool {
+        string.utf8.allSatisfy { byte in
+            byte >= 0x20 && byte < 0x80 && byte != 0x26 && byte != 0x3C && byte != 0x3E && byte != 0x22
+        }
+    }
+
     private mutating func appendEscaped(_ string: String, inAttribute: Bool, canonicalToo: Bool = true) {
         let canonicalToo = canonicalToo && canonical != nil
+        if Self.isPlain(string) {
+            var string = string
+            string.withUTF8 { utf8 in
+                bytes.append(contentsOf: utf8)
+                if canonicalToo { canonical?.append(contentsOf: utf8) }
+            }
+            return
+        }
         for scalar in string.unicodeScalars {
             let value = scalar.value
             if value >= 0x80 {
@@ -191,7 +216,7 @@ public struct XMLWriter: Sendable {
         string.withUTF8 { canonical?.append(contentsOf: $0) }
     }
 
-    /// The namespace `prefix` is bound to here ("" for the default namespace: none when undeclared).
+    /// The prefixed namespace `prefix` is bound to here (nil when undeclared).
     private func binding(of prefix: String) -> String? {
         for scope in scopes.reversed() {
             if let found = scope.declared.last(where: { $0.prefix == prefix }) { return found.uri }
@@ -199,7 +224,7 @@ public struct XMLWriter: Sendable {
         return nil
     }
 
-    /// What the closest output ancestors rendered for `prefix`.
+    /// What the closest output ancestors rendered for the prefixed namespace `prefix`.
     private func rendered(_ prefix: String) -> String? {
         for scope in scopes.reversed() {
             if let found = scope.rendered.last(where: { $0.prefix == prefix }) { return found.uri }
@@ -207,54 +232,70 @@ public struct XMLWriter: Sendable {
         return nil
     }
 
+    /// The part of a qualified name before its colon ("" when it has none).
+    private static func prefix(of qualified: String) -> String {
+        guard let colon = qualified.utf8.firstIndex(of: UInt8(ascii: ":")) else { return "" }
+        return String(qualified[..<colon])
+    }
+
     private mutating func canonicalStartTag(_ name: String, _ attributes: KeyValuePairs<String, String?>) {
-        var declared: [(prefix: String, uri: String)] = []
+        var scope = Scope(
+            defaultNamespace: scopes.last?.defaultNamespace ?? "", renderedDefault: scopes.last?.renderedDefault ?? "")
         var plain: [(uri: String, local: String, name: String, value: String)] = []
         for (key, value) in attributes {
             guard let value else { continue }
             if key == "xmlns" {
-                declared.append(("", value))
+                scope.defaultNamespace = value
             } else if key.hasPrefix("xmlns:") {
-                declared.append((String(key.dropFirst(6)), value))
+                scope.declared.append((String(key.dropFirst(6)), value))
             } else {
                 plain.append(("", key, key, value))
             }
         }
-        scopes.append((declared, []))
-        func prefix(of qualified: String) -> String {
-            qualified.firstIndex(of: ":").map { String(qualified[..<$0]) } ?? ""
-        }
+        scopes.append(scope)
+        let elementPrefix = Self.prefix(of: name)
         // What this start tag visibly uses: its own prefix (or the default namespace) and those of
         // its attributes (an unprefixed attribute is in no namespace; xml: is never declared).
-        var used: [String] = [prefix(of: name)]
+        var usedPrefixes: [String] = elementPrefix.isEmpty ? [] : [elementPrefix]
         for index in plain.indices {
-            let attributePrefix = prefix(of: plain[index].name)
+            let attributePrefix = Self.prefix(of: plain[index].name)
             guard !attributePrefix.isEmpty else { continue }
             plain[index].local = String(plain[index].name.dropFirst(attributePrefix.count + 1))
             plain[index].uri =
-                attributePrefix == "xml"
-                ? "http://www.w3.org/XML/1998/namespace" : binding(of: attributePrefix) ?? ""
-            if attributePrefix != "xml", !used.contains(attributePrefix) { used.append(attributePrefix) }
+                attributePrefix == "xml" ? "http://www.w3.org/XML/1998/namespace" : binding(of: attributePrefix) ?? ""
+            if attributePrefix != "xml", !usedPrefixes.contains(attributePrefix) {
+                usedPrefixes.append(attributePrefix)
+            }
         }
-        var renders: [(prefix: String, uri: String)] = []
-        for usedPrefix in used where usedPrefix != "xml" {
-            let uri = binding(of: usedPrefix) ?? ""
-            let before = rendered(usedPrefix) ?? ""
-            // The default namespace undeclared and never rendered is nothing to render.
-            if uri != before { renders.append((usedPrefix, uri)) }
-        }
-        renders.sort { $0.prefix < $1.prefix }
-        scopes[scopes.count - 1].rendered = renders
         canonicalAppend("<")
         canonicalAppend(name)
-        for (namespacePrefix, uri) in renders {
-            canonicalAppend(namespacePrefix.isEmpty ? " xmlns=\"" : " xmlns:\(namespacePrefix)=\"")
-            canonicalAttributeValue(uri)
+        // The default namespace first (an element without a prefix uses it), then by prefix.
+        if elementPrefix.isEmpty, scope.defaultNamespace != scope.renderedDefault {
+            canonicalAppend(" xmlns=\"")
+            canonicalAttributeValue(scope.defaultNamespace)
             canonicalAppend("\"")
+            scopes[scopes.count - 1].renderedDefault = scope.defaultNamespace
         }
-        plain.sort { ($0.uri, $0.local) < ($1.uri, $1.local) }
+        if !usedPrefixes.isEmpty {
+            var renders: [(prefix: String, uri: String)] = []
+            for used in usedPrefixes.sorted() {
+                let uri = binding(of: used) ?? ""
+                if uri != rendered(used) ?? "" { renders.append((used, uri)) }
+            }
+            for (prefix, uri) in renders {
+                canonicalAppend(" xmlns:")
+                canonicalAppend(prefix)
+                canonicalAppend("=\"")
+                canonicalAttributeValue(uri)
+                canonicalAppend("\"")
+            }
+            scopes[scopes.count - 1].rendered = renders
+        }
+        if plain.count > 1 { plain.sort { ($0.uri, $0.local) < ($1.uri, $1.local) } }
         for attribute in plain {
-            canonicalAppend(" \(attribute.name)=\"")
+            canonicalAppend(" ")
+            canonicalAppend(attribute.name)
+            canonicalAppend("=\"")
             canonicalAttributeValue(attribute.value)
             canonicalAppend("\"")
         }
@@ -263,6 +304,7 @@ public struct XMLWriter: Sendable {
     /// An attribute value in canonical form only (the document's own bytes are written apart).
     private mutating func canonicalAttributeValue(_ value: String) {
         guard canonical != nil else { return }
+        if Self.isPlain(value) { return canonicalAppend(value) }
         for scalar in value.unicodeScalars {
             if scalar.value >= 0x80 {
                 if scalar.value == 0xFFFE || scalar.value == 0xFFFF {
