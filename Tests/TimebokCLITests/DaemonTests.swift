@@ -46,14 +46,14 @@ final class RunningDaemon {
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { signal(SIGKILL) }
-        process.waitUntilExit()
+        process.waitForExit()
         return process.terminationStatus
     }
 
     deinit {
         if process.isRunning {
             signal(SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
         }
     }
 }
@@ -79,7 +79,8 @@ func waitForFiles(in folder: String, count: Int, seconds: Double = 15) -> Double
     return nil
 }
 
-@Suite struct Daemon {
+/// It starts the built binary: a test that hangs fails by name after five minutes instead of stopping the run.
+@Suite(.timeLimit(.minutes(5))) struct Daemon {
     static func demoSpool(_ directory: URL, environment: [String: String]? = nil) throws -> String {
         let spool = directory.appendingPathComponent("spool").path
         if let environment {

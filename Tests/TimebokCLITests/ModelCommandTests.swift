@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// The office's side as an operator meets it: the built `timebok` on a temporary spool.
-@Suite struct OperatorStory {
+/// It starts the built binary: a test that hangs fails by name after five minutes instead of stopping the run.
+@Suite(.timeLimit(.minutes(5))) struct OperatorStory {
     @Test func initDemoThenWorkTheBooksByCommandLineAndByFile() throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -4,7 +4,8 @@ import TimebokTestKit
 
 /// Patient data stays private (issue 13): modes that do not depend on the umask, an exposed spool
 /// refused, fødselsnumre masked in everything people read.
-@Suite struct Privacy {
+/// It starts the built binary: a test that hangs fails by name after five minutes instead of stopping the run.
+@Suite(.timeLimit(.minutes(5))) struct Privacy {
     static func run(umask: String, _ arguments: [String]) throws -> CLI.Result {
         try CLI.run(arguments, umask: umask)
     }
@@ -78,7 +79,7 @@ import TimebokTestKit
             ProcessInfo.processInfo.environment.merging(["TIMEBOK_NOW": CLI.businessNow]) { _, fixed in fixed })
         holder.standardOutput = FileHandle.nullDevice
         try holder.run()
-        defer { holder.waitUntilExit() }
+        defer { holder.waitForExit() }
         var seen: [String: Int] = [:]
         for _ in 0..<50 where seen.count < 2 {
             for suffix in ["-wal", "-shm"] where seen[suffix] == nil {

@@ -4,7 +4,8 @@ import TimebokTestKit
 
 /// A spool whose database is gone, empty or damaged is refused with its own exit status, nothing
 /// claimed and nothing recreated; every exit status of `process` means one thing (issue 10, items 2, 3, 8).
-@Suite struct SpoolSafety {
+/// It starts the built binary: a test that hangs fails by name after five minutes instead of stopping the run.
+@Suite(.timeLimit(.minutes(5))) struct SpoolSafety {
     static func demoSpool(in directory: URL) throws -> String {
         let spool = directory.appendingPathComponent("spool").path
         #expect(try CLI.run(["init", spool, "--demo"]).status == 0)
@@ -98,7 +99,8 @@ import TimebokTestKit
 }
 
 /// Signing at the command line (issue 11): the demo's replies are signed and verify; keygen, verify.
-@Suite struct SigningCommands {
+/// It starts the built binary: a test that hangs fails by name after five minutes instead of stopping the run.
+@Suite(.timeLimit(.minutes(5))) struct SigningCommands {
     @Test func theDemosRepliesAreSignedAndVerify() throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -166,7 +168,8 @@ import TimebokTestKit
 }
 
 /// Patient lists as spreadsheets write them: a byte-order mark, quoted fields (issue 8's CSV finding).
-@Suite struct PatientImport {
+/// It starts the built binary: a test that hangs fails by name after five minutes instead of stopping the run.
+@Suite(.timeLimit(.minutes(5))) struct PatientImport {
     @Test func aByteOrderMarkAndQuotedFieldsAreRead() throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -14,8 +14,18 @@ public func runProcess(
     process.standardError = pipe
     try process.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    process.waitForExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+extension Process {
+    /// Waits until the program has exited, without `waitUntilExit()`: that spins a run loop whose
+    /// 50 ms timer is all that catches an exit signalled before it began waiting, and under
+    /// libfaketime (`scripts/date-proof.sh`) that timer may never fire, so a test would hang.
+    /// `isRunning` is set by Foundation's own child-exit handler, which needs no timer.
+    public func waitForExit() {
+        while isRunning { usleep(2_000) }
+    }
 }
 
 /// The environment for a program a test starts: without libfaketime. `scripts/date-proof.sh` runs the

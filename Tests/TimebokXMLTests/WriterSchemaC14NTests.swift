@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TimebokTestKit
 
 @testable import TimebokXML
 
@@ -178,7 +179,7 @@ import Testing
         process.standardOutput = pipe
         try process.run()
         let expected = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        process.waitForExit()
         #expect(process.terminationStatus == 0)
         let ours = try HardenedXMLParser.parse(Array(try Data(contentsOf: sample))).exclusiveCanonicalForm()
         #expect(ours == Array(expected))
