@@ -78,6 +78,7 @@ extension Engine {
         var problems: [String?] = Array(repeating: nil, count: plans.count)
         var staged: [[Spool.Staged]] = Array(repeating: [], count: plans.count)
         var moved: [String?] = Array(repeating: nil, count: plans.count)
+        var unsynced: String?
         do {
             try spool.batch {
                 // A second delivery in the same batch carries the first one's recorded outputs: they
@@ -135,15 +136,18 @@ extension Engine {
                 try spool.syncAll(.cannotArchive)
             }
         } catch {
-            // The names of this batch may not be durable: nothing is forgotten, the next pass
-            // publishes the recorded outputs again (identical files are fine).
-            for index in plans.indices where problems[index] == nil { problems[index] = "\(error)" }
+            // Every input is where it belongs, but the names may not be durable: nothing is forgotten,
+            // the next pass publishes the recorded outputs again (identical files are fine) and
+            // marks them; the pass reports the sync, which makes a daemon back off.
+            unsynced = "\(error)"
+            report.retrying.append(("the batch's sync", "\(error)"))
         }
         for (index, files) in staged.enumerated() where problems[index] != nil {
             files.forEach(spool.discard)
         }
         // The archive holds the links now: the ledger keeps names and hashes, not the bytes.
-        let settled = plans.indices.filter { problems[$0] == nil }.compactMap { plans[$0].key }
+        let settled =
+            unsynced != nil ? [] : plans.indices.filter { problems[$0] == nil }.compactMap { plans[$0].key }
         if !settled.isEmpty {
             try? store.writeWithoutWaiting { writer in
                 for key in settled { try writer.markPublished(key: key, forgetBytes: true) }

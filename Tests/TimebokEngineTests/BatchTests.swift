@@ -150,6 +150,39 @@ final class SyncCounter: Sendable {
         #expect(spool.files("processing").isEmpty)
     }
 
+    @Test func whenTheLastSyncFailsTheInputsAreDoneAndTheNextPassOnlyMarksTheirOutputs() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        Self.dropFreeSlotRequests(2, into: spool)
+        var seam = FileSystemSeam.system
+        let system = FileSystemSeam.system
+        let syncs = Mutex(0)
+        seam.syncfs = { fd throws(Errno) in
+            // The batch's second sync: after the names, before the ledger forgets the bytes.
+            if syncs.withLock({
+                $0 += 1; return $0
+            }) == 2 {
+                throw Errno.ioError
+            }
+            try system.syncfs(fd)
+        }
+        let report = try spool.engine(fileSystem: seam).process()
+        #expect(report.outcomes.count == 2 && report.outcomes.allSatisfy(\.ok), "both were answered and archived")
+        #expect(report.retrying.map(\.name) == ["the batch's sync"], "\(report.retrying)")
+        #expect(spool.files("processing").isEmpty)
+        let kept = try spool.engine().store.read {
+            try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM ledger_output_bytes") ?? -1
+        }
+        #expect(kept == 4, "nothing forgotten while the names may not be durable")
+        let replies = spool.files("outbox")
+        let next = try spool.engine().process()
+        #expect(next.outcomes.isEmpty && next.retrying.isEmpty)
+        #expect(spool.files("outbox") == replies, "published once")
+        let unpublished = try spool.engine().store.read {
+            try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM ledger_output WHERE published = 0") ?? -1
+        }
+        #expect(unpublished == 0)
+    }
+
     @Test func eachOutputIsStoredOnceTheArchiveLinksItAndTheLedgerForgetsItsBytes() throws {
         let spool = try SpoolRobustness.smallOffice()
         Self.dropFreeSlotRequests(2, into: spool)
