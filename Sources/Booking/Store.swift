@@ -83,12 +83,16 @@ public final class BookingStore: Sendable {
     public func writeWithoutWaiting<T>(_ body: (StoreWriter) throws -> T) throws -> T {
         try writer.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
             var value: T?
-            try db.inTransaction(.immediate) {
-                value = try body(StoreWriter(db: db))
-                return .commit
+            let committed = Result {
+                try db.inTransaction(.immediate) {
+                    value = try body(StoreWriter(db: db))
+                    return .commit
+                }
             }
+            // Every other commit waits for the disk again; if that cannot be set, nothing goes on.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try committed.get()
             guard let value else { preconditionFailure("a committed transaction always has its value") }
             return value
         }

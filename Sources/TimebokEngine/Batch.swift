@@ -10,11 +10,12 @@ import TimebokSpool
 //    pass; the others go on). Its model changes, ledger row and output bytes commit together, once.
 // 2. publish: every output not yet published is written to its temporary file; one syncfs makes all
 //    of their bytes durable; then each gets its name (link), so no file ever appears under its name
-//    before its bytes are on disk.
+//    before its bytes are on disk; a second syncfs makes the names durable, and one commit records
+//    the outputs as published.
 // 3. dispose: each input to archive/DAY/ (its outputs as hard links beside it) or to error/DAY/
-//    with its reason; a second syncfs makes every name durable.
-// 4. forget: one commit (not waited for: the next pass redoes it) marks the outputs published and
-//    drops their bytes from the ledger, which keeps their names and hashes.
+//    with its reason; a third syncfs makes those names durable.
+// 4. forget: one commit (not waited for: losing it only keeps bytes) drops the bytes of archived
+//    inputs' outputs from the ledger, which keeps their names and hashes.
 //
 // A crash between any two steps leaves a state the next pass finishes exactly once: outputs
 // recorded and not yet marked are published again byte-identical (an identical file already there
@@ -78,7 +79,7 @@ extension Engine {
         var problems: [String?] = Array(repeating: nil, count: plans.count)
         var staged: [[Spool.Staged]] = Array(repeating: [], count: plans.count)
         var moved: [String?] = Array(repeating: nil, count: plans.count)
-        var unsynced: String?
+        var forgettable = false
         do {
             try spool.batch {
                 // A second delivery in the same batch carries the first one's recorded outputs: they
@@ -119,6 +120,17 @@ extension Engine {
                 for (index, owner) in dependsOn.sorted(by: { $0.key < $1.key }) where problems[index] == nil {
                     if let problem = problems[owner] { problems[index] = problem }
                 }
+                // The names durable, then recorded as published at once (a durable commit): the
+                // window in which a crash makes the next pass publish an output again, which the
+                // transport may already have taken, is this sync and this commit, not the whole batch.
+                let published = plans.indices.filter { problems[$0] == nil }.compactMap { plans[$0].key }
+                if !published.isEmpty {
+                    try spool.syncAll(.cannotPublish)
+                    try store.write { writer in
+                        for key in published { try writer.markPublished(key: key) }
+                    }
+                }
+                forgettable = true
                 for (index, plan) in plans.enumerated() where problems[index] == nil {
                     do {
                         switch plan.disposition {
@@ -136,21 +148,32 @@ extension Engine {
                 try spool.syncAll(.cannotArchive)
             }
         } catch {
-            // Every input is where it belongs, but the names may not be durable: nothing is forgotten,
-            // the next pass publishes the recorded outputs again (identical files are fine) and
-            // marks them; the pass reports the sync, which makes a daemon back off.
-            unsynced = "\(error)"
-            report.retrying.append(("the batch's sync", "\(error)"))
+            // Before the outputs were marked: they stay recorded, and the next pass publishes them
+            // again (identical files are fine) and finishes their inputs. After: the inputs are where
+            // they belong, but their new names may not be durable; the next pass finishes what a
+            // crash undid. Either way the pass reports the trouble, which makes a daemon back off.
+            report.retrying.append(("the spool's sync or the store's commit", "\(error)"))
+            if !forgettable {
+                for index in plans.indices where problems[index] == nil { problems[index] = "\(error)" }
+            }
+            forgettable = false
         }
         for (index, files) in staged.enumerated() where problems[index] != nil {
             files.forEach(spool.discard)
         }
-        // The archive holds the links now: the ledger keeps names and hashes, not the bytes.
-        let settled =
-            unsynced != nil ? [] : plans.indices.filter { problems[$0] == nil }.compactMap { plans[$0].key }
-        if !settled.isEmpty {
-            try? store.writeWithoutWaiting { writer in
-                for key in settled { try writer.markPublished(key: key, forgetBytes: true) }
+        // Archived inputs have their outputs linked beside them: the ledger forgets those bytes and
+        // keeps names and hashes. A refused input's answers keep their bytes (error/ holds no copy).
+        let archived = plans.indices.filter {
+            guard forgettable, problems[$0] == nil, case .archive = plans[$0].disposition else { return false }
+            return true
+        }.compactMap { plans[$0].key }
+        if !archived.isEmpty {
+            do {
+                try store.writeWithoutWaiting { writer in
+                    for key in archived { try writer.forgetPublishedBytes(key: key) }
+                }
+            } catch {
+                report.retrying.append(("forgetting published bytes", "\(error)"))
             }
         }
         let elapsed = ContinuousClock.now - started

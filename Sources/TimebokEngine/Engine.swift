@@ -292,36 +292,44 @@ public final class Engine {
         var files = spool.waiting(in: folder)[...]
         while !files.isEmpty {
             var claimError: (any Error)?
-            try spool.batch {
-                var batch: [Spool.Claimed] = []
-                while batch.count < config.batchSize, let file = files.popFirst() {
-                    // Without a settle time nothing waits; a probe that cannot be written (a full disk)
-                    // counts every file as settled rather than stopping the pass.
-                    let now = config.settleSeconds == 0 ? nil : fileSystemNow ?? (try? spool.fileSystemNow(in: folder))
-                    fileSystemNow = now
-                    // A file written in place may be incomplete: a young file that is not yet well-formed waits.
-                    if let now, now.timeIntervalSince(file.modified) < TimeInterval(config.settleSeconds),
-                        file.size <= config.maxInputBytes,
-                        let data = FileManager.default.contents(atPath: spool.path(folder) + "/" + file.name),
-                        (try? HardenedXMLParser.parse(Array(data), limits: ParseLimits(maxBytes: config.maxInputBytes)))
-                            == nil
-                    {
-                        waiting.append(file.name)
-                        continue
+            // The batch's own steps report their trouble; what escapes here is a last sync of claims
+            // that a failed batch left unsynced: reported, and the pass goes on.
+            do {
+                try spool.batch {
+                    var batch: [Spool.Claimed] = []
+                    while batch.count < config.batchSize, let file = files.popFirst() {
+                        // Without a settle time nothing waits; a probe that cannot be written (a full disk)
+                        // counts every file as settled rather than stopping the pass.
+                        let now =
+                            config.settleSeconds == 0 ? nil : fileSystemNow ?? (try? spool.fileSystemNow(in: folder))
+                        fileSystemNow = now
+                        // A file written in place may be incomplete: a young file that is not yet well-formed waits.
+                        if let now, now.timeIntervalSince(file.modified) < TimeInterval(config.settleSeconds),
+                            file.size <= config.maxInputBytes,
+                            let data = FileManager.default.contents(atPath: spool.path(folder) + "/" + file.name),
+                            (try? HardenedXMLParser.parse(
+                                Array(data), limits: ParseLimits(maxBytes: config.maxInputBytes)))
+                                == nil
+                        {
+                            waiting.append(file.name)
+                            continue
+                        }
+                        do {
+                            guard
+                                let claimed = try spool.claim(
+                                    file.name, from: folder, companion: folder == .inbox ? ".meta" : nil)
+                            else { continue }
+                            batch.append(claimed)
+                        } catch {
+                            // What is claimed already is finished first; the pass then reports the failure.
+                            claimError = error
+                            files = []
+                        }
                     }
-                    do {
-                        guard
-                            let claimed = try spool.claim(
-                                file.name, from: folder, companion: folder == .inbox ? ".meta" : nil)
-                        else { continue }
-                        batch.append(claimed)
-                    } catch {
-                        // What is claimed already is finished first; the pass then reports the failure.
-                        claimError = error
-                        files = []
-                    }
+                    runBatch(batch, report: &report)
                 }
-                runBatch(batch, report: &report)
+            } catch {
+                report.retrying.append(("the spool's sync", "\(error)"))
             }
             if let claimError { throw claimError }
         }

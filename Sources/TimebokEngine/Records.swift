@@ -156,18 +156,24 @@ enum EngineRecords {
                             PRIMARY KEY (ledger_id, seq));
                         CREATE INDEX ledger_output_unpublished ON ledger_output (ledger_id) WHERE published = 0;
                         """)
-                let rows = try Row.fetchAll(
-                    db, sql: "SELECT ledger_id, seq, bytes FROM ledger_output WHERE length(bytes) > 0")
-                for row in rows {
-                    let bytes = [UInt8](row["bytes"] as Data)
-                    try db.execute(
-                        sql: "INSERT INTO ledger_output_bytes (ledger_id, seq, bytes) VALUES (?, ?, ?)",
-                        arguments: [row["ledger_id"], row["seq"], Data(bytes)])
+                // In SQL, one row at a time: a large ledger is never loaded whole. The old column stays
+                // (SQLite before 3.35 cannot drop it), always empty from now on.
+                try db.execute(
+                    sql: """
+                        INSERT INTO ledger_output_bytes (ledger_id, seq, bytes)
+                            SELECT ledger_id, seq, bytes FROM ledger_output WHERE length(bytes) > 0;
+                        UPDATE ledger_output SET bytes = x'';
+                        """)
+                let moved = try Row.fetchCursor(db, sql: "SELECT ledger_id, seq, bytes FROM ledger_output_bytes")
+                var hashes: [(Int64, Int64, String)] = []
+                while let row = try moved.next() {
+                    hashes.append((row["ledger_id"], row["seq"], ContentHash.hex([UInt8](row["bytes"] as Data))))
+                }
+                for (ledger, seq, hash) in hashes {
                     try db.execute(
                         sql: "UPDATE ledger_output SET sha256 = ? WHERE ledger_id = ? AND seq = ?",
-                        arguments: [ContentHash.hex(bytes), row["ledger_id"], row["seq"]])
+                        arguments: [hash, ledger, seq])
                 }
-                try db.execute(sql: "ALTER TABLE ledger_output DROP COLUMN bytes")
             }
         ),
     ]
@@ -274,18 +280,24 @@ extension StoreWriter {
         return (outputs, entries)
     }
 
-    /// Marks a ledger entry's outputs as published (after the files exist). With `forgetBytes`, their
-    /// bytes are dropped too (the published files and the archive's links to them hold them; the
-    /// ledger keeps each output's name and SHA-256): only once the archive has its links.
-    func markPublished(key: String, forgetBytes: Bool = false) throws {
+    /// Marks a ledger entry's outputs as published (after the files and their names are durable).
+    func markPublished(key: String) throws {
         try database.execute(
             sql: "UPDATE ledger_output SET published = 1 WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)",
             arguments: [key])
-        if forgetBytes {
-            try database.execute(
-                sql: "DELETE FROM ledger_output_bytes WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)",
-                arguments: [key])
-        }
+    }
+
+    /// Drops the bytes of a ledger entry's published outputs: only once the archive links them
+    /// beside their input (the published files and those links hold them; the ledger keeps each
+    /// output's name and SHA-256).
+    func forgetPublishedBytes(key: String) throws {
+        try database.execute(
+            sql: """
+                DELETE FROM ledger_output_bytes WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)
+                AND EXISTS (SELECT 1 FROM ledger_output o WHERE o.ledger_id = ledger_output_bytes.ledger_id
+                    AND o.seq = ledger_output_bytes.seq AND o.published = 1)
+                """,
+            arguments: [key])
     }
 
     /// Records a processed input and the bytes of every output it causes, before any output file exists.
@@ -297,7 +309,8 @@ extension StoreWriter {
         let id = database.lastInsertedRowID
         for (seq, output) in entry.outputs.enumerated() {
             try database.execute(
-                sql: "INSERT INTO ledger_output (ledger_id, seq, folder, name, sha256) VALUES (?, ?, ?, ?, ?)",
+                sql:
+                    "INSERT INTO ledger_output (ledger_id, seq, folder, name, bytes, sha256) VALUES (?, ?, ?, ?, x'', ?)",
                 arguments: [id, seq, output.folder, output.name, ContentHash.hex(output.bytes)])
             try database.execute(
                 sql: "INSERT INTO ledger_output_bytes (ledger_id, seq, bytes) VALUES (?, ?, ?)",

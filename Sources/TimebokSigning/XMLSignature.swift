@@ -30,6 +30,10 @@ public enum XMLSignature {
         }
         let digest: [UInt8]
         if let canonicalForm {
+            // An empty one is a writer made without `canonical: true`: never a digest of nothing.
+            guard !canonicalForm.isEmpty else {
+                throw SigningError(.unsignable, "The canonical form given for the document is empty.")
+            }
             digest = Array(SHA256.hash(data: canonicalForm))
         } else {
             do {

@@ -5,27 +5,48 @@ import SystemPackage
 import Glibc
 #endif
 
-/// Whether the spool is inside a batch (``Spool/batch(_:)``), and whether anything was left for
-/// the batch's sync since the last one; shared by every copy of a `Spool`.
+/// Whether the spool is inside a batch (``Spool/batch(_:)``), whether anything was left for the
+/// batch's sync since the last one, and the folders it syncs, opened when the outermost batch
+/// began (syncfs reports a write-back error only to descriptors opened before it happened);
+/// shared by every copy of a `Spool`.
 final class BatchState: Sendable {
     private struct Counts {
         var depth = 0
         var dirty = false
+        var descriptors: [(path: FilePath, fd: FileDescriptor)] = []
     }
     private let counts = Mutex(Counts())
 
     var active: Bool { counts.withLock { $0.depth > 0 } }
-    func enter() { counts.withLock { $0.depth += 1 } }
-    /// Leaves a batch; true when it was the outermost and something waits for its sync.
+    /// Enters a batch; true for the outermost.
+    func enter() -> Bool {
+        counts.withLock {
+            $0.depth += 1
+            return $0.depth == 1
+        }
+    }
+    /// Leaves a batch; true when it was the outermost.
     func leave() -> Bool {
         counts.withLock {
             $0.depth -= 1
-            return $0.depth == 0 && $0.dirty
+            return $0.depth == 0
         }
     }
+    var dirty: Bool { counts.withLock { $0.dirty } }
     /// A folder sync was deferred, or a file written, to be made durable by the batch's sync.
     func markDirty() { counts.withLock { $0.dirty = true } }
     func markSynced() { counts.withLock { $0.dirty = false } }
+    var descriptors: [(path: FilePath, fd: FileDescriptor)] { counts.withLock { $0.descriptors } }
+    func hold(_ descriptors: [(path: FilePath, fd: FileDescriptor)]) {
+        counts.withLock { $0.descriptors = descriptors }
+    }
+    func release() -> [(path: FilePath, fd: FileDescriptor)] {
+        counts.withLock { counts in
+            let held = counts.descriptors
+            counts.descriptors = []
+            return held
+        }
+    }
 }
 
 // Durability per batch, not per file: inside ``Spool/batch(_:)`` the folder fsyncs of claims, moves
@@ -48,40 +69,74 @@ extension Spool {
     /// one syncfs (also when `body` throws; a failing sync is then reported after `body`'s own
     /// error). Batches nest: the outermost one syncs.
     public func batch<T>(_ body: () throws -> T) throws -> T {
-        batchState.enter()
+        if batchState.enter() {
+            // Opened before anything is written: a write-back error of this batch reaches them.
+            batchState.hold(syncTargets().compactMap { path in (try? openFolder(path)).map { (path, $0) } })
+        }
         let result: Result<T, any Error>
         do {
             result = .success(try body())
         } catch {
             result = .failure(error)
         }
-        let synced = Result { if batchState.leave() { try syncAll(.cannotPublish) } }
+        var synced: Result<Void, any Error> = .success(())
+        if batchState.leave() {
+            if batchState.dirty { synced = Result { try syncAll(.cannotPublish) } }
+            for (_, fd) in batchState.release() { try? fd.close() }
+        }
         let value = try result.get()
         try synced.get()
         return value
     }
 
+    /// One folder on each file system the spool writes to: its own, and the output folders' when
+    /// one is mounted apart (a bind mount shared with the transport).
+    func syncTargets() -> [FilePath] {
+        var devices: [UInt64] = []
+        var targets: [FilePath] = []
+        for folder in [rootPath, folderPath(.outbox), folderPath(.results), folderPath(.journal)] {
+            guard let info = try? folder.stat() else { continue }
+            let device = UInt64(info.deviceID.rawValue)
+            guard !devices.contains(device) else { continue }
+            devices.append(device)
+            targets.append(folder)
+        }
+        return targets.isEmpty ? [rootPath] : targets
+    }
+
+    private func openFolder(_ path: FilePath) throws(Errno) -> FileDescriptor {
+        try retryingInterrupts { () throws(Errno) in try fs.open(path, .readOnly, [.directory, .closeOnExec], nil) }
+    }
+
     /// True inside ``batch(_:)``: folder syncs wait for the batch's syncfs.
     public var inBatch: Bool { batchState.active }
 
-    /// Makes everything written so far to the spool's file system durable: file contents and the
-    /// names of every link, rename and new folder (syncfs(2) on the spool folder).
+    /// Makes everything written so far to the spool's file systems durable: file contents and the
+    /// names of every link, rename and new folder (syncfs(2), once per file system). Inside a batch
+    /// it syncs through the descriptors the batch opened first.
     public func syncAll(_ code: Failure.Code) throws {
-        let fd: FileDescriptor
-        do throws(Errno) {
-            fd = try retryingInterrupts { () throws(Errno) in
-                try fs.open(rootPath, .readOnly, [.directory, .closeOnExec], nil)
+        var targets = batchState.descriptors
+        var opened: [FileDescriptor] = []
+        defer { for fd in opened { try? fd.close() } }
+        if targets.isEmpty {
+            for path in syncTargets() {
+                do throws(Errno) {
+                    let fd = try openFolder(path)
+                    opened.append(fd)
+                    targets.append((path, fd))
+                } catch {
+                    throw Failure(code, "Could not open the folder \(path) to sync its file system: \(error).", error)
+                }
             }
-        } catch {
-            throw Failure(code, "Could not open the spool folder \(rootPath) to sync it: \(error).", error)
         }
-        defer { try? fd.close() }
-        do throws(Errno) {
-            try retryingInterrupts { () throws(Errno) in try fs.syncfs(fd) }
-            batchState.markSynced()
-        } catch {
-            throw Failure(code, "Could not sync the spool's file system (syncfs of \(rootPath)): \(error).", error)
+        for (path, fd) in targets {
+            do throws(Errno) {
+                try retryingInterrupts { () throws(Errno) in try fs.syncfs(fd) }
+            } catch {
+                throw Failure(code, "Could not sync the file system of \(path) (syncfs): \(error).", error)
+            }
         }
+        batchState.markSynced()
     }
 
     /// Writes an output to its temporary file `.NAME.<pid>.tmp` in `folder`, without syncing it:

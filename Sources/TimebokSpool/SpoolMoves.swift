@@ -50,8 +50,10 @@ extension Spool {
         let fd: FileDescriptor
         do throws(Errno) {
             fd = try retryingInterrupts { () throws(Errno) in
+                // Never through a link someone put in its place.
                 try fs.open(
-                    temporary, .writeOnly, [.create, .truncate, .closeOnExec], FilePermissions(rawValue: Modes.file))
+                    temporary, .writeOnly, [.create, .truncate, .closeOnExec, .noFollow],
+                    FilePermissions(rawValue: Modes.file))
             }
         } catch {
             throw Failure(.cannotPublish, "Could not create \(temporary): \(error).", error)
@@ -116,12 +118,10 @@ extension Spool {
             do throws(Errno) {
                 try retryingInterrupts { () throws(Errno) in try fs.link(published, copy) }
                 linked = true
-            } catch .noSuchFileOrDirectory {
-                // Consumed between the look and the link: copied below.
-            } catch .fileExists {
-                // A copy of an earlier attempt: fine when identical, below.
             } catch {
-                throw Failure(.cannotArchive, "Could not link \(published) into \(copies): \(error).", error)
+                // Consumed between the look and the link, a copy of an earlier attempt (fine when
+                // identical), or a link the file system refuses (another mount, protected hard
+                // links): the bytes are copied below instead.
             }
             if linked { return try syncDirectory(copies, .cannotArchive) }
         }

@@ -66,15 +66,16 @@ final class SyncCounter: Sendable {
         return (counter, report)
     }
 
-    @Test func aBatchIsMadeDurableWithTwoSyncsWhateverItsSize() throws {
+    @Test func aBatchIsMadeDurableWithThreeSyncsWhateverItsSize() throws {
         let one = try Self.syncsOfAPass(over: 1, batchSize: 64)
         let forty = try Self.syncsOfAPass(over: 40, batchSize: 64)
         #expect(one.report.outcomes.count == 1 && forty.report.outcomes.count == 40)
         #expect(forty.report.outcomes.allSatisfy(\.ok) && forty.report.retrying.isEmpty)
-        // Its outputs' bytes once (after they are written), every name once (after the moves): no
-        // fsync per file or folder.
+        // Its outputs' bytes once (after they are written), their names once (before they are
+        // recorded as published), the inputs' new names once (after the moves): no fsync per file
+        // or folder.
         #expect(
-            one.counter.syncfs == 2 && one.counter.fsyncs == 0,
+            one.counter.syncfs == 3 && one.counter.fsyncs == 0,
             "\(one.counter.syncfs) syncfs, \(one.counter.fsyncs) fsyncs")
         #expect(
             forty.counter.total == one.counter.total,
@@ -84,7 +85,7 @@ final class SyncCounter: Sendable {
     @Test func aBatchClosesOnItsSize() throws {
         let pass = try Self.syncsOfAPass(over: 7, batchSize: 3)
         #expect(pass.report.outcomes.count == 7 && pass.report.outcomes.allSatisfy(\.ok))
-        #expect(pass.counter.syncfs == 6 && pass.counter.fsyncs == 0, "three batches (3, 3, 1), two syncs each")
+        #expect(pass.counter.syncfs == 9 && pass.counter.fsyncs == 0, "three batches (3, 3, 1), three syncs each")
     }
 
     @Test func onePoisonedInputFailsAloneAndTheRestOfItsBatchGoesOn() throws {
@@ -150,37 +151,82 @@ final class SyncCounter: Sendable {
         #expect(spool.files("processing").isEmpty)
     }
 
-    @Test func whenTheLastSyncFailsTheInputsAreDoneAndTheNextPassOnlyMarksTheirOutputs() throws {
+    @Test func whenTheLastSyncFailsTheInputsAreDoneAndNothingIsSentTwice() throws {
         let spool = try SpoolRobustness.smallOffice()
         Self.dropFreeSlotRequests(2, into: spool)
         var seam = FileSystemSeam.system
         let system = FileSystemSeam.system
         let syncs = Mutex(0)
         seam.syncfs = { fd throws(Errno) in
-            // The batch's second sync: after the names, before the ledger forgets the bytes.
+            // The batch's third sync: after the moves, before the ledger forgets the bytes.
             if syncs.withLock({
-                $0 += 1; return $0
-            }) == 2 {
+                $0 += 1
+                return $0
+            }) == 3 {
                 throw Errno.ioError
             }
             try system.syncfs(fd)
         }
         let report = try spool.engine(fileSystem: seam).process()
         #expect(report.outcomes.count == 2 && report.outcomes.allSatisfy(\.ok), "both were answered and archived")
-        #expect(report.retrying.map(\.name) == ["the batch's sync"], "\(report.retrying)")
+        #expect(report.retrying.map(\.name) == ["the spool's sync or the store's commit"], "\(report.retrying)")
         #expect(spool.files("processing").isEmpty)
-        let kept = try spool.engine().store.read {
-            try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM ledger_output_bytes") ?? -1
+        let (kept, unpublished) = try spool.engine().store.read {
+            (
+                try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM ledger_output_bytes") ?? -1,
+                try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM ledger_output WHERE published = 0") ?? -1
+            )
         }
-        #expect(kept == 4, "nothing forgotten while the names may not be durable")
-        let replies = spool.files("outbox")
+        #expect(kept == 4, "nothing forgotten while the archive's names may not be durable")
+        #expect(unpublished == 0, "recorded as published before the inputs moved")
+        // The transport takes the replies; the next pass must not send them again.
+        for name in spool.files("outbox") { try FileManager.default.removeItem(atPath: spool.root + "/outbox/" + name) }
         let next = try spool.engine().process()
         #expect(next.outcomes.isEmpty && next.retrying.isEmpty)
-        #expect(spool.files("outbox") == replies, "published once")
-        let unpublished = try spool.engine().store.read {
-            try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM ledger_output WHERE published = 0") ?? -1
+        #expect(spool.files("outbox").isEmpty, "published once")
+    }
+
+    @Test func aRefusedInputsAnswerKeepsItsBytes() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        // Not from helsenorge's addressing: a broken message gets an answer it cannot be archived with.
+        try "<MsgHead".write(toFile: spool.root + "/inbox/broken.xml", atomically: true, encoding: .utf8)
+        try spool.drop(command("epj-bad", "<OpenSlot><BookId>nope</BookId></OpenSlot>"), as: "bad.xml")
+        let report = try spool.engine().process()
+        #expect(report.outcomes.count == 2 && report.outcomes.allSatisfy { !$0.ok })
+        let results = spool.files("results")
+        #expect(results.count == 1)
+        let kept = try spool.engine().store.read {
+            try String.fetchAll(
+                $0.db,
+                sql:
+                    "SELECT o.folder FROM ledger_output o JOIN ledger_output_bytes USING (ledger_id, seq) WHERE o.published = 1"
+            )
         }
-        #expect(unpublished == 0)
+        #expect(kept == ["results"], "error/ holds no copy of the error result, so the ledger keeps it")
+    }
+
+    @Test func aWholeTransactionUndoneBySQLiteLeavesEveryInputForTheNextPass() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        Self.dropFreeSlotRequests(3, into: spool)
+        try spool.engine().store.write {
+            try $0.db.execute(
+                sql:
+                    "CREATE TRIGGER undo BEFORE INSERT ON ledger WHEN NEW.source = 'free-001.xml' BEGIN SELECT RAISE(ROLLBACK, 'undone'); END"
+            )
+        }
+        let report = try spool.engine().process()
+        #expect(report.outcomes.isEmpty, "the batch ended where SQLite undid it")
+        #expect(
+            Set(report.retrying.map(\.name)) == ["free-000.xml", "free-001.xml", "free-002.xml"], "\(report.retrying)")
+        #expect(spool.files("outbox").isEmpty && spool.files("processing").count == 3)
+        let recorded = try spool.engine().store.read {
+            try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM ledger WHERE key LIKE 'message:%'")
+        }
+        #expect(recorded == 0, "nothing of the batch stayed")
+        try spool.engine().store.write { try $0.db.execute(sql: "DROP TRIGGER undo") }
+        let next = try spool.engine().process()
+        #expect(next.outcomes.count == 3 && next.outcomes.allSatisfy { $0.ok && !$0.duplicate })
+        #expect(spool.files("outbox").filter { $0.hasSuffix(".xml") }.count == 3 && spool.files("processing").isEmpty)
     }
 
     @Test func eachOutputIsStoredOnceTheArchiveLinksItAndTheLedgerForgetsItsBytes() throws {
@@ -257,7 +303,9 @@ final class SyncCounter: Sendable {
             try String?.fetchAll($0.db, sql: "SELECT sha256 FROM ledger_output ORDER BY seq")
         }
         #expect(hashes == [ContentHash.hex(reply), nil])
-        let columns = try store.read { try $0.db.columns(in: "ledger_output").map(\.name) }
-        #expect(!columns.contains("bytes"))
+        let left = try store.read {
+            try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM ledger_output WHERE length(bytes) > 0")
+        }
+        #expect(left == 0, "the old column stays, empty")
     }
 }
