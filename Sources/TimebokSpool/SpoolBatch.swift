@@ -50,9 +50,9 @@ final class BatchState: Sendable {
 }
 
 // Durability per batch, not per file: inside ``Spool/batch(_:)`` the folder fsyncs of claims, moves
-// and publications are left to one syncfs(2) of the spool's file system, and outputs are published
+// and publications are left to syncfs(2) of the spool's file systems, and outputs are published
 // in two steps (``Spool/stage(_:to:name:)``, then ``Spool/place(_:)`` after ``Spool/syncAll(_:)``),
-// so that a batch of N outputs costs two syncs instead of 2N, and still no file ever appears under
+// so that a batch of N outputs costs a few syncs instead of 2N, and still no file ever appears under
 // its name before its bytes are durable.
 extension Spool {
     /// An output written to its temporary file, not yet under its name.

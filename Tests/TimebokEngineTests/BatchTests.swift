@@ -51,6 +51,19 @@ final class SyncCounter: Sendable {
         }
     }
 
+    /// A trigger that refuses the ledger row of one input (`RAISE(raise)`): a handler error inside
+    /// the batch's transaction (ABORT undoes the statement, ROLLBACK the whole transaction).
+    static func refuseLedgerRow(
+        of source: String, with raise: String, named name: String, in spool: TemporarySpool
+    ) throws {
+        try spool.engine().store.write {
+            try $0.db.execute(
+                sql:
+                    "CREATE TRIGGER \(name) BEFORE INSERT ON ledger WHEN NEW.source = '\(source)' BEGIN SELECT RAISE(\(raise)); END"
+            )
+        }
+    }
+
     /// The syncs one pass over `count` waiting requests makes, with the batch size given.
     static func syncsOfAPass(over count: Int, batchSize: Int) throws -> (counter: SyncCounter, report: Engine.Report) {
         let spool = try SpoolRobustness.smallOffice()
@@ -93,12 +106,7 @@ final class SyncCounter: Sendable {
         Self.dropFreeSlotRequests(4, into: spool)
         // free-001 fails while it is decided (its ledger row is refused: a handler error inside the
         // batch's transaction); free-002 fails while it is published (its reply cannot be written).
-        try spool.engine().store.write {
-            try $0.db.execute(
-                sql:
-                    "CREATE TRIGGER poison BEFORE INSERT ON ledger WHEN NEW.source = 'free-001.xml' BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
-            )
-        }
+        try Self.refuseLedgerRow(of: "free-001.xml", with: "ABORT, 'poisoned'", named: "poison", in: spool)
         var seam = FileSystemSeam.system
         let system = FileSystemSeam.system
         let replies = Mutex(0)
@@ -208,12 +216,7 @@ final class SyncCounter: Sendable {
     @Test func aWholeTransactionUndoneBySQLiteLeavesEveryInputForTheNextPass() throws {
         let spool = try SpoolRobustness.smallOffice()
         Self.dropFreeSlotRequests(3, into: spool)
-        try spool.engine().store.write {
-            try $0.db.execute(
-                sql:
-                    "CREATE TRIGGER undo BEFORE INSERT ON ledger WHEN NEW.source = 'free-001.xml' BEGIN SELECT RAISE(ROLLBACK, 'undone'); END"
-            )
-        }
+        try Self.refuseLedgerRow(of: "free-001.xml", with: "ROLLBACK, 'undone'", named: "undo", in: spool)
         let report = try spool.engine().process()
         #expect(report.outcomes.isEmpty, "the batch ended where SQLite undid it")
         #expect(
