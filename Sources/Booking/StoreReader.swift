@@ -10,78 +10,88 @@ public struct StoreReader: ModelReader {
     package var database: Database { db }
 
     public func bookingEnabled() throws -> Bool {
-        try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'booking_enabled'") != "false"
+        try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM setting WHERE key = 'booking_enabled'"))
+            != "false"
     }
 
     public func book(id: String) throws -> Book? {
-        try String.fetchOne(db, sql: "SELECT settings FROM book WHERE id = ?", arguments: [id]).map(decodeBook)
+        try String.fetchOne(db.cachedStatement(sql: "SELECT settings FROM book WHERE id = ?"), arguments: [id]).map(
+            decodeBook)
     }
 
     public func book(herId: String) throws -> Book? {
-        try String.fetchOne(db, sql: "SELECT settings FROM book WHERE her_id = ?", arguments: [herId]).map(decodeBook)
+        try String.fetchOne(db.cachedStatement(sql: "SELECT settings FROM book WHERE her_id = ?"), arguments: [herId])
+            .map(decodeBook)
     }
 
     public func books() throws -> [Book] {
-        try String.fetchAll(db, sql: "SELECT settings FROM book ORDER BY id").map(decodeBook)
+        try String.fetchAll(db.cachedStatement(sql: "SELECT settings FROM book ORDER BY id")).map(decodeBook)
     }
 
     public func gp(hpr: String) throws -> GP? {
-        try Row.fetchOne(db, sql: "SELECT * FROM gp WHERE hpr = ?", arguments: [hpr]).map(gp)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM gp WHERE hpr = ?"), arguments: [hpr]).map(gp)
     }
 
     public func gp(herId: String) throws -> GP? {
-        try Row.fetchOne(db, sql: "SELECT * FROM gp WHERE her_id = ?", arguments: [herId]).map(gp)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM gp WHERE her_id = ?"), arguments: [herId]).map(gp)
     }
 
     public func gps() throws -> [GP] {
-        try Row.fetchAll(db, sql: "SELECT * FROM gp ORDER BY family_name, given_name").map(gp)
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM gp ORDER BY family_name, given_name")).map(gp)
     }
 
     public func slot(id: String) throws -> Slot? {
-        try Row.fetchOne(db, sql: "SELECT * FROM slot WHERE id = ?", arguments: [id]).map(slot)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(slotColumns) FROM slot WHERE id = ?"), arguments: [id]).map(
+            slot)
     }
 
     public func slots(bookId: String, overlappingFrom fromSeconds: Int, to toSeconds: Int) throws -> [Slot] {
         // Slots are at most a wall-clock day long (25 real hours on the autumn change day), so the
         // index range on start_utc can begin 25 hours early.
         try Row.fetchAll(
-            db,
-            sql: """
-                SELECT * FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? AND end_utc > ?
-                ORDER BY start_utc
-                """, arguments: [bookId, fromSeconds - 90_000, toSeconds, fromSeconds]
+            db.cachedStatement(
+                sql: """
+                    SELECT \(slotColumns) FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? AND end_utc > ?
+                    ORDER BY start_utc
+                    """), arguments: [bookId, fromSeconds - 90_000, toSeconds, fromSeconds]
         ).map(slot)
     }
 
     /// Open slots with free capacity that start in [fromSeconds, toSeconds), by start (an index range scan).
     public func freeSlots(bookId: String, fromSeconds: Int, toSeconds: Int) throws -> [Slot] {
         try Row.fetchAll(
-            db,
-            sql: """
-                SELECT * FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? AND status = 'open' AND active < capacity
-                ORDER BY start_utc
-                """, arguments: [bookId, fromSeconds, toSeconds]
+            db.cachedStatement(
+                sql: """
+                    SELECT \(slotColumns) FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? AND status = 'open' AND active < capacity
+                    ORDER BY start_utc
+                    """), arguments: [bookId, fromSeconds, toSeconds]
         ).map(slot)
     }
 
     /// Every slot of a book starting in [fromSeconds, toSeconds) (operators' listing).
     public func slots(bookId: String, fromSeconds: Int, toSeconds: Int) throws -> [Slot] {
         try Row.fetchAll(
-            db, sql: "SELECT * FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? ORDER BY start_utc",
+            db.cachedStatement(
+                sql:
+                    "SELECT \(slotColumns) FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? ORDER BY start_utc"
+            ),
             arguments: [bookId, fromSeconds, toSeconds]
         ).map(slot)
     }
 
     public func slotCount(bookId: String) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM slot WHERE book_id = ?", arguments: [bookId]) ?? 0
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM slot WHERE book_id = ?"), arguments: [bookId])
+            ?? 0
     }
 
     public func patient(fnr: String) throws -> ListPatient? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE fnr = ?", arguments: [fnr]) else {
+        guard
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM patient WHERE fnr = ?"), arguments: [fnr])
+        else {
             return nil
         }
         let groups = try String.fetchAll(
-            db, sql: "SELECT name FROM patient_group WHERE fnr = ? ORDER BY name", arguments: [fnr])
+            db.cachedStatement(sql: "SELECT name FROM patient_group WHERE fnr = ? ORDER BY name"), arguments: [fnr])
         return ListPatient(
             fnr: row["fnr"], familyName: row["family_name"], givenName: row["given_name"], groups: groups,
             digitallyInactive: row["digitally_inactive"])
@@ -89,9 +99,10 @@ public struct StoreReader: ModelReader {
 
     public func patients() throws -> [ListPatient] {
         let groups = Dictionary(
-            grouping: try Row.fetchAll(db, sql: "SELECT fnr, name FROM patient_group ORDER BY name"),
+            grouping: try Row.fetchAll(db.cachedStatement(sql: "SELECT fnr, name FROM patient_group ORDER BY name")),
             by: { $0["fnr"] as String })
-        return try Row.fetchAll(db, sql: "SELECT * FROM patient ORDER BY family_name, given_name").map { row in
+        return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM patient ORDER BY family_name, given_name")).map {
+            row in
             let fnr: String = row["fnr"]
             return ListPatient(
                 fnr: fnr, familyName: row["family_name"], givenName: row["given_name"],
@@ -100,28 +111,31 @@ public struct StoreReader: ModelReader {
     }
 
     public func patientCount() throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM patient") ?? 0
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM patient")) ?? 0
     }
 
     public func appointment(id: String) throws -> Appointment? {
-        try Row.fetchOne(db, sql: "SELECT * FROM appointment WHERE id = ?", arguments: [id]).map(appointment)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM appointment WHERE id = ?"), arguments: [id]).map(
+            appointment)
     }
 
     /// The earliest hold time of a request still waiting (seconds since the epoch).
     public func nextHoldExpiry() throws -> Int? {
-        try Int.fetchOne(db, sql: "SELECT MIN(hold_until) FROM appointment WHERE state = 'requested'")
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT MIN(hold_until) FROM appointment WHERE state = 'requested'"))
     }
 
     public func expiredHolds(now: Int) throws -> [Appointment] {
         try Row.fetchAll(
-            db, sql: "SELECT * FROM appointment WHERE state = 'requested' AND hold_until <= ? ORDER BY hold_until, id",
+            db.cachedStatement(
+                sql: "SELECT * FROM appointment WHERE state = 'requested' AND hold_until <= ? ORDER BY hold_until, id"),
             arguments: [now]
         ).map(appointment)
     }
 
     public func appointments(inSlot slotId: String) throws -> [Appointment] {
         try Row.fetchAll(
-            db, sql: "SELECT * FROM appointment WHERE slot_id = ? ORDER BY created_at, id", arguments: [slotId]
+            db.cachedStatement(sql: "SELECT * FROM appointment WHERE slot_id = ? ORDER BY created_at, id"),
+            arguments: [slotId]
         ).map(appointment)
     }
 
@@ -139,8 +153,10 @@ public struct StoreReader: ModelReader {
         }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         return try Row.fetchAll(
-            db,
-            sql: "SELECT a.* FROM appointment a JOIN slot s ON s.id = a.slot_id \(filter) ORDER BY s.start_utc, a.id",
+            db.makeStatement(
+                sql:
+                    "SELECT a.* FROM appointment a JOIN slot s ON s.id = a.slot_id \(filter) ORDER BY s.start_utc, a.id"
+            ),
             arguments: StatementArguments(arguments)
         ).map(appointment)
     }
@@ -148,26 +164,27 @@ public struct StoreReader: ModelReader {
     /// The patient's requested and confirmed bookings whose slot starts after `afterSeconds`, by start.
     public func upcomingBookings(fnr: String, afterSeconds: Int) throws -> [Appointment] {
         try Row.fetchAll(
-            db,
-            sql: """
-                SELECT a.* FROM appointment a JOIN slot s ON s.id = a.slot_id
-                WHERE a.fnr = ? AND a.state IN ('requested', 'confirmed') AND s.start_utc > ? ORDER BY s.start_utc, a.id
-                """, arguments: [fnr, afterSeconds]
+            db.cachedStatement(
+                sql: """
+                    SELECT a.* FROM appointment a JOIN slot s ON s.id = a.slot_id
+                    WHERE a.fnr = ? AND a.state IN ('requested', 'confirmed') AND s.start_utc > ? ORDER BY s.start_utc, a.id
+                    """), arguments: [fnr, afterSeconds]
         ).map(appointment)
     }
 
     public func activeBookings(fnr: String, bookId: String, afterSeconds: Int) throws -> Int {
         try Int.fetchOne(
-            db,
-            sql: """
-                SELECT COUNT(*) FROM appointment a JOIN slot s ON s.id = a.slot_id
-                WHERE a.fnr = ? AND a.book_id = ? AND a.state IN ('requested', 'confirmed') AND s.start_utc > ?
-                """, arguments: [fnr, bookId, afterSeconds]) ?? 0
+            db.cachedStatement(
+                sql: """
+                    SELECT COUNT(*) FROM appointment a JOIN slot s ON s.id = a.slot_id
+                    WHERE a.fnr = ? AND a.book_id = ? AND a.state IN ('requested', 'confirmed') AND s.start_utc > ?
+                    """), arguments: [fnr, bookId, afterSeconds]) ?? 0
     }
 
     public func events(appointmentId: String) throws -> [AppointmentEvent] {
         try Row.fetchAll(
-            db, sql: "SELECT * FROM appointment_event WHERE appointment_id = ? ORDER BY id", arguments: [appointmentId]
+            db.cachedStatement(sql: "SELECT * FROM appointment_event WHERE appointment_id = ? ORDER BY id"),
+            arguments: [appointmentId]
         ).map { row in
             AppointmentEvent(
                 appointmentId: row["appointment_id"], kind: AppointmentEvent.Kind(rawValue: row["kind"]) ?? .requested,
@@ -190,15 +207,15 @@ public struct StoreReader: ModelReader {
             ressursoversiktEnabled: row["ressursoversikt"], personalBookOpen: row["personal_book_open"])
     }
 
+    /// The columns ``slot(_:)`` reads, by position (a lookup by name costs more than the rest of the mapping).
+    private var slotColumns: String { "id, book_id, start_local, end_local, capacity, status, active" }
+
     private func slot(_ row: Row) -> Slot {
         Slot(
-            id: row["id"], bookId: row["book_id"],
-            start: LocalDateTime(row["start_local"] as String)
-                ?? LocalDateTime(year: 1970, month: 1, day: 1, hour: 0, minute: 0),
-            end: LocalDateTime(row["end_local"] as String)
-                ?? LocalDateTime(year: 1970, month: 1, day: 1, hour: 0, minute: 0),
-            capacity: row["capacity"], status: Slot.Status(rawValue: row["status"]) ?? .closed,
-            activeBookings: row["active"])
+            id: row[0], bookId: row[1],
+            start: LocalDateTime(row[2] as String) ?? LocalDateTime(year: 1970, month: 1, day: 1, hour: 0, minute: 0),
+            end: LocalDateTime(row[3] as String) ?? LocalDateTime(year: 1970, month: 1, day: 1, hour: 0, minute: 0),
+            capacity: row[4], status: Slot.Status(rawValue: row[5]) ?? .closed, activeBookings: row[6])
     }
 
     private func appointment(_ row: Row) -> Appointment {

@@ -142,7 +142,21 @@ enum XCalCodec {
         return parsed
     }
 
+    /// Calendars of many events written before: a list of free slots is usually asked for again,
+    /// unchanged, by the next citizen (a few confirmations in between do not evict it).
+    static let written = XMLFragmentCache<XCalendar>(capacity: 8)
+    /// From this many events a calendar is kept in ``written``; smaller ones cost little to write.
+    static let memoizedFrom = 8
+
     static func encode(_ calendar: XCalendar, into w: inout XMLWriter) {
+        if calendar.events.count >= memoizedFrom {
+            w.fragment(calendar, cache: written) { w in write(calendar, into: &w) }
+        } else {
+            write(calendar, into: &w)
+        }
+    }
+
+    private static func write(_ calendar: XCalendar, into w: inout XMLWriter) {
         w.element("icalendar", attributes: ["xmlns": xcal]) { w in
             w.element("vcalendar") { w in
                 w.element("properties") { w in

@@ -183,13 +183,15 @@ extension StoreReader: RecordReader {
     /// The request a booking came from, as recorded (nil for the office's own bookings).
     func requestMessage(appointmentId: String) throws -> [UInt8]? {
         try Data.fetchOne(
-            database, sql: "SELECT message FROM appointment_request WHERE appointment_id = ?",
+            database.cachedStatement(sql: "SELECT message FROM appointment_request WHERE appointment_id = ?"),
             arguments: [appointmentId]
         ).map { [UInt8]($0) }
     }
 
     func sentMessage(msgId: String) throws -> SentMessage? {
-        try Row.fetchOne(database, sql: "SELECT * FROM sent_message WHERE msg_id = ?", arguments: [msgId]).map {
+        try Row.fetchOne(
+            database.cachedStatement(sql: "SELECT * FROM sent_message WHERE msg_id = ?"), arguments: [msgId]
+        ).map {
             SentMessage(
                 msgId: $0["msg_id"], kind: $0["kind"], appointmentId: $0["appointment_id"], fnr: $0["fnr"],
                 sentAt: $0["sent_at"],
@@ -209,12 +211,15 @@ extension StoreReader: RecordReader {
     /// The id the next ledger entry gets (inside a write transaction): a sequence that orders output
     /// names within the same millisecond, across processes.
     func nextLedgerSequence() throws -> Int {
-        (try Int.fetchOne(database, sql: "SELECT COALESCE(MAX(id), 0) + 1 FROM ledger") ?? 1)
+        (try Int.fetchOne(database.cachedStatement(sql: "SELECT COALESCE(MAX(id), 0) + 1 FROM ledger")) ?? 1)
     }
 
     /// The ledger entry for a key (`command:<id>`, …), with its recorded outputs.
     func ledger(key: String) throws -> LedgerEntry? {
-        guard let row = try Row.fetchOne(database, sql: "SELECT * FROM ledger WHERE key = ?", arguments: [key]) else {
+        guard
+            let row = try Row.fetchOne(
+                database.cachedStatement(sql: "SELECT * FROM ledger WHERE key = ?"), arguments: [key])
+        else {
             return nil
         }
         let id: Int64 = row["id"]
@@ -282,39 +287,41 @@ extension StoreWriter {
 
     /// Marks a ledger entry's outputs as published (after the files and their names are durable).
     func markPublished(key: String) throws {
-        try database.execute(
-            sql: "UPDATE ledger_output SET published = 1 WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)",
-            arguments: [key])
+        try database.cachedStatement(
+            sql: "UPDATE ledger_output SET published = 1 WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)"
+        ).execute(arguments: [key])
     }
 
     /// Drops the bytes of a ledger entry's published outputs: only once the archive links them
     /// beside their input (the published files and those links hold them; the ledger keeps each
     /// output's name and SHA-256).
     func forgetPublishedBytes(key: String) throws {
-        try database.execute(
+        try database.cachedStatement(
             sql: """
                 DELETE FROM ledger_output_bytes WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?)
                 AND EXISTS (SELECT 1 FROM ledger_output o WHERE o.ledger_id = ledger_output_bytes.ledger_id
                     AND o.seq = ledger_output_bytes.seq AND o.published = 1)
-                """,
-            arguments: [key])
+                """
+        ).execute(arguments: [key])
     }
 
     /// Records a processed input and the bytes of every output it causes, before any output file exists.
     func record(_ entry: LedgerEntry) throws {
-        try database.execute(
+        try database.cachedStatement(
             sql:
-                "INSERT INTO ledger (key, source, content_sha256, applied_at, outcome, summary) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [entry.key, entry.source, entry.contentSHA256, entry.appliedAt, entry.outcome, entry.summary])
+                "INSERT INTO ledger (key, source, content_sha256, applied_at, outcome, summary) VALUES (?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [
+            entry.key, entry.source, entry.contentSHA256, entry.appliedAt, entry.outcome, entry.summary,
+        ])
         let id = database.lastInsertedRowID
         for (seq, output) in entry.outputs.enumerated() {
-            try database.execute(
+            try database.cachedStatement(
                 sql:
-                    "INSERT INTO ledger_output (ledger_id, seq, folder, name, bytes, sha256) VALUES (?, ?, ?, ?, x'', ?)",
-                arguments: [id, seq, output.folder, output.name, ContentHash.hex(output.bytes)])
-            try database.execute(
-                sql: "INSERT INTO ledger_output_bytes (ledger_id, seq, bytes) VALUES (?, ?, ?)",
-                arguments: [id, seq, Data(output.bytes)])
+                    "INSERT INTO ledger_output (ledger_id, seq, folder, name, bytes, sha256) VALUES (?, ?, ?, ?, x'', ?)"
+            ).execute(arguments: [id, seq, output.folder, output.name, ContentHash.hex(output.bytes)])
+            try database.cachedStatement(
+                sql: "INSERT INTO ledger_output_bytes (ledger_id, seq, bytes) VALUES (?, ?, ?)"
+            ).execute(arguments: [id, seq, Data(output.bytes)])
         }
     }
 
@@ -323,21 +330,20 @@ extension StoreWriter {
         for change in records {
             switch change {
             case .sent(let message):
-                try database.execute(
+                try database.cachedStatement(
                     sql:
-                        "INSERT INTO sent_message (msg_id, kind, appointment_id, fnr, sent_at, status, errors) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [
-                        message.msgId, message.kind, message.appointmentId, message.fnr, message.sentAt,
-                        message.status.rawValue, message.errors,
-                    ])
+                        "INSERT INTO sent_message (msg_id, kind, appointment_id, fnr, sent_at, status, errors) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                ).execute(arguments: [
+                    message.msgId, message.kind, message.appointmentId, message.fnr, message.sentAt,
+                    message.status.rawValue, message.errors,
+                ])
             case .delivery(let msgId, let status, let errors):
-                try database.execute(
-                    sql: "UPDATE sent_message SET status = ?, errors = ? WHERE msg_id = ?",
-                    arguments: [status.rawValue, errors, msgId])
+                try database.cachedStatement(sql: "UPDATE sent_message SET status = ?, errors = ? WHERE msg_id = ?")
+                    .execute(arguments: [status.rawValue, errors, msgId])
             case .request(let appointmentId, let bytes):
-                try database.execute(
-                    sql: "INSERT OR REPLACE INTO appointment_request (appointment_id, message) VALUES (?, ?)",
-                    arguments: [appointmentId, Data(bytes)])
+                try database.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO appointment_request (appointment_id, message) VALUES (?, ?)"
+                ).execute(arguments: [appointmentId, Data(bytes)])
             }
         }
     }

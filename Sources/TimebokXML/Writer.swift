@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Builds an XML document as UTF-8 bytes, indented for people who read archives.
 ///
 /// Element-only content is indented; an element with text is written on one line, so text
@@ -315,6 +317,85 @@ public struct XMLWriter: Sendable {
             } else {
                 Self.canonicalEscape(UInt8(scalar.value), inAttribute: true, into: &canonical!)
             }
+        }
+    }
+
+    // MARK: Fragments written once
+
+    /// Writes what `body` writes, or, when `cache` holds what a writer in the same place wrote for
+    /// the same `key`, those bytes (and their canonical form) again without running `body`.
+    ///
+    /// "The same place" is the depth, the indentation, whether a canonical form is written, and the
+    /// namespaces in scope and rendered there: what decides the fragment's bytes besides `body`
+    /// itself. `body` must write complete elements and depend on nothing but `key`.
+    public mutating func fragment<Key: Hashable & Sendable>(
+        _ key: Key, cache: XMLFragmentCache<Key>, _ body: (inout XMLWriter) -> Void
+    ) {
+        let place = FragmentPlace(
+            depth: depth, indent: indent, canonical: canonical != nil,
+            defaultNamespace: scopes.last?.defaultNamespace ?? "", renderedDefault: scopes.last?.renderedDefault ?? "",
+            prefixes: scopes.flatMap { scope in
+                scope.declared.map { "d\($0.prefix)=\($0.uri)" } + scope.rendered.map { "r\($0.prefix)=\($0.uri)" }
+            })
+        if let written = cache.lookup(key, at: place) {
+            bytes.append(contentsOf: written.document)
+            canonical?.append(contentsOf: written.canonical)
+            return
+        }
+        let mark = bytes.count
+        let canonicalMark = canonical?.count ?? 0
+        let openScopes = scopes.count
+        body(&self)
+        precondition(depth == place.depth && scopes.count == openScopes, "a fragment must write whole elements")
+        cache.store(
+            key, at: place,
+            XMLFragmentCache<Key>.Written(
+                document: Array(bytes[mark...]), canonical: canonical.map { Array($0[canonicalMark...]) } ?? []))
+    }
+}
+
+/// Where a fragment is written: what decides its bytes besides its content (``XMLWriter/fragment(_:cache:_:)``).
+struct FragmentPlace: Hashable, Sendable {
+    var depth: Int
+    var indent: Bool
+    var canonical: Bool
+    var defaultNamespace: String
+    var renderedDefault: String
+    var prefixes: [String]
+}
+
+/// Fragments an ``XMLWriter`` wrote, by content and place, for writers on any thread: the answers
+/// that list the same free slots to many citizens are encoded once. It holds at most `capacity`
+/// fragments and forgets them all when full (what is asked for again is written again).
+public final class XMLFragmentCache<Key: Hashable & Sendable>: Sendable {
+    struct Written: Sendable {
+        var document: [UInt8]
+        var canonical: [UInt8]
+    }
+
+    private struct Entry: Hashable, Sendable {
+        var key: Key
+        var place: FragmentPlace
+    }
+
+    private let entries = Mutex<[Entry: Written]>([:])
+    private let capacity: Int
+
+    public init(capacity: Int = 8) {
+        self.capacity = max(1, capacity)
+    }
+
+    /// The number of fragments held.
+    public var count: Int { entries.withLock { $0.count } }
+
+    func lookup(_ key: Key, at place: FragmentPlace) -> Written? {
+        entries.withLock { $0[Entry(key: key, place: place)] }
+    }
+
+    func store(_ key: Key, at place: FragmentPlace, _ written: Written) {
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[Entry(key: key, place: place)] = written
         }
     }
 }

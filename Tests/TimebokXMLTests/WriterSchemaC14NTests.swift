@@ -140,6 +140,72 @@ import TimebokTestKit
     }
 }
 
+@Suite struct WriterFragments {
+    /// A document with the same fragment at two places: inside `<Outer xmlns="urn:o">` at depth 2,
+    /// and in the root's scope at depth 1.
+    static func document(
+        cache: XMLFragmentCache<String>?, indent: Bool, canonical: Bool
+    ) -> (
+        document: [UInt8], canonical: [UInt8]
+    ) {
+        var w = XMLWriter(indent: indent, canonical: canonical)
+        func fragment(_ w: inout XMLWriter) {
+            let body: (inout XMLWriter) -> Void = { w in
+                w.element("Frag") { w in
+                    w.element("Item", attributes: ["b": "2", "a": "1 & 2"], text: "æ < ø")
+                    w.element("fk:Used", attributes: ["xmlns:fk": "urn:fk"], text: nil)
+                }
+            }
+            if let cache { w.fragment("frag", cache: cache, body) } else { body(&w) }
+        }
+        w.element("Root", attributes: ["xmlns": "urn:r"]) { w in
+            w.element("Outer", attributes: ["xmlns": "urn:o"]) { w in fragment(&w) }
+            fragment(&w)
+            w.element("Second", attributes: ["xmlns": "urn:o"]) { w in fragment(&w) }
+        }
+        return w.finishWithCanonicalForm()
+    }
+
+    @Test(arguments: [true, false], [true, false])
+    func aFragmentWrittenAgainIsByteIdenticalAndOnlyReusedInTheSamePlace(indent: Bool, canonical: Bool) throws {
+        let plain = Self.document(cache: nil, indent: indent, canonical: canonical)
+        let cache = XMLFragmentCache<String>()
+        let first = Self.document(cache: cache, indent: indent, canonical: canonical)
+        // Two places (depth and namespace in scope differ): two fragments; the third use is a hit.
+        #expect(cache.count == 2)
+        let second = Self.document(cache: cache, indent: indent, canonical: canonical)
+        #expect(cache.count == 2)
+        #expect(first.document == plain.document)
+        #expect(second.document == plain.document)
+        #expect(first.canonical == plain.canonical)
+        #expect(second.canonical == plain.canonical)
+        if canonical {
+            let libxml2 = try HardenedXMLParser.parse(second.document).exclusiveCanonicalForm()
+            #expect(String(decoding: second.canonical, as: UTF8.self) == String(decoding: libxml2, as: UTF8.self))
+        } else {
+            #expect(second.canonical.isEmpty)
+        }
+    }
+
+    @Test func aFullCacheForgetsAndWritesAgain() {
+        let cache = XMLFragmentCache<Int>(capacity: 2)
+        var calls = 0
+        for key in [1, 2, 1, 3, 1] {
+            var w = XMLWriter()
+            w.element("Root") { w in
+                w.fragment(key, cache: cache) { w in
+                    calls += 1
+                    w.element("K", text: "\(key)")
+                }
+            }
+            #expect(String(decoding: w.finish(), as: UTF8.self).contains("<K>\(key)</K>"))
+        }
+        // 1 and 2 written, 1 reused; 3 fills the cache (forgotten: 1, 2), so 1 is written again.
+        #expect(calls == 4)
+        #expect(cache.count == 2)
+    }
+}
+
 @Suite struct Canonicalization {
     @Test func exclusiveC14NOfAKnownDocument() throws {
         let doc = try HardenedXMLParser.parse(
