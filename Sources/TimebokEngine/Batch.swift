@@ -8,6 +8,8 @@ import TimebokSpool
 // 1. decide: every input of the batch against the model, in one SQLite transaction, each in a
 //    savepoint of its own (one poisoned input is undone alone and stays in processing/ for the next
 //    pass; the others go on). Its model changes, ledger row and output bytes commit together, once.
+//    Signed replies are encoded and signed on the other cores meanwhile (`RenderQueue`) and filled
+//    into the ledger before the commit; when one fails, the batch is decided again, signing serially.
 // 2. publish: every output not yet published is written to its temporary file; one syncfs makes all
 //    of their bytes durable; then each gets its name (link), so no file ever appears under its name
 //    before its bytes are on disk; a second syncfs makes the names durable, and one commit records
@@ -46,9 +48,51 @@ extension Engine {
     func runBatch(_ batch: [Spool.Claimed], report: inout Report) {
         guard !batch.isEmpty else { return }
         let started = ContinuousClock.now
+        var decided: (plans: [Plan], refused: [(name: String, problem: String)])
+        do {
+            do {
+                decided = try decide(batch, renderingAside: signer != nil)
+            } catch is RenderFailed {
+                // A reply could not be signed: nothing was recorded; decided again with each reply
+                // signed in its own decision, the failure is that input's alone.
+                decided = try decide(batch, renderingAside: false)
+            }
+        } catch let failure as BatchFailure {
+            // Nothing of this batch was recorded: every input stays in processing/ for the next pass.
+            let problem =
+                failure.error is ModelError
+                ? "\(failure.error)"
+                : "\(ModelError(.storage, "The store could not commit the batch: \(failure.error)"))"
+            let named = Set(failure.refused.map(\.name))
+            report.retrying +=
+                failure.refused + batch.filter { !named.contains($0.name) }.map { ($0.name, problem) }
+            return
+        } catch {
+            report.retrying += batch.map { ($0.name, "\(error)") }
+            return
+        }
+        report.retrying += decided.refused
+        finish(decided.plans, started: started, report: &report)
+    }
+
+    /// The batch's store transaction failed: nothing of it was recorded.
+    private struct BatchFailure: Error {
+        var error: any Error
+        var refused: [(name: String, problem: String)]
+    }
+
+    /// Step 1: every input decided in one transaction, each in a savepoint of its own. With
+    /// `renderingAside`, signed replies are rendered on other cores while the decisions go on, and
+    /// filled in before the commit (a failed render throws ``RenderFailed``, nothing recorded).
+    private func decide(
+        _ batch: [Spool.Claimed], renderingAside: Bool
+    ) throws -> (plans: [Plan], refused: [(name: String, problem: String)]) {
         reservedResultNames = []
         var plans: [Plan] = []
         var refused: [(name: String, problem: String)] = []
+        let queue = renderingAside ? makeRenders() : nil
+        renders = queue
+        defer { renders = nil }
         do {
             try store.write { writer in
                 for claimed in batch {
@@ -60,18 +104,40 @@ extension Engine {
                         guard writer.isInsideTransaction else { throw error }
                     }
                 }
+                renders = nil
+                if let queue { try fillRenders(queue.finished(), plans: &plans, writer: writer) }
             }
+        } catch let failure as RenderFailed {
+            throw failure
         } catch {
-            // Nothing of this batch was recorded: every input stays in processing/ for the next pass.
-            let problem =
-                error is ModelError
-                ? "\(error)" : "\(ModelError(.storage, "The store could not commit the batch: \(error)"))"
-            let named = Set(refused.map(\.name))
-            report.retrying += refused + batch.filter { !named.contains($0.name) }.map { ($0.name, problem) }
-            return
+            throw BatchFailure(error: error, refused: refused)
         }
-        report.retrying += refused
-        finish(plans, started: started, report: &report)
+        return (plans, refused)
+    }
+
+    /// The rendered replies into the ledger rows that name them and into every plan that carries
+    /// them (a second delivery in the batch carries the first one's). Renders of inputs undone
+    /// since are left out: no row names them.
+    private func fillRenders(
+        _ rendered: [String: RenderQueue.Rendered], plans: inout [Plan], writer: StoreWriter
+    ) throws {
+        guard !rendered.isEmpty else { return }
+        var filled: Set<String> = []
+        for index in plans.indices {
+            for seq in plans[index].outputs.indices {
+                let path = plans[index].outputs[seq].folder + "/" + plans[index].outputs[seq].name
+                guard let result = rendered[path] else { continue }
+                let bytes: [UInt8]
+                switch result {
+                case .success(let signed): bytes = signed
+                case .failure(let error): throw RenderFailed(path: path, error: error)
+                }
+                plans[index].outputs[seq].bytes = bytes
+                if let key = plans[index].key, filled.insert(path).inserted {
+                    try writer.fill(key: key, seq: seq, bytes: bytes)
+                }
+            }
+        }
     }
 
     /// Steps 2 to 4 for the batch's plans.

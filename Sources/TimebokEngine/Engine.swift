@@ -22,6 +22,10 @@ public final class Engine {
     private var compiledMessageSchemas: SchemaSet?
     /// Result names given out in the batch in hand (not yet published, so not yet on disk).
     var reservedResultNames: Set<String> = []
+    /// The renders of the batch in hand (nil outside a batch, or when its replies are signed one by one).
+    var renders: RenderQueue?
+    /// Makes each batch's renders (the tests give renders that fail).
+    var makeRenders: () -> RenderQueue = { RenderQueue() }
     /// The database checked and an earlier process's temporary files removed (the first pass).
     private var startChecked = false
 

@@ -33,9 +33,13 @@ extension Engine {
             // Every MsgHead message is signed (AppRecs stay unsigned: their schema has no Signature),
             // over the canonical form its encoder wrote beside it. The signed bytes are final: they
             // are what the ledger records and what is published.
-            if let identity, case .dialog(let dialog) = message.body {
-                let encoded = MessageCodec.encodeWithCanonicalForm(dialog)
-                bytes = try XMLSignature.sign(encoded.document, canonicalForm: encoded.canonical, with: identity)
+            if let identity, case .dialog(let dialog) = message.body, schemas == nil, let renders {
+                // In a batch, the reply is encoded and signed on another core while the batch goes on;
+                // the batch fills these bytes (and the ledger's) before it commits.
+                renders.submit(dialog, path: Spool.Folder.outbox.rawValue + "/" + base + ".xml", identity: identity)
+                bytes = []
+            } else if let identity, case .dialog(let dialog) = message.body {
+                bytes = try RenderQueue.signed(dialog, with: identity)
             } else {
                 bytes = message.bytes
             }

@@ -285,6 +285,19 @@ extension StoreWriter {
         return (outputs, entries)
     }
 
+    /// Gives a recorded output whose bytes were still being rendered its bytes and their hash
+    /// (in the transaction that recorded it: what commits is complete).
+    func fill(key: String, seq: Int, bytes: [UInt8]) throws {
+        try database.cachedStatement(
+            sql:
+                "UPDATE ledger_output SET sha256 = ? WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?) AND seq = ?"
+        ).execute(arguments: [ContentHash.hex(bytes), key, seq])
+        try database.cachedStatement(
+            sql:
+                "UPDATE ledger_output_bytes SET bytes = ? WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?) AND seq = ?"
+        ).execute(arguments: [Data(bytes), key, seq])
+    }
+
     /// Marks a ledger entry's outputs as published (after the files and their names are durable).
     func markPublished(key: String) throws {
         try database.cachedStatement(

@@ -1,4 +1,6 @@
 import Foundation
+import GRDB
+import Synchronization
 import Testing
 import TimebokCore
 import TimebokSchemas
@@ -88,6 +90,55 @@ enum EngineKeys {
             } else {
                 #expect(verified?.subject.contains("CN=Fjordvik legesenter") == true, "\(name) is signed")
             }
+        }
+    }
+
+    /// Counts the renders a test's queue was asked for.
+    final class RenderCount: Sendable {
+        let value = Mutex(0)
+    }
+
+    /// A batch's replies are encoded and signed on other cores while the batch is decided: what is
+    /// published is what the ledger records, a second delivery in the batch gets no second answer,
+    /// and renders that fail have the batch decided again, each reply signed in its own decision.
+    @Test(arguments: [false, true]) func repliesRenderedAsideAreWhatTheLedgerRecords(failingRenders: Bool) throws {
+        let office = try Self.signingOffice()
+        let inbox = office.spool.root + "/inbox/"
+        for index in 0..<5 {
+            var request = office.helsenorge.freeSlots(
+                .lab, .ragnhild, from: office.today, to: office.today.adding(days: 3))
+            request.info.msgId = "aside-\(index)"
+            #expect(
+                FileManager.default.createFile(
+                    atPath: inbox + "aside-\(index).xml", contents: Data(MessageCodec.encode(request))))
+        }
+        try FileManager.default.copyItem(atPath: inbox + "aside-0.xml", toPath: inbox + "aside-0-again.xml")
+        let engine = try office.spool.engine()
+        let asked = RenderCount()
+        engine.makeRenders = {
+            RenderQueue { dialog, identity throws(SigningError) in
+                asked.value.withLock { $0 += 1 }
+                if failingRenders { throw SigningError(.unsignable, "A render that fails, for the test.") }
+                return try RenderQueue.signed(dialog, with: identity)
+            }
+        }
+        let report = try engine.process()
+        #expect(report.retrying.isEmpty, "\(report.retrying)")
+        #expect(report.outcomes.count == 6 && report.outcomes.allSatisfy(\.ok))
+        #expect(report.outcomes.filter(\.duplicate).count == 1)
+        #expect(asked.value.withLock { $0 } == 5, "one render per reply")
+        let replies = outboxBytes(office)
+        #expect(replies.count == 5)
+        let recorded = try engine.store.read { reader in
+            try Dictionary(
+                Row.fetchAll(reader.db, sql: "SELECT name, sha256 FROM ledger_output").map {
+                    ($0["name"] as String, $0["sha256"] as String?)
+                }, uniquingKeysWith: { first, _ in first })
+        }
+        for (name, bytes) in replies {
+            #expect(bytes.count > 1_000, "\(name): a whole reply")
+            #expect(try XMLSignature.verify(bytes, at: office.spool.clock) != nil, "\(name) is signed")
+            #expect(recorded[name] == ContentHash.hex(bytes), "\(name): the ledger's hash is the published file's")
         }
     }
 
