@@ -7,21 +7,26 @@ import TimebokSpool
 //
 // 1. decide: every input of the batch against the model, in one SQLite transaction, each in a
 //    savepoint of its own (one poisoned input is undone alone and stays in processing/ for the next
-//    pass; the others go on). Its model changes, ledger row and output bytes commit together, once.
-//    Signed replies are encoded and signed on the other cores meanwhile (`RenderQueue`) and filled
-//    into the ledger before the commit; when one fails, the batch is decided again, signing serially.
-// 2. publish: every output not yet published is written to its temporary file; one syncfs makes all
-//    of their bytes durable; then each gets its name (link), so no file ever appears under its name
-//    before its bytes are on disk; a second syncfs makes the names durable, and one commit records
-//    the outputs as published.
+//    pass; the others go on). Signed replies are encoded and signed on the other cores meanwhile
+//    (`RenderQueue`); when one fails, the batch is decided again, signing serially. Before the
+//    commit, every new output is written to its pending file `FOLDER/.NAME.pending` and one syncfs
+//    makes them durable; the commit then records the model changes and each output by name and
+//    SHA-256, never its bytes. (An output whose pending file cannot be written has its input left
+//    out and the batch decided again without it.)
+// 2. publish: each pending file is renamed to its name in one step (renameat2, RENAME_NOREPLACE),
+//    so no file ever appears under its name before its bytes are durable, and a pending file is
+//    gone exactly when its output is placed; a second syncfs makes the names durable, and one
+//    commit records the outputs as published.
 // 3. dispose: each input to archive/DAY/ (its outputs as hard links beside it) or to error/DAY/
 //    with its reason; a third syncfs makes those names durable.
-// 4. forget: one commit (not waited for: losing it only keeps bytes) drops the bytes of archived
-//    inputs' outputs from the ledger, which keeps their names and hashes.
+// 4. forget: only for outputs an older ledger kept the bytes of, one commit (not waited for)
+//    drops those bytes once the archive links them.
 //
-// A crash between any two steps leaves a state the next pass finishes exactly once: outputs
-// recorded and not yet marked are published again byte-identical (an identical file already there
-// is fine), inputs left in processing/ are decided again and meet their ledger rows (duplicates).
+// A crash between any two steps leaves a state the next pass finishes exactly once: an output
+// recorded and not yet marked is placed from its pending file when there is one, and when there is
+// none it was placed already (and may have been taken by the transport): never sent again. Pending
+// files no ledger row names (a crash before the commit) are removed at start. Inputs left in
+// processing/ are decided again and meet their ledger rows (duplicates).
 extension Engine {
     /// What deciding one input leaves for after the batch's commit.
     struct Plan {
@@ -49,14 +54,33 @@ extension Engine {
         guard !batch.isEmpty else { return }
         let started = ContinuousClock.now
         var decided: (plans: [Plan], refused: [(name: String, problem: String)])
+        var batch = batch
+        var renderingAside = signer != nil
+        var unwritable: [(name: String, problem: String)] = []
         do {
-            do {
-                decided = try decide(batch, renderingAside: signer != nil)
-            } catch is RenderFailed {
-                // A reply could not be signed: nothing was recorded; decided again with each reply
-                // signed in its own decision, the failure is that input's alone.
-                decided = try decide(batch, renderingAside: false)
+            while true {
+                do {
+                    decided = try decide(batch, renderingAside: renderingAside)
+                    break
+                } catch is RenderFailed where renderingAside {
+                    // A reply could not be signed: nothing was recorded; decided again with each reply
+                    // signed in its own decision, the failure is that input's alone.
+                    renderingAside = false
+                } catch let failure as PendingFailed where unwritable.count < 2 {
+                    // An output of one input could not be written: nothing was recorded; the batch is
+                    // decided again without that input, which stays in processing/. A third time
+                    // (a full disk fails them all) the batch waits whole for the next pass.
+                    unwritable.append((failure.name, failure.problem))
+                    batch.removeAll { $0.name == failure.name }
+                    if batch.isEmpty {
+                        report.retrying += unwritable
+                        return
+                    }
+                }
             }
+        } catch let failure as PendingFailed {
+            report.retrying += unwritable + batch.map { ($0.name, failure.problem) }
+            return
         } catch let failure as BatchFailure {
             // Nothing of this batch was recorded: every input stays in processing/ for the next pass.
             let problem =
@@ -71,8 +95,14 @@ extension Engine {
             report.retrying += batch.map { ($0.name, "\(error)") }
             return
         }
-        report.retrying += decided.refused
+        report.retrying += unwritable + decided.refused
         finish(decided.plans, started: started, report: &report)
+    }
+
+    /// The pending file of an input's output could not be written: nothing of the batch was recorded.
+    private struct PendingFailed: Error {
+        var name: String
+        var problem: String
     }
 
     /// The batch's store transaction failed: nothing of it was recorded.
@@ -92,7 +122,13 @@ extension Engine {
         var refused: [(name: String, problem: String)] = []
         let queue = renderingAside ? makeRenders() : nil
         renders = queue
-        defer { renders = nil }
+        inBatch = true
+        recordedInBatch = []
+        defer {
+            renders = nil
+            inBatch = false
+        }
+        var written: [(Spool.Folder, String)] = []
         do {
             try store.write { writer in
                 for claimed in batch {
@@ -106,13 +142,42 @@ extension Engine {
                 }
                 renders = nil
                 if let queue { try fillRenders(queue.finished(), plans: &plans, writer: writer) }
+                try writePending(of: plans, written: &written)
             }
         } catch let failure as RenderFailed {
             throw failure
         } catch {
+            for (folder, name) in written { spool.discardPending(folder, name: name) }
+            if error is PendingFailed { throw error }
             throw BatchFailure(error: error, refused: refused)
         }
         return (plans, refused)
+    }
+
+    /// The new outputs of the batch's plans to their pending files, made durable with one syncfs
+    /// before the commit that records them by name and hash (their bytes never enter the store).
+    private func writePending(of plans: [Plan], written: inout [(Spool.Folder, String)]) throws {
+        var seen: Set<String> = []
+        for plan in plans {
+            guard let key = plan.key, recordedInBatch.contains(key) else { continue }
+            for output in plan.outputs where !output.published {
+                guard seen.insert(output.folder + "/" + output.name).inserted else { continue }
+                let folder = Spool.Folder(rawValue: output.folder) ?? .results
+                guard !output.bytes.isEmpty else {
+                    throw ModelError(
+                        .storage,
+                        "timebok recorded \(output.folder)/\(output.name) without its bytes; nothing of the batch was recorded or sent. This is a bug in timebok."
+                    )
+                }
+                do {
+                    try spool.writePending(output.bytes, to: folder, name: output.name)
+                } catch {
+                    throw PendingFailed(name: plan.claimed.name, problem: "\(error)")
+                }
+                written.append((folder, output.name))
+            }
+        }
+        if !written.isEmpty { try spool.syncAll(.cannotPublish) }
     }
 
     /// The rendered replies into the ledger rows that name them and into every plan that carries
@@ -146,12 +211,15 @@ extension Engine {
         var staged: [[Spool.Staged]] = Array(repeating: [], count: plans.count)
         var moved: [String?] = Array(repeating: nil, count: plans.count)
         var forgettable = false
+        // Plans whose outputs were staged from bytes the ledger kept (rows older than pending files).
+        var fromBytes: Set<Int> = []
         do {
             try spool.batch {
                 // A second delivery in the same batch carries the first one's recorded outputs: they
                 // are written once, and it is finished only if the first one is.
                 var stagedBy: [String: Int] = [:]
                 var dependsOn: [Int: Int] = [:]
+                var stagedFromBytes = false
                 for (index, plan) in plans.enumerated() {
                     do {
                         for output in plan.outputs where !output.published {
@@ -160,21 +228,29 @@ extension Engine {
                                 dependsOn[index] = owner
                                 continue
                             }
-                            staged[index].append(
-                                try spool.stage(
-                                    output.bytes, to: Spool.Folder(rawValue: output.folder) ?? .results,
-                                    name: output.name))
+                            let folder = Spool.Folder(rawValue: output.folder) ?? .results
+                            // Its pending file (durable since the decision's commit); else the bytes an
+                            // older ledger row keeps; else neither: placed before, nothing to do.
+                            if let pending = spool.pending(folder, name: output.name) {
+                                staged[index].append(pending)
+                            } else if !output.bytes.isEmpty {
+                                staged[index].append(try spool.stage(output.bytes, to: folder, name: output.name))
+                                stagedFromBytes = true
+                                fromBytes.insert(index)
+                            }
                             stagedBy[path] = index
                         }
                     } catch {
                         problems[index] = "\(error)"
                     }
                 }
-                do {
-                    try spool.syncAll(.cannotPublish)
-                } catch {
-                    // Nothing was named yet: every output stays recorded, every input in processing/.
-                    for index in plans.indices where problems[index] == nil { problems[index] = "\(error)" }
+                if stagedFromBytes {
+                    do {
+                        try spool.syncAll(.cannotPublish)
+                    } catch {
+                        // Nothing was named yet: every output stays recorded, every input in processing/.
+                        for index in plans.indices where problems[index] == nil { problems[index] = "\(error)" }
+                    }
                 }
                 for index in plans.indices where problems[index] == nil {
                     do {
@@ -189,11 +265,21 @@ extension Engine {
                 // The names durable, then recorded as published at once (a durable commit): the
                 // window in which a crash makes the next pass publish an output again, which the
                 // transport may already have taken, is this sync and this commit, not the whole batch.
-                let published = plans.indices.filter { problems[$0] == nil }.compactMap { plans[$0].key }
+                let published = plans.indices.filter { problems[$0] == nil && plans[$0].key != nil }
                 if !published.isEmpty {
                     try spool.syncAll(.cannotPublish)
                     try store.write { writer in
-                        for key in published { try writer.markPublished(key: key) }
+                        for index in published {
+                            guard let key = plans[index].key else { continue }
+                            try writer.markPublished(key: key)
+                            // error/ holds no copy of a refused input's answers: the ledger keeps them.
+                            guard case .quarantine = plans[index].disposition, recordedInBatch.contains(key) else {
+                                continue
+                            }
+                            for (seq, output) in plans[index].outputs.enumerated() where !output.bytes.isEmpty {
+                                try writer.keepBytes(key: key, seq: seq, bytes: output.bytes)
+                            }
+                        }
                     }
                 }
                 forgettable = true
@@ -230,7 +316,8 @@ extension Engine {
         // Archived inputs have their outputs linked beside them: the ledger forgets those bytes and
         // keeps names and hashes. A refused input's answers keep their bytes (error/ holds no copy).
         let archived = plans.indices.filter {
-            guard forgettable, problems[$0] == nil, case .archive = plans[$0].disposition else { return false }
+            guard forgettable, problems[$0] == nil, fromBytes.contains($0), case .archive = plans[$0].disposition
+            else { return false }
             return true
         }.compactMap { plans[$0].key }
         if !archived.isEmpty {

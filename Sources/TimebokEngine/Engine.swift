@@ -24,6 +24,10 @@ public final class Engine {
     var reservedResultNames: Set<String> = []
     /// The renders of the batch in hand (nil outside a batch, or when its replies are signed one by one).
     var renders: RenderQueue?
+    /// True while a batch is decided: the outputs it records get pending files, not ledger bytes.
+    var inBatch = false
+    /// The ledger keys the batch in hand recorded (its new outputs).
+    var recordedInBatch: Set<String> = []
     /// Makes each batch's renders (the tests give renders that fail).
     var makeRenders: () -> RenderQueue = { RenderQueue() }
     /// The database checked and an earlier process's temporary files removed (the first pass).
@@ -252,7 +256,9 @@ public final class Engine {
             do { try publish(entry.outputs, key: key) } catch { report.retrying.append((key, "\(error)")) }
         }
         if !startChecked {
-            report.leftoversRemoved = spool.removeOwnLeftovers()
+            report.leftoversRemoved =
+                spool.removeOwnLeftovers()
+                + spool.removeUnrecordedPending(keeping: try store.read { try $0.unpublishedOutputPaths() })
             startChecked = true
         }
         let left = spool.leftInProcessing()
@@ -414,8 +420,16 @@ public final class Engine {
     {
         if let recorded = try writer.reader.ledger(key: key) { return recorded }
         let entry = try make(writer)
-        try writer.record(entry)
+        // In a batch, the bytes go to pending files before its commit instead (see Batch.swift).
+        try record(entry, writer: writer)
         return entry
+    }
+
+    /// Records a ledger entry in the transaction in hand. In a batch, its outputs' bytes go to
+    /// pending files before the batch's commit instead of into the store (see Batch.swift).
+    func record(_ entry: LedgerEntry, writer: StoreWriter) throws {
+        try writer.record(entry, keepingBytes: !inBatch)
+        if inBatch { recordedInBatch.insert(entry.key) }
     }
 
     /// Publishes outputs not yet published, then marks them so (a reader may already have consumed
@@ -423,8 +437,13 @@ public final class Engine {
     func publish(_ outputs: [LedgerEntry.Output], key: String) throws {
         var any = false
         for output in outputs where !output.published {
-            try spool.publishIdentical(
-                output.bytes, to: Spool.Folder(rawValue: output.folder) ?? .results, name: output.name)
+            let folder = Spool.Folder(rawValue: output.folder) ?? .results
+            if let pending = spool.pending(folder, name: output.name) {
+                try spool.place(pending)
+            } else if !output.bytes.isEmpty {
+                try spool.publishIdentical(output.bytes, to: folder, name: output.name)
+            }
+            // Neither: recorded by a batch, placed before its pending file went (and perhaps taken).
             any = true
         }
         if any { try store.write { try $0.markPublished(key: key) } }
@@ -563,10 +582,10 @@ public final class Engine {
                         processedAt: Oslo.xsDateTime(Date(timeIntervalSince1970: Double(now))))))
         }
         outputs += try outputFiles(conversation, context: context, model: writer.reader)
-        try writer.record(
+        try record(
             LedgerEntry(
                 key: key, source: source, contentSHA256: hash, appliedAt: now, outcome: "ok",
-                summary: decision.summary, outputs: outputs))
+                summary: decision.summary, outputs: outputs), writer: writer)
         return Committed(
             outcome: CommandOutcome(
                 commandId: envelope.id, error: nil, summary: decision.summary, created: decision.created,

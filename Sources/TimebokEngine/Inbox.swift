@@ -82,10 +82,10 @@ extension Engine {
             let conversation = try conversations(context).officeEvents(of: decision, model: writer.reader)
             try writer.apply(conversation)
             let outputs = try outputFiles(conversation, context: context, model: writer.reader)
-            try writer.record(
+            try record(
                 LedgerEntry(
                     key: key, source: "hold expiry", contentSHA256: "", appliedAt: now, outcome: "ok",
-                    summary: decision.summary, outputs: outputs))
+                    summary: decision.summary, outputs: outputs), writer: writer)
             return (decision.events.count, outputs)
         }
         if count > 0 { try publish(outputs, key: key) }
@@ -181,7 +181,7 @@ extension Engine {
                             outcome: "rejected",
                             summary: refusal.description,
                             outputs: try outputFiles(result, context: context, model: writer.reader))
-                        try writer.record(entry)
+                        try record(entry, writer: writer)
                         return (entry, false, refusal)
                     }
                     // The answer to a refused message of ours: an AppRec for an asynchronous one, the function's refusal for a synchronous one.
@@ -231,7 +231,7 @@ extension Engine {
                         outcome: result.refusal == nil ? "ok" : "rejected",
                         summary: result.refusal?.description ?? "\(function.rawValue): \(result.decision.summary)",
                         outputs: try outputFiles(result, context: context, model: writer.reader))
-                    try writer.record(entry)
+                    try record(entry, writer: writer)
                     return (entry, false, result.refusal)
                 }
             } catch let invalid as Refusal where invalid.isInvalidOutput {
@@ -359,10 +359,10 @@ extension Engine {
             if try writer.reader.ledger(key: key) != nil { return "duplicate" }
             guard let receipt = try conversations(context).receive(appRec, model: writer.reader) else { return nil }
             try writer.apply(receipt)
-            try writer.record(
+            try record(
                 LedgerEntry(
                     key: key, source: claimed.name, contentSHA256: ContentHash.hex(bytes), appliedAt: context.now,
-                    outcome: "ok", summary: receipt.decision.summary, outputs: []))
+                    outcome: "ok", summary: receipt.decision.summary, outputs: []), writer: writer)
             return receipt.decision.summary
         }
         guard let outcome else {

@@ -199,6 +199,14 @@ extension StoreReader: RecordReader {
         }
     }
 
+    /// `folder/name` of every output recorded but not yet published: their pending files are kept.
+    func unpublishedOutputPaths() throws -> Set<String> {
+        Set(
+            try Row.fetchAll(database, sql: "SELECT folder, name FROM ledger_output WHERE published = 0").map {
+                ($0[0] as String) + "/" + ($0[1] as String)
+            })
+    }
+
     /// Ledger keys with outputs recorded but not yet published (a crash or a full disk came between).
     func keysWithUnpublishedOutputs() throws -> [String] {
         try String.fetchAll(
@@ -285,17 +293,22 @@ extension StoreWriter {
         return (outputs, entries)
     }
 
-    /// Gives a recorded output whose bytes were still being rendered its bytes and their hash
-    /// (in the transaction that recorded it: what commits is complete).
+    /// Gives a recorded output whose bytes were still being rendered the hash of its bytes (in the
+    /// transaction that recorded it: what commits is complete).
     func fill(key: String, seq: Int, bytes: [UInt8]) throws {
         try database.cachedStatement(
             sql:
                 "UPDATE ledger_output SET sha256 = ? WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?) AND seq = ?"
         ).execute(arguments: [ContentHash.hex(bytes), key, seq])
+    }
+
+    /// Keeps the bytes of a published output in the ledger: a refused input's answers, of which
+    /// `error/` holds no copy.
+    func keepBytes(key: String, seq: Int, bytes: [UInt8]) throws {
         try database.cachedStatement(
             sql:
-                "UPDATE ledger_output_bytes SET bytes = ? WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?) AND seq = ?"
-        ).execute(arguments: [Data(bytes), key, seq])
+                "INSERT OR REPLACE INTO ledger_output_bytes (ledger_id, seq, bytes) SELECT id, ?, ? FROM ledger WHERE key = ?"
+        ).execute(arguments: [seq, Data(bytes), key])
     }
 
     /// Marks a ledger entry's outputs as published (after the files and their names are durable).
@@ -318,8 +331,10 @@ extension StoreWriter {
         ).execute(arguments: [key])
     }
 
-    /// Records a processed input and the bytes of every output it causes, before any output file exists.
-    func record(_ entry: LedgerEntry) throws {
+    /// Records a processed input and every output it causes, by name and hash, before any output
+    /// file exists under its name; with `keepingBytes`, also the outputs' bytes (a batch writes
+    /// them to pending files instead, durable before this commit).
+    func record(_ entry: LedgerEntry, keepingBytes: Bool = true) throws {
         try database.cachedStatement(
             sql:
                 "INSERT INTO ledger (key, source, content_sha256, applied_at, outcome, summary) VALUES (?, ?, ?, ?, ?, ?)"
@@ -332,6 +347,7 @@ extension StoreWriter {
                 sql:
                     "INSERT INTO ledger_output (ledger_id, seq, folder, name, bytes, sha256) VALUES (?, ?, ?, ?, x'', ?)"
             ).execute(arguments: [id, seq, output.folder, output.name, ContentHash.hex(output.bytes)])
+            guard keepingBytes else { continue }
             try database.cachedStatement(
                 sql: "INSERT INTO ledger_output_bytes (ledger_id, seq, bytes) VALUES (?, ?, ?)"
             ).execute(arguments: [id, seq, Data(output.bytes)])

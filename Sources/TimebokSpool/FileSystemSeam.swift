@@ -36,6 +36,9 @@ public struct FileSystemSeam: Sendable {
     /// syncfs(2): everything written to the file system that holds `fd` (data and names) made
     /// durable in one call; a batch's outputs use it instead of one fsync per file and folder.
     public var syncfs: @Sendable (_ fd: FileDescriptor) throws(Errno) -> Void
+    /// renameat2(2) with RENAME_NOREPLACE: the old name goes and the new one appears in one step,
+    /// and an existing new name is never replaced (EEXIST); EINVAL where the file system cannot.
+    public var renameNoReplace: @Sendable (_ from: FilePath, _ to: FilePath) throws(Errno) -> Void
 
     public init(
         open:
@@ -48,7 +51,8 @@ public struct FileSystemSeam: Sendable {
         rename: @escaping @Sendable (FilePath, FilePath) throws(Errno) -> Void,
         mkdir: @escaping @Sendable (FilePath, FilePermissions) throws(Errno) -> Void,
         rmdir: @escaping @Sendable (FilePath) throws(Errno) -> Void,
-        syncfs: @escaping @Sendable (FileDescriptor) throws(Errno) -> Void = systemSyncfs
+        syncfs: @escaping @Sendable (FileDescriptor) throws(Errno) -> Void = systemSyncfs,
+        renameNoReplace: @escaping @Sendable (FilePath, FilePath) throws(Errno) -> Void = systemRenameNoReplace
     ) {
         self.open = open
         self.write = write
@@ -59,6 +63,19 @@ public struct FileSystemSeam: Sendable {
         self.mkdir = mkdir
         self.rmdir = rmdir
         self.syncfs = syncfs
+        self.renameNoReplace = renameNoReplace
+    }
+
+    /// The real renameat2(2) with RENAME_NOREPLACE, one attempt.
+    public static let systemRenameNoReplace: @Sendable (FilePath, FilePath) throws(Errno) -> Void = {
+        from, to throws(Errno) in
+        _ = try systemCall(retryOnInterrupt: false) {
+            from.withPlatformString { a in
+                to.withPlatformString { b in
+                    linuxRenameat2(atCurrentDirectory, a, atCurrentDirectory, b, renameNoReplaceFlag)
+                }
+            }
+        }
     }
 
     /// The real syncfs(2), one attempt.
@@ -130,3 +147,13 @@ func retryingInterrupts<Result>(_ call: () throws(Errno) -> Result) throws(Errno
 /// _GNU_SOURCE only), so it is bound by its symbol; `int syncfs(int fd)` on every Linux ABI.
 @_silgen_name("syncfs")
 private func linuxSyncfs(_ fd: Int32) -> Int32
+
+/// renameat2(2), declared under _GNU_SOURCE only: bound by its symbol (glibc 2.28 and later).
+@_silgen_name("renameat2")
+private func linuxRenameat2(
+    _ oldDirectory: Int32, _ old: UnsafePointer<CChar>, _ newDirectory: Int32, _ new: UnsafePointer<CChar>,
+    _ flags: UInt32
+) -> Int32
+/// AT_FDCWD and RENAME_NOREPLACE from <fcntl.h> and <linux/fs.h>.
+private let atCurrentDirectory: Int32 = -100
+private let renameNoReplaceFlag: UInt32 = 1

@@ -63,6 +63,8 @@ extension Spool {
         let final: FilePath
         /// Already published byte-identical (an earlier attempt): nothing to place.
         public let alreadyThere: Bool
+        /// The output's pending file (``writePending(_:to:name:)``): its only copy until placed.
+        var pending = false
     }
 
     /// Runs `body` with every folder fsync deferred, then makes what it left unsynced durable with
@@ -158,10 +160,84 @@ extension Spool {
         return Staged(folder: folder, name: name, temporary: temporary, final: final, alreadyThere: false)
     }
 
-    /// Gives a staged output its name (link, which never replaces, then unlink of the temporary).
-    /// Call it only after ``syncAll(_:)`` has made the staged bytes durable.
+    // Pending files. A batch writes each new output to `FOLDER/.NAME.pending` and makes them durable
+    // (one syncfs) before the commit that records the output by name and hash, so the ledger never
+    // holds the bytes: the pending file is their only copy until ``place(_:)`` renames it to NAME in
+    // one step. A recorded output whose pending file is gone has therefore been placed (and may
+    // have been taken by the transport since): it is never published again.
+
+    func pendingPath(_ folder: Folder, _ name: String) -> FilePath {
+        folderPath(folder).appending("." + name + ".pending")
+    }
+
+    /// Writes an output's pending file, without syncing it (the batch syncs all of them at once,
+    /// before its commit).
+    public func writePending(_ bytes: [UInt8], to folder: Folder, name: String) throws {
+        try writeTemporary(bytes, to: pendingPath(folder, name), sync: false)
+        batchState.markDirty()
+    }
+
+    /// The output's pending file, ready for ``place(_:)``: nil when there is none (the output was
+    /// placed before, or never recorded).
+    public func pending(_ folder: Folder, name: String) -> Staged? {
+        let temporary = pendingPath(folder, name)
+        guard let info = try? temporary.stat(followTargetSymlink: false), info.type == .regular else { return nil }
+        return Staged(
+            folder: folder, name: name, temporary: temporary, final: folderPath(folder).appending(name),
+            alreadyThere: false, pending: true)
+    }
+
+    /// Removes a pending file whose output was not recorded (its batch's commit failed).
+    public func discardPending(_ folder: Folder, name: String) {
+        try? retryingInterrupts { () throws(Errno) in try fs.unlink(pendingPath(folder, name)) }
+    }
+
+    /// Removes the pending files of outputs that are not recorded as waiting to be placed (a
+    /// process stopped between writing them and its commit). Returns how many.
+    @discardableResult
+    public func removeUnrecordedPending(keeping recorded: Set<String>) -> Int {
+        var removed = 0
+        for folder in [Folder.outbox, .results, .journal] {
+            for name in Self.names(in: folderPath(folder)) where name.hasPrefix(".") && name.hasSuffix(".pending") {
+                let output = String(name.dropFirst().dropLast(".pending".count))
+                guard !recorded.contains(folder.rawValue + "/" + output) else { continue }
+                if (try? retryingInterrupts({ () throws(Errno) in try fs.unlink(folderPath(folder).appending(name)) }))
+                    != nil
+                {
+                    removed += 1
+                }
+            }
+        }
+        return removed
+    }
+
+    /// Gives a staged output its name. A pending file is renamed in one step (renameat2 with
+    /// RENAME_NOREPLACE: it is gone exactly when NAME appears); a temporary is linked (never
+    /// replaces) and then unlinked. Call it only after the staged bytes are durable.
     public func place(_ staged: Staged) throws {
         guard !staged.alreadyThere else { return }
+        if staged.pending {
+            var renamed = false
+            do throws(Errno) {
+                try retryingInterrupts { () throws(Errno) in try fs.renameNoReplace(staged.temporary, staged.final) }
+                renamed = true
+            } catch  where error == .fileExists {
+                // Placed before under that name (identical: the pending copy is surplus) or someone
+                // else's file (never overwritten; the pending file stays, the only copy of the bytes).
+                guard Self.contents(of: staged.final).map({ $0 == Self.contents(of: staged.temporary) }) == true
+                else {
+                    throw Failure(
+                        .nameTaken, "\(staged.final) already exists with other content; it was not overwritten.")
+                }
+                try? retryingInterrupts { () throws(Errno) in try fs.unlink(staged.temporary) }
+                return
+            } catch  where error == .invalidArgument {
+                // A file system without RENAME_NOREPLACE: link and unlink, as for a temporary.
+            } catch {
+                throw Failure(.cannotPublish, "Could not publish \(staged.final): \(error).", error)
+            }
+            if renamed { return try syncDirectory(staged.final.removingLastComponent(), .cannotPublish) }
+        }
         do throws(Errno) {
             try retryingInterrupts { () throws(Errno) in try fs.link(staged.temporary, staged.final) }
         } catch {
@@ -170,7 +246,10 @@ extension Spool {
                 error == .fileExists
                 && Self.contents(of: staged.final).map { $0 == Self.contents(of: staged.temporary) }
                     == true
-            try? retryingInterrupts { () throws(Errno) in try fs.unlink(staged.temporary) }
+            // A pending file is kept unless it is surplus: it holds the only copy of the bytes.
+            if same || !staged.pending {
+                try? retryingInterrupts { () throws(Errno) in try fs.unlink(staged.temporary) }
+            }
             if same { return }
             if error == .fileExists {
                 throw Failure(.nameTaken, "\(staged.final) already exists with other content; it was not overwritten.")
@@ -188,9 +267,10 @@ extension Spool {
         try syncDirectory(staged.final.removingLastComponent(), .cannotPublish)
     }
 
-    /// Removes a staged temporary file that will not be placed (its batch failed before placing).
+    /// Removes a staged temporary file that will not be placed (its batch failed before placing);
+    /// a pending file stays (its output is recorded: the next pass places it).
     public func discard(_ staged: Staged) {
-        guard !staged.alreadyThere else { return }
+        guard !staged.alreadyThere, !staged.pending else { return }
         try? retryingInterrupts { () throws(Errno) in try fs.unlink(staged.temporary) }
     }
 }

@@ -105,7 +105,8 @@ final class SyncCounter: Sendable {
         let spool = try SpoolRobustness.smallOffice()
         Self.dropFreeSlotRequests(4, into: spool)
         // free-001 fails while it is decided (its ledger row is refused: a handler error inside the
-        // batch's transaction); free-002 fails while it is published (its reply cannot be written).
+        // batch's transaction); free-002 fails while its reply's pending file is written, before the
+        // commit (the batch is decided again without it).
         try Self.refuseLedgerRow(of: "free-001.xml", with: "ABORT, 'poisoned'", named: "poison", in: spool)
         var seam = FileSystemSeam.system
         let system = FileSystemSeam.system
@@ -131,14 +132,15 @@ final class SyncCounter: Sendable {
         let recorded = try spool.engine().store.read {
             try String.fetchAll($0.db, sql: "SELECT source FROM ledger WHERE key LIKE 'message:%' ORDER BY source")
         }
-        #expect(recorded == ["free-000.xml", "free-002.xml", "free-003.xml"], "free-001 left no trace")
+        #expect(recorded == ["free-000.xml", "free-003.xml"], "free-001 and free-002 left no trace")
+        #expect(
+            spool.files("outbox").allSatisfy { !$0.hasPrefix(".") }, "no pending file of the undone batch is left")
 
         // Once the trouble is gone, the next pass finishes both, exactly once.
         try spool.engine().store.write { try $0.db.execute(sql: "DROP TRIGGER poison") }
         let next = try spool.engine().process()
         #expect(Set(next.outcomes.compactMap(\.commandId)) == ["free-1", "free-2"] && next.outcomes.allSatisfy(\.ok))
-        #expect(
-            next.outcomes.first { $0.commandId == "free-2" }?.duplicate == true, "decided before: its recorded reply")
+        #expect(next.outcomes.allSatisfy { !$0.duplicate }, "nothing of either was recorded: decided now, once")
         #expect(spool.files("outbox").filter { $0.hasSuffix(".xml") }.count == 4)
         #expect(spool.files("processing").isEmpty && next.retrying.isEmpty)
         #expect(try spool.engine().process().outcomes.isEmpty, "nothing left")
@@ -166,7 +168,7 @@ final class SyncCounter: Sendable {
         let system = FileSystemSeam.system
         let syncs = Mutex(0)
         seam.syncfs = { fd throws(Errno) in
-            // The batch's third sync: after the moves, before the ledger forgets the bytes.
+            // The batch's third sync: after the moves (the first made the pending files durable).
             if syncs.withLock({
                 $0 += 1
                 return $0
@@ -185,7 +187,7 @@ final class SyncCounter: Sendable {
                 try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM ledger_output WHERE published = 0") ?? -1
             )
         }
-        #expect(kept == 4, "nothing forgotten while the archive's names may not be durable")
+        #expect(kept == 0, "the ledger never held the bytes: the pending files did, until placed")
         #expect(unpublished == 0, "recorded as published before the inputs moved")
         // The transport takes the replies; the next pass must not send them again.
         for name in spool.files("outbox") { try FileManager.default.removeItem(atPath: spool.root + "/outbox/" + name) }
@@ -230,6 +232,77 @@ final class SyncCounter: Sendable {
         let next = try spool.engine().process()
         #expect(next.outcomes.count == 3 && next.outcomes.allSatisfy { $0.ok && !$0.duplicate })
         #expect(spool.files("outbox").filter { $0.hasSuffix(".xml") }.count == 3 && spool.files("processing").isEmpty)
+    }
+
+    /// The ledger's view of the outputs of free-slot answers: name, published, bytes kept.
+    static func recordedOutputs(_ spool: TemporarySpool) throws -> [(name: String, published: Bool, kept: Bool)] {
+        try spool.engine().store.read {
+            try Row.fetchAll(
+                $0.db,
+                sql: """
+                    SELECT o.name, o.published, EXISTS (SELECT 1 FROM ledger_output_bytes b
+                        WHERE b.ledger_id = o.ledger_id AND b.seq = o.seq) AS kept
+                    FROM ledger_output o JOIN ledger l ON l.id = o.ledger_id WHERE l.key LIKE 'message:%' ORDER BY o.name
+                    """
+            ).map { ($0["name"], $0["published"], $0["kept"]) }
+        }
+    }
+
+    @Test func outputsRecordedButNotPlacedArePlacedFromTheirPendingFilesByTheNextPass() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        Self.dropFreeSlotRequests(2, into: spool)
+        // Every rename into place fails (as if the process stopped right after the decision's commit).
+        var seam = FileSystemSeam.system
+        seam.renameNoReplace = { _, _ throws(Errno) in throw Errno.ioError }
+        let failed = try spool.engine(fileSystem: seam).process()
+        #expect(failed.outcomes.isEmpty && failed.retrying.count == 2, "\(failed.retrying)")
+        let pending = spool.files("outbox")
+        #expect(
+            pending.count == 4 && pending.allSatisfy { $0.hasPrefix(".") && $0.hasSuffix(".pending") }, "\(pending)")
+        let recorded = try Self.recordedOutputs(spool)
+        #expect(recorded.count == 4 && recorded.allSatisfy { !$0.published && !$0.kept }, "by name and hash only")
+
+        let next = try spool.engine().process()
+        #expect(next.retrying.isEmpty, "\(next.retrying)")
+        #expect(next.outcomes.count == 2 && next.outcomes.allSatisfy { $0.ok && $0.duplicate }, "decided once, before")
+        let placed = spool.files("outbox")
+        #expect(Set(placed) == Set(recorded.map(\.name)), "each recorded output under its name, no pending file left")
+        let hashes = try spool.engine().store.read {
+            try Dictionary(
+                uniqueKeysWithValues: Row.fetchAll($0.db, sql: "SELECT name, sha256 FROM ledger_output").map {
+                    ($0["name"] as String, $0["sha256"] as String)
+                })
+        }
+        for name in placed {
+            #expect(hashes[name] == ContentHash.hex(Array(spool.read("outbox/" + name).utf8)), "\(name): its bytes")
+        }
+        #expect(try Self.recordedOutputs(spool).allSatisfy(\.published) && spool.files("processing").isEmpty)
+    }
+
+    @Test func anOutputPlacedBeforeACrashIsNeverSentAgain() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        Self.dropFreeSlotRequests(1, into: spool)
+        #expect(try spool.engine().process().outcomes.count == 1)
+        // As if the process stopped after the rename into place, before the commit that marks it:
+        // then the transport took the reply. No pending file is left, so it was placed.
+        try spool.engine().store.write { try $0.db.execute(sql: "UPDATE ledger_output SET published = 0") }
+        for name in spool.files("outbox") { try FileManager.default.removeItem(atPath: spool.root + "/outbox/" + name) }
+        let next = try spool.engine().process()
+        #expect(next.retrying.isEmpty && next.outcomes.isEmpty)
+        #expect(spool.files("outbox").isEmpty, "published once")
+        #expect(try Self.recordedOutputs(spool).allSatisfy(\.published))
+    }
+
+    @Test func aPendingFileNoLedgerRowNamesIsRemovedAtStart() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        // As if the process stopped between writing a batch's pending files and its commit.
+        let orphan = spool.root + "/outbox/.20261201T110000.000Z-000000099001-SvarLedigeTimer-03-x.xml.pending"
+        #expect(FileManager.default.createFile(atPath: orphan, contents: Data("<partial".utf8)))
+        Self.dropFreeSlotRequests(1, into: spool)
+        let report = try spool.engine().process()
+        #expect(report.outcomes.count == 1 && report.leftoversRemoved == 1)
+        #expect(!FileManager.default.fileExists(atPath: orphan))
+        #expect(spool.files("outbox").count == 2 && spool.files("outbox").allSatisfy { !$0.hasPrefix(".") })
     }
 
     @Test func eachOutputIsStoredOnceTheArchiveLinksItAndTheLedgerForgetsItsBytes() throws {

@@ -70,6 +70,10 @@ final class FaultPlan: @unchecked Sendable {
             syncfs: { [self] fd throws(Errno) in
                 if fails() { throw Errno.ioError }
                 try system.syncfs(fd)
+            },
+            renameNoReplace: { [self] from, to throws(Errno) in
+                if fails() { throw Errno.noSpace }
+                try system.renameNoReplace(from, to)
             })
     }
 }

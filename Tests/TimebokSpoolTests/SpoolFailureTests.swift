@@ -197,8 +197,14 @@ import Testing
             let staged = try interrupted.stage(Self.reply, to: .journal, name: "staged.xml")
             try interrupted.syncAll(.cannotPublish)
             try interrupted.place(staged)
+            try interrupted.writePending(Self.reply, to: .journal, name: "pending.xml")
+            try interrupted.syncAll(.cannotPublish)
+            try interrupted.place(try #require(interrupted.pending(.journal, name: "pending.xml")))
         }
         #expect(spool.bytes("journal/staged.xml") == Self.reply)
+        #expect(
+            spool.bytes("journal/pending.xml") == Self.reply
+                && interrupted.pending(.journal, name: "pending.xml") == nil)
 
         #expect(spool.bytes("outbox/reply.xml") == Self.reply)
         #expect(spool.bytes("archive/\(Self.day)/reserve.xml") == Self.input)

@@ -38,7 +38,9 @@ final class TemporarySpool {
 /// A seam over the real system calls that counts the calls, makes the `failAt`-th one fail once
 /// with `error`, and (with `interruptEveryCall`) makes the first attempt of every call EINTR.
 final class FaultSeam: @unchecked Sendable {
-    enum Call: String, CaseIterable { case open, write, fsync, link, unlink, rename, mkdir, rmdir, syncfs }
+    enum Call: String, CaseIterable {
+        case open, write, fsync, link, unlink, rename, mkdir, rmdir, syncfs, renameNoReplace
+    }
 
     private let lock = NSLock()
     private var made: [Call] = []
@@ -120,6 +122,10 @@ final class FaultSeam: @unchecked Sendable {
             syncfs: { [self] fd throws(Errno) in
                 try enter(.syncfs)
                 try system.syncfs(fd)
+            },
+            renameNoReplace: { [self] from, to throws(Errno) in
+                try enter(.renameNoReplace)
+                try system.renameNoReplace(from, to)
             })
     }
 }
