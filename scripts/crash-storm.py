@@ -211,9 +211,9 @@ def main():
     check("no input renamed (NAME-2)", not renamed, f"{renamed[:5]}")
     check("every .meta beside its input, once", not metas, f"{metas[:5]}")
     leftovers = [f for folder in ("outbox", "journal", "results", "archive", "error", "state", "processing") for f in files(storm, folder)
-                 if os.path.basename(f).endswith(".tmp") or folder == "processing"]
+                 if os.path.basename(f).endswith((".tmp", ".pending")) or folder == "processing"]
     orphans = [f for f in files(storm, "archive") if ".outputs/" in f and not os.path.exists(os.path.join(storm, f.split(".outputs/")[0]))]
-    check("no leftovers of timebok's own (.tmp, processing/, .outputs without its input)", not leftovers and not orphans, f"{leftovers[:5]} {orphans[:5]}")
+    check("no leftovers of timebok's own (.tmp, .pending, processing/, .outputs without its input)", not leftovers and not orphans, f"{leftovers[:5]} {orphans[:5]}")
     empty = [f for folder in ("outbox", "journal", "results") for f in files(storm, folder) if os.path.getsize(os.path.join(storm, f)) == 0]
     check("no empty file in outbox/, journal/, results/", not empty, f"{empty[:5]}")
     receipts = {}
