@@ -15,12 +15,13 @@ import TimebokSpool
 //    out and the batch decided again without it.)
 // 2. publish: each pending file is renamed to its name in one step (renameat2, RENAME_NOREPLACE),
 //    so no file ever appears under its name before its bytes are durable, and a pending file is
-//    gone exactly when its output is placed; a second syncfs makes the names durable, and one
-//    commit records the outputs as published.
+//    gone exactly when its output is placed.
 // 3. dispose: each input to archive/DAY/ (its outputs as hard links beside it) or to error/DAY/
-//    with its reason; a third syncfs makes those names durable.
-// 4. forget: only for outputs an older ledger kept the bytes of, one commit (not waited for)
-//    drops those bytes once the archive links them.
+//    with its reason; a second syncfs makes the outputs' and the inputs' new names durable.
+// 4. record: one commit, which need not wait for the disk (the next batch's commit makes it
+//    durable), marks the placed outputs as published; it waits only when it also keeps a refused
+//    input's new answers (error/ holds no copy). Outputs published from bytes an older ledger kept
+//    are instead recorded as published before the inputs move, and those bytes dropped here.
 //
 // A crash between any two steps leaves a state the next pass finishes exactly once: an output
 // recorded and not yet marked is placed from its pending file when there is one, and when there is
@@ -210,7 +211,10 @@ extension Engine {
         var problems: [String?] = Array(repeating: nil, count: plans.count)
         var staged: [[Spool.Staged]] = Array(repeating: [], count: plans.count)
         var moved: [String?] = Array(repeating: nil, count: plans.count)
-        var forgettable = false
+        /// Plans whose outputs are all under their names (nothing of theirs is pending any more).
+        var placed: Set<Int> = []
+        var disposing = false
+        var namesDurable = false
         // Plans whose outputs were staged from bytes the ledger kept (rows older than pending files).
         var fromBytes: Set<Int> = []
         do {
@@ -219,7 +223,6 @@ extension Engine {
                 // are written once, and it is finished only if the first one is.
                 var stagedBy: [String: Int] = [:]
                 var dependsOn: [Int: Int] = [:]
-                var stagedFromBytes = false
                 for (index, plan) in plans.enumerated() {
                     do {
                         for output in plan.outputs where !output.published {
@@ -235,7 +238,6 @@ extension Engine {
                                 staged[index].append(pending)
                             } else if !output.bytes.isEmpty {
                                 staged[index].append(try spool.stage(output.bytes, to: folder, name: output.name))
-                                stagedFromBytes = true
                                 fromBytes.insert(index)
                             }
                             stagedBy[path] = index
@@ -244,7 +246,7 @@ extension Engine {
                         problems[index] = "\(error)"
                     }
                 }
-                if stagedFromBytes {
+                if !fromBytes.isEmpty {
                     do {
                         try spool.syncAll(.cannotPublish)
                     } catch {
@@ -255,34 +257,29 @@ extension Engine {
                 for index in plans.indices where problems[index] == nil {
                     do {
                         for file in staged[index] { try spool.place(file) }
+                        placed.insert(index)
                     } catch {
                         problems[index] = "\(error)"
                     }
                 }
                 for (index, owner) in dependsOn.sorted(by: { $0.key < $1.key }) where problems[index] == nil {
-                    if let problem = problems[owner] { problems[index] = problem }
-                }
-                // The names durable, then recorded as published at once (a durable commit): the
-                // window in which a crash makes the next pass publish an output again, which the
-                // transport may already have taken, is this sync and this commit, not the whole batch.
-                let published = plans.indices.filter { problems[$0] == nil && plans[$0].key != nil }
-                if !published.isEmpty {
-                    try spool.syncAll(.cannotPublish)
-                    try store.write { writer in
-                        for index in published {
-                            guard let key = plans[index].key else { continue }
-                            try writer.markPublished(key: key)
-                            // error/ holds no copy of a refused input's answers: the ledger keeps them.
-                            guard case .quarantine = plans[index].disposition, recordedInBatch.contains(key) else {
-                                continue
-                            }
-                            for (seq, output) in plans[index].outputs.enumerated() where !output.bytes.isEmpty {
-                                try writer.keepBytes(key: key, seq: seq, bytes: output.bytes)
-                            }
-                        }
+                    if let problem = problems[owner] {
+                        problems[index] = problem
+                        placed.remove(index)
                     }
                 }
-                forgettable = true
+                // Outputs published again from bytes the ledger kept have no pending file to tell
+                // that they were placed: their names are made durable and recorded as published at
+                // once, before anything else (the window in which a crash sends them again is this
+                // sync and this commit).
+                let fromKeptBytes = fromBytes.filter { placed.contains($0) }.compactMap { plans[$0].key }
+                if !fromKeptBytes.isEmpty {
+                    try spool.syncAll(.cannotPublish)
+                    try store.write { writer in
+                        for key in fromKeptBytes { try writer.markPublished(key: key) }
+                    }
+                }
+                disposing = true
                 for (index, plan) in plans.enumerated() where problems[index] == nil {
                     do {
                         switch plan.disposition {
@@ -297,38 +294,70 @@ extension Engine {
                         problems[index] = "\(error)"
                     }
                 }
+                // One sync for the outputs' names and the inputs' moves: a crash before it leaves
+                // pending files where renames were undone (placed by the next pass) and inputs in
+                // processing/ (decided again: duplicates).
                 try spool.syncAll(.cannotArchive)
+                namesDurable = true
             }
         } catch {
-            // Before the outputs were marked: they stay recorded, and the next pass publishes them
-            // again (identical files are fine) and finishes their inputs. After: the inputs are where
-            // they belong, but their new names may not be durable; the next pass finishes what a
-            // crash undid. Either way the pass reports the trouble, which makes a daemon back off.
+            // Before the inputs moved: every output stays recorded (pending, or placed), every input
+            // in processing/, and the next pass finishes them once. After: the inputs are where they
+            // belong, but their new names may not be durable; the next pass finishes what a crash
+            // undid. Either way the pass reports the trouble, which makes a daemon back off.
             report.retrying.append(("the spool's sync or the store's commit", "\(error)"))
-            if !forgettable {
+            if !disposing {
                 for index in plans.indices where problems[index] == nil { problems[index] = "\(error)" }
             }
-            forgettable = false
         }
-        for (index, files) in staged.enumerated() where problems[index] != nil {
+        for (index, files) in staged.enumerated() where !placed.contains(index) {
             files.forEach(spool.discard)
         }
-        // Archived inputs have their outputs linked beside them: the ledger forgets those bytes and
-        // keeps names and hashes. A refused input's answers keep their bytes (error/ holds no copy).
-        let archived = plans.indices.filter {
-            guard forgettable, problems[$0] == nil, fromBytes.contains($0), case .archive = plans[$0].disposition
-            else { return false }
+        // Once their names are durable, the placed outputs are recorded as published, in a commit
+        // that need not wait for the disk: the next batch's commit makes it durable, and losing it
+        // only makes the next start look for pending files that are gone. A refused input's new
+        // answers keep their bytes in the ledger (error/ holds no copy): then it waits. Archived
+        // inputs' outputs staged from kept bytes are linked beside them: those bytes are dropped.
+        guard namesDurable else {
+            return addOutcomes(of: plans, problems: problems, moved: moved, started: started, to: &report)
+        }
+        let marked = placed.filter { plans[$0].key != nil && !fromBytes.contains($0) }
+        let kept = marked.filter {
+            guard case .quarantine = plans[$0].disposition, let key = plans[$0].key else { return false }
+            return recordedInBatch.contains(key)
+        }
+        let forgotten = fromBytes.filter {
+            guard problems[$0] == nil, case .archive = plans[$0].disposition else { return false }
             return true
-        }.compactMap { plans[$0].key }
-        if !archived.isEmpty {
+        }
+        if !marked.isEmpty || !forgotten.isEmpty {
             do {
-                try store.writeWithoutWaiting { writer in
-                    for key in archived { try writer.forgetPublishedBytes(key: key) }
+                let record = { (writer: StoreWriter) throws in
+                    for index in marked.sorted() {
+                        guard let key = plans[index].key else { continue }
+                        try writer.markPublished(key: key)
+                        guard kept.contains(index) else { continue }
+                        for (seq, output) in plans[index].outputs.enumerated() where !output.bytes.isEmpty {
+                            try writer.keepBytes(key: key, seq: seq, bytes: output.bytes)
+                        }
+                    }
+                    for index in forgotten.sorted() {
+                        if let key = plans[index].key { try writer.forgetPublishedBytes(key: key) }
+                    }
                 }
+                if kept.isEmpty { try store.writeWithoutWaiting(record) } else { try store.write(record) }
             } catch {
-                report.retrying.append(("forgetting published bytes", "\(error)"))
+                report.retrying.append(("recording outputs as published", "\(error)"))
             }
         }
+        addOutcomes(of: plans, problems: problems, moved: moved, started: started, to: &report)
+    }
+
+    /// Each plan's outcome (or why it is left for the next pass) into the pass's report.
+    private func addOutcomes(
+        of plans: [Plan], problems: [String?], moved: [String?], started: ContinuousClock.Instant,
+        to report: inout Report
+    ) {
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
         for (index, plan) in plans.enumerated() {

@@ -79,16 +79,16 @@ final class SyncCounter: Sendable {
         return (counter, report)
     }
 
-    @Test func aBatchIsMadeDurableWithThreeSyncsWhateverItsSize() throws {
+    @Test func aBatchIsMadeDurableWithTwoSyncsWhateverItsSize() throws {
         let one = try Self.syncsOfAPass(over: 1, batchSize: 64)
         let forty = try Self.syncsOfAPass(over: 40, batchSize: 64)
         #expect(one.report.outcomes.count == 1 && forty.report.outcomes.count == 40)
         #expect(forty.report.outcomes.allSatisfy(\.ok) && forty.report.retrying.isEmpty)
-        // Its outputs' bytes once (after they are written), their names once (before they are
-        // recorded as published), the inputs' new names once (after the moves): no fsync per file
-        // or folder.
+        // Its outputs' bytes once (their pending files, before the decision's commit), then their
+        // names together with the inputs' new names once (after the renames and the moves): no
+        // fsync per file or folder.
         #expect(
-            one.counter.syncfs == 3 && one.counter.fsyncs == 0,
+            one.counter.syncfs == 2 && one.counter.fsyncs == 0,
             "\(one.counter.syncfs) syncfs, \(one.counter.fsyncs) fsyncs")
         #expect(
             forty.counter.total == one.counter.total,
@@ -98,7 +98,7 @@ final class SyncCounter: Sendable {
     @Test func aBatchClosesOnItsSize() throws {
         let pass = try Self.syncsOfAPass(over: 7, batchSize: 3)
         #expect(pass.report.outcomes.count == 7 && pass.report.outcomes.allSatisfy(\.ok))
-        #expect(pass.counter.syncfs == 9 && pass.counter.fsyncs == 0, "three batches (3, 3, 1), three syncs each")
+        #expect(pass.counter.syncfs == 6 && pass.counter.fsyncs == 0, "three batches (3, 3, 1), two syncs each")
     }
 
     @Test func onePoisonedInputFailsAloneAndTheRestOfItsBatchGoesOn() throws {
@@ -168,11 +168,12 @@ final class SyncCounter: Sendable {
         let system = FileSystemSeam.system
         let syncs = Mutex(0)
         seam.syncfs = { fd throws(Errno) in
-            // The batch's third sync: after the moves (the first made the pending files durable).
+            // The batch's second sync: after the renames and the moves (the first made the pending
+            // files durable).
             if syncs.withLock({
                 $0 += 1
                 return $0
-            }) == 3 {
+            }) == 2 {
                 throw Errno.ioError
             }
             try system.syncfs(fd)
@@ -188,12 +189,13 @@ final class SyncCounter: Sendable {
             )
         }
         #expect(kept == 0, "the ledger never held the bytes: the pending files did, until placed")
-        #expect(unpublished == 0, "recorded as published before the inputs moved")
+        #expect(unpublished == 4, "not recorded as published while their names may not be durable")
         // The transport takes the replies; the next pass must not send them again.
         for name in spool.files("outbox") { try FileManager.default.removeItem(atPath: spool.root + "/outbox/" + name) }
         let next = try spool.engine().process()
         #expect(next.outcomes.isEmpty && next.retrying.isEmpty)
         #expect(spool.files("outbox").isEmpty, "published once")
+        #expect(try Self.recordedOutputs(spool).allSatisfy(\.published), "no pending file: placed, and so recorded")
     }
 
     @Test func aRefusedInputsAnswerKeepsItsBytes() throws {
