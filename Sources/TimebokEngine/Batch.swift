@@ -121,7 +121,7 @@ extension Engine {
         reservedResultNames = []
         var plans: [Plan] = []
         var refused: [(name: String, problem: String)] = []
-        let queue = renderingAside ? makeRenders() : nil
+        let queue = renderingAside ? makeRenders(spool) : nil
         renders = queue
         inBatch = true
         recordedInBatch = []
@@ -142,10 +142,22 @@ extension Engine {
                     }
                 }
                 renders = nil
-                if let queue { try fillRenders(queue.finished(), plans: &plans, writer: writer) }
-                try writePending(of: plans, written: &written)
+                var writtenAside: Set<String> = []
+                if let queue {
+                    let finished = queue.finished()
+                    written += finished.written.map(Self.split)
+                    writtenAside = try fillRenders(finished.replies, plans: &plans, writer: writer)
+                    // Pending files of replies whose inputs were undone since: no row names them.
+                    let named = Set(plans.flatMap { $0.outputs.map { $0.folder + "/" + $0.name } })
+                    for path in finished.written.subtracting(named) {
+                        let (folder, name) = Self.split(path)
+                        spool.discardPending(folder, name: name)
+                    }
+                }
+                try writePending(of: plans, writtenAside: writtenAside, written: &written)
             }
         } catch let failure as RenderFailed {
+            for (folder, name) in written { spool.discardPending(folder, name: name) }
             throw failure
         } catch {
             for (folder, name) in written { spool.discardPending(folder, name: name) }
@@ -157,8 +169,10 @@ extension Engine {
 
     /// The new outputs of the batch's plans to their pending files, made durable with one syncfs
     /// before the commit that records them by name and hash (their bytes never enter the store).
-    private func writePending(of plans: [Plan], written: inout [(Spool.Folder, String)]) throws {
-        var seen: Set<String> = []
+    private func writePending(
+        of plans: [Plan], writtenAside: Set<String>, written: inout [(Spool.Folder, String)]
+    ) throws {
+        var seen = writtenAside
         for plan in plans {
             guard let key = plan.key, recordedInBatch.contains(key) else { continue }
             for output in plan.outputs where !output.published {
@@ -184,26 +198,35 @@ extension Engine {
     /// The rendered replies into the ledger rows that name them and into every plan that carries
     /// them (a second delivery in the batch carries the first one's). Renders of inputs undone
     /// since are left out: no row names them.
+    /// Returns the paths whose pending files the renders wrote.
     private func fillRenders(
         _ rendered: [String: RenderQueue.Rendered], plans: inout [Plan], writer: StoreWriter
-    ) throws {
-        guard !rendered.isEmpty else { return }
+    ) throws -> Set<String> {
         var filled: Set<String> = []
+        var written: Set<String> = []
         for index in plans.indices {
             for seq in plans[index].outputs.indices {
                 let path = plans[index].outputs[seq].folder + "/" + plans[index].outputs[seq].name
                 guard let result = rendered[path] else { continue }
-                let bytes: [UInt8]
+                let reply: RenderQueue.Reply
                 switch result {
-                case .success(let signed): bytes = signed
+                case .success(let rendered): reply = rendered
                 case .failure(let error): throw RenderFailed(path: path, error: error)
                 }
-                plans[index].outputs[seq].bytes = bytes
+                plans[index].outputs[seq].bytes = reply.bytes
+                if reply.written { written.insert(path) }
                 if let key = plans[index].key, filled.insert(path).inserted {
-                    try writer.fill(key: key, seq: seq, bytes: bytes)
+                    try writer.fill(key: key, seq: seq, sha256: reply.sha256)
                 }
             }
         }
+        return written
+    }
+
+    /// `folder/name` apart.
+    private static func split(_ path: String) -> (Spool.Folder, String) {
+        guard let slash = path.firstIndex(of: "/") else { return (.results, path) }
+        return (Spool.Folder(rawValue: String(path[..<slash])) ?? .results, String(path[path.index(after: slash)...]))
     }
 
     /// Steps 2 to 4 for the batch's plans.

@@ -29,7 +29,11 @@ public final class Engine {
     /// The ledger keys the batch in hand recorded (its new outputs).
     var recordedInBatch: Set<String> = []
     /// Makes each batch's renders (the tests give renders that fail).
-    var makeRenders: () -> RenderQueue = { RenderQueue() }
+    var makeRenders: (Spool) -> RenderQueue = { spool in
+        RenderQueue(write: { bytes, folder, name in
+            (try? spool.writePending(bytes, to: Spool.Folder(rawValue: folder) ?? .results, name: name)) != nil
+        })
+    }
     /// The database checked and an earlier process's temporary files removed (the first pass).
     private var startChecked = false
 

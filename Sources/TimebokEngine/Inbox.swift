@@ -36,7 +36,7 @@ extension Engine {
             if let identity, case .dialog(let dialog) = message.body, schemas == nil, let renders {
                 // In a batch, the reply is encoded and signed on another core while the batch goes on;
                 // the batch fills these bytes (and the ledger's) before it commits.
-                renders.submit(dialog, path: Spool.Folder.outbox.rawValue + "/" + base + ".xml", identity: identity)
+                renders.submit(dialog, folder: Spool.Folder.outbox.rawValue, name: base + ".xml", identity: identity)
                 bytes = []
             } else if let identity, case .dialog(let dialog) = message.body {
                 bytes = try RenderQueue.signed(dialog, with: identity)

@@ -295,11 +295,11 @@ extension StoreWriter {
 
     /// Gives a recorded output whose bytes were still being rendered the hash of its bytes (in the
     /// transaction that recorded it: what commits is complete).
-    func fill(key: String, seq: Int, bytes: [UInt8]) throws {
+    func fill(key: String, seq: Int, sha256: String) throws {
         try database.cachedStatement(
             sql:
                 "UPDATE ledger_output SET sha256 = ? WHERE ledger_id = (SELECT id FROM ledger WHERE key = ?) AND seq = ?"
-        ).execute(arguments: [ContentHash.hex(bytes), key, seq])
+        ).execute(arguments: [sha256, key, seq])
     }
 
     /// Keeps the bytes of a published output in the ledger: a refused input's answers, of which

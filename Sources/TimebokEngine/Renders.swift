@@ -3,30 +3,49 @@ import HelsenorgeMessages
 import Synchronization
 import TimebokSigning
 
-/// The signed replies of the batch in hand, encoded and signed on every core while the batch's
-/// decisions go on (one RSA signature and one encode of up to 115 KB per reply are most of a reply's
-/// cost, and neither needs the store).
+/// The signed replies of the batch in hand, encoded, signed, hashed and written to their pending
+/// files on every core while the batch's decisions go on (one RSA signature, one encode of up to
+/// 115 KB and one new file per reply are most of a reply's cost, and none of them needs the store).
 ///
 /// Deciding an input records its ledger row with each signed reply's bytes still empty; a render is
 /// started for it at once. When every input of the batch is decided, ``finished()`` waits for them
-/// all, and the batch fills the ledger rows and its plans with the bytes before it commits: the commit
-/// holds exactly what a serial batch would have recorded. A render that fails makes the whole batch
+/// all, and the batch fills its plans and the ledger's hashes before it commits: the commit holds
+/// exactly what a serial batch would have recorded. A render that fails makes the whole batch
 /// decided again without renders in flight, so that the failure is the one input's alone.
 final class RenderQueue: Sendable {
-    /// A finished render: the signed bytes, or why there are none.
-    typealias Rendered = Result<[UInt8], SigningError>
+    /// A finished reply: its bytes, their SHA-256, and whether its pending file is written.
+    struct Reply: Sendable {
+        var bytes: [UInt8]
+        var sha256: String
+        var written: Bool
+    }
+
+    /// A finished render: the reply, or why there is none.
+    typealias Rendered = Result<Reply, SigningError>
 
     /// Encodes and signs one reply (the tests give one that fails).
     typealias Render = @Sendable (DialogMessage, SigningIdentity) throws(SigningError) -> [UInt8]
+    /// Writes a reply's pending file (`folder`, `name`); false when it could not (the batch then
+    /// writes it itself, and says why).
+    typealias Write = @Sendable ([UInt8], String, String) -> Bool
 
     private let render: Render
+    private let write: Write?
     private let group = DispatchGroup()
-    /// Per path, the last render submitted for it (an input undone and decided again under the same
-    /// name must not get the bytes of its first decision), and every finished render by its serial.
-    private let state = Mutex<(next: Int, submitted: [String: Int], done: [Int: Rendered])>((0, [:], [:]))
+    /// Per path, the last render submitted for it and how many were (an input undone and decided
+    /// again under the same name must not get the bytes of its first decision), every finished
+    /// render by its serial, and every path a render wrote.
+    private struct State {
+        var next = 0
+        var submitted: [String: (serial: Int, count: Int)] = [:]
+        var done: [Int: Rendered] = [:]
+        var written: Set<String> = []
+    }
+    private let state = Mutex(State())
 
-    init(render: @escaping Render = RenderQueue.signed) {
+    init(render: @escaping Render = RenderQueue.signed, write: Write? = nil) {
         self.render = render
+        self.write = write
     }
 
     /// The reply's bytes as a serial decision signs them: over the canonical form written beside it.
@@ -35,24 +54,45 @@ final class RenderQueue: Sendable {
         return try XMLSignature.sign(encoded.document, canonicalForm: encoded.canonical, with: identity)
     }
 
-    /// Starts encoding and signing `dialog` for the output at `path` (`folder/name`).
-    func submit(_ dialog: DialogMessage, path: String, identity: SigningIdentity) {
-        let serial = state.withLock { state in
+    /// Starts encoding and signing `dialog` for the output `name` in `folder`.
+    func submit(_ dialog: DialogMessage, folder: String, name: String, identity: SigningIdentity) {
+        let path = folder + "/" + name
+        let (serial, alone) = state.withLock { state in
             let serial = state.next
             state.next += 1
-            state.submitted[path] = serial
-            return serial
+            let count = (state.submitted[path]?.count ?? 0) + 1
+            state.submitted[path] = (serial, count)
+            return (serial, count == 1)
         }
         DispatchQueue.global(qos: .userInitiated).async(group: group) { [self] in
-            let rendered = Rendered(catching: { () throws(SigningError) -> [UInt8] in try render(dialog, identity) })
-            state.withLock { $0.done[serial] = rendered }
+            let rendered = Rendered(catching: { () throws(SigningError) -> Reply in
+                let bytes = try render(dialog, identity)
+                // A name submitted twice is written by the batch, once, with the last bytes.
+                let written = alone && (write?(bytes, folder, name) ?? false)
+                return Reply(bytes: bytes, sha256: ContentHash.hex(bytes), written: written)
+            })
+            state.withLock { state in
+                state.done[serial] = rendered
+                if case .success(let reply) = rendered, reply.written { state.written.insert(path) }
+            }
         }
     }
 
-    /// The last render submitted for each path, once every render has finished.
-    func finished() -> [String: Rendered] {
+    /// Once every render has finished: the last one submitted for each path (a pending file counts
+    /// as written only when its name was submitted once), and every path a render wrote.
+    func finished() -> (replies: [String: Rendered], written: Set<String>) {
         group.wait()
-        return state.withLock { state in state.submitted.compactMapValues { state.done[$0] } }
+        return state.withLock { state in
+            let replies = state.submitted.compactMapValues { submitted -> Rendered? in
+                guard var rendered = state.done[submitted.serial] else { return nil }
+                if submitted.count > 1, case .success(var reply) = rendered {
+                    reply.written = false
+                    rendered = .success(reply)
+                }
+                return rendered
+            }
+            return (replies, state.written)
+        }
     }
 }
 

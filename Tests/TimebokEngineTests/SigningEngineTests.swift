@@ -5,6 +5,7 @@ import Testing
 import TimebokCore
 import TimebokSchemas
 import TimebokSigning
+import TimebokSpool
 import TimebokTestKit
 import TimebokXML
 
@@ -113,22 +114,39 @@ enum EngineKeys {
                     atPath: inbox + "aside-\(index).xml", contents: Data(MessageCodec.encode(request))))
         }
         try FileManager.default.copyItem(atPath: inbox + "aside-0.xml", toPath: inbox + "aside-0-again.xml")
+        // One more whose ledger row is refused after its reply went to be rendered: undone alone,
+        // and its reply's pending file removed.
+        var poisoned = office.helsenorge.freeSlots(
+            .lab, .ragnhild, from: office.today, to: office.today.adding(days: 3))
+        poisoned.info.msgId = "aside-poisoned"
+        #expect(
+            FileManager.default.createFile(
+                atPath: inbox + "aside-poisoned.xml", contents: Data(MessageCodec.encode(poisoned))))
+        try Batches.refuseLedgerRow(
+            of: "aside-poisoned.xml", with: "ABORT, 'poisoned'", named: "poison", in: office.spool)
         let engine = try office.spool.engine()
         let asked = RenderCount()
-        engine.makeRenders = {
-            RenderQueue { dialog, identity throws(SigningError) in
-                asked.value.withLock { $0 += 1 }
-                if failingRenders { throw SigningError(.unsignable, "A render that fails, for the test.") }
-                return try RenderQueue.signed(dialog, with: identity)
-            }
+        engine.makeRenders = { spool in
+            RenderQueue(
+                render: { dialog, identity throws(SigningError) in
+                    asked.value.withLock { $0 += 1 }
+                    if failingRenders { throw SigningError(.unsignable, "A render that fails, for the test.") }
+                    return try RenderQueue.signed(dialog, with: identity)
+                },
+                write: { bytes, folder, name in
+                    (try? spool.writePending(bytes, to: Spool.Folder(rawValue: folder) ?? .results, name: name)) != nil
+                })
         }
         let report = try engine.process()
-        #expect(report.retrying.isEmpty, "\(report.retrying)")
+        #expect(report.retrying.map(\.name) == ["aside-poisoned.xml"], "\(report.retrying)")
         #expect(report.outcomes.count == 6 && report.outcomes.allSatisfy(\.ok))
         #expect(report.outcomes.filter(\.duplicate).count == 1)
-        #expect(asked.value.withLock { $0 } == 5, "one render per reply")
+        #expect(asked.value.withLock { $0 } == 6, "one render per reply, the undone one's too")
         let replies = outboxBytes(office)
         #expect(replies.count == 5)
+        #expect(
+            office.spool.files("outbox").allSatisfy { !$0.hasPrefix(".") },
+            "no pending file left: \(office.spool.files("outbox").filter { $0.hasPrefix(".") })")
         let recorded = try engine.store.read { reader in
             try Dictionary(
                 Row.fetchAll(reader.db, sql: "SELECT name, sha256 FROM ledger_output").map {
