@@ -105,23 +105,17 @@ enum EngineKeys {
     @Test(arguments: [false, true]) func repliesRenderedAsideAreWhatTheLedgerRecords(failingRenders: Bool) throws {
         let office = try Self.signingOffice()
         let inbox = office.spool.root + "/inbox/"
-        for index in 0..<5 {
+        // Five requests, and one more whose ledger row is refused after its reply went to be
+        // rendered: undone alone, and its reply's pending file removed.
+        for id in (0..<5).map({ "aside-\($0)" }) + ["aside-poisoned"] {
             var request = office.helsenorge.freeSlots(
                 .lab, .ragnhild, from: office.today, to: office.today.adding(days: 3))
-            request.info.msgId = "aside-\(index)"
+            request.info.msgId = id
             #expect(
                 FileManager.default.createFile(
-                    atPath: inbox + "aside-\(index).xml", contents: Data(MessageCodec.encode(request))))
+                    atPath: inbox + id + ".xml", contents: Data(MessageCodec.encode(request))))
         }
         try FileManager.default.copyItem(atPath: inbox + "aside-0.xml", toPath: inbox + "aside-0-again.xml")
-        // One more whose ledger row is refused after its reply went to be rendered: undone alone,
-        // and its reply's pending file removed.
-        var poisoned = office.helsenorge.freeSlots(
-            .lab, .ragnhild, from: office.today, to: office.today.adding(days: 3))
-        poisoned.info.msgId = "aside-poisoned"
-        #expect(
-            FileManager.default.createFile(
-                atPath: inbox + "aside-poisoned.xml", contents: Data(MessageCodec.encode(poisoned))))
         try Batches.refuseLedgerRow(
             of: "aside-poisoned.xml", with: "ABORT, 'poisoned'", named: "poison", in: office.spool)
         let engine = try office.spool.engine()
