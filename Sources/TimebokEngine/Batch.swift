@@ -7,15 +7,16 @@ import TimebokSpool
 //
 // 1. decide: every input of the batch against the model, in one SQLite transaction, each in a
 //    savepoint of its own (one poisoned input is undone alone and stays in processing/ for the next
-//    pass; the others go on). Signed replies are encoded and signed on the other cores meanwhile
-//    (`RenderQueue`); when one fails, the batch is decided again, signing serially. Before the
+//    pass; the others go on). Signed replies are encoded, signed and written out on the other cores
+//    meanwhile (`RenderQueue`; not with the official schemas configured, which validate each reply
+//    as it is decided); when one fails, the batch is decided again, signing serially. Before the
 //    commit, every new output is written to its pending file `FOLDER/.NAME.pending` and one syncfs
 //    makes them durable; the commit then records the model changes and each output by name and
 //    SHA-256, never its bytes. (An output whose pending file cannot be written has its input left
-//    out and the batch decided again without it.)
+//    out and the batch decided again without it, for at most two inputs; then the batch waits.)
 // 2. publish: each pending file is renamed to its name in one step (renameat2, RENAME_NOREPLACE),
 //    so no file ever appears under its name before its bytes are durable, and a pending file is
-//    gone exactly when its output is placed.
+//    gone exactly when its output is placed (where the file system cannot, link then unlink).
 // 3. dispose: each input to archive/DAY/ (its outputs as hard links beside it) or to error/DAY/
 //    with its reason; a second syncfs makes the outputs' and the inputs' new names durable.
 // 4. record: one commit, which need not wait for the disk (the next batch's commit makes it
@@ -26,7 +27,8 @@ import TimebokSpool
 // A crash between any two steps leaves a state the next pass finishes exactly once: an output
 // recorded and not yet marked is placed from its pending file when there is one, and when there is
 // none it was placed already (and may have been taken by the transport): never sent again. Pending
-// files no ledger row names (a crash before the commit) are removed at start. Inputs left in
+// files no ledger row names (a crash before the commit, a failed commit) are removed at start and
+// on the pass after a failed commit; one a row names is never removed. Inputs left in
 // processing/ are decided again and meet their ledger rows (duplicates).
 extension Engine {
     /// What deciding one input leaves for after the batch's commit.
@@ -130,6 +132,9 @@ extension Engine {
             inBatch = false
         }
         var written: [(Spool.Folder, String)] = []
+        // True once the transaction's body is done: a failure after it is the commit's, which SQLite
+        // may have made durable all the same (an I/O error in the WAL's sync).
+        var committing = false
         do {
             try store.write { writer in
                 for claimed in batch {
@@ -155,13 +160,21 @@ extension Engine {
                     }
                 }
                 try writePending(of: plans, writtenAside: writtenAside, written: &written)
+                committing = true
             }
-        } catch let failure as RenderFailed {
-            for (folder, name) in written { spool.discardPending(folder, name: name) }
-            throw failure
         } catch {
-            for (folder, name) in written { spool.discardPending(folder, name: name) }
-            if error is PendingFailed { throw error }
+            // Renders still running write nothing after this (their files are discarded too).
+            if let queue, !queue.isFinished {
+                written += queue.finished().written.map(Self.split)
+            }
+            if committing {
+                // The commit failed, or only seemed to: its pending files stay until a sweep finds
+                // no ledger row naming them (the next pass).
+                pendingSweepDue = true
+            } else {
+                for (folder, name) in written { spool.discardPending(folder, name: name) }
+            }
+            if error is RenderFailed || error is PendingFailed { throw error }
             throw BatchFailure(error: error, refused: refused)
         }
         return (plans, refused)

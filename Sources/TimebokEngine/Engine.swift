@@ -26,6 +26,8 @@ public final class Engine {
     var renders: RenderQueue?
     /// True while a batch is decided: the outputs it records get pending files, not ledger bytes.
     var inBatch = false
+    /// A batch's commit failed after its pending files were written: the next pass sweeps them.
+    var pendingSweepDue = false
     /// The ledger keys the batch in hand recorded (its new outputs).
     var recordedInBatch: Set<String> = []
     /// Makes each batch's renders (the tests give renders that fail).
@@ -259,15 +261,24 @@ public final class Engine {
             guard let entry = try store.read({ try $0.ledger(key: key) }) else { continue }
             do { try publish(entry.outputs, key: key) } catch { report.retrying.append((key, "\(error)")) }
         }
+        if !startChecked || pendingSweepDue {
+            report.leftoversRemoved += try removeUnrecordedPending()
+        }
         if !startChecked {
-            report.leftoversRemoved =
-                spool.removeOwnLeftovers()
-                + spool.removeUnrecordedPending(keeping: try store.read { try $0.unpublishedOutputPaths() })
+            report.leftoversRemoved += spool.removeOwnLeftovers()
             startChecked = true
         }
         let left = spool.leftInProcessing()
         for start in stride(from: 0, to: left.count, by: config.batchSize) {
-            runBatch(Array(left[start..<min(start + config.batchSize, left.count)]), report: &report)
+            // In a spool batch, like claimed ones: its syncs go through descriptors opened before
+            // anything of it is written, so a write-back error reaches them.
+            do {
+                try spool.batch {
+                    runBatch(Array(left[start..<min(start + config.batchSize, left.count)]), report: &report)
+                }
+            } catch {
+                report.retrying.append(("the spool's sync", "\(error)"))
+            }
         }
         var waiting: [String] = []
         setAsideOdd(in: .commands, report: &report)
@@ -436,20 +447,43 @@ public final class Engine {
         if inBatch { recordedInBatch.insert(entry.key) }
     }
 
+    /// Removes the pending files no ledger row names (a process stopped between writing them and
+    /// its commit, or the commit failed); a pending file a row names is never removed. Returns how many.
+    func removeUnrecordedPending() throws -> Int {
+        pendingSweepDue = false
+        let pending = spool.pendingFiles()
+        guard !pending.isEmpty else { return 0 }
+        let recorded = try store.read { reader in
+            try reader.recordedOutputPaths(among: pending.map { ($0.folder.rawValue, $0.name) })
+        }
+        var removed = 0
+        for (folder, name) in pending where !recorded.contains(folder.rawValue + "/" + name) {
+            spool.discardPending(folder, name: name)
+            removed += 1
+        }
+        return removed
+    }
+
     /// Publishes outputs not yet published, then marks them so (a reader may already have consumed
     /// and removed a published file: it is never published twice).
     func publish(_ outputs: [LedgerEntry.Output], key: String) throws {
         var any = false
+        var placedBefore = false
         for output in outputs where !output.published {
             let folder = Spool.Folder(rawValue: output.folder) ?? .results
             if let pending = spool.pending(folder, name: output.name) {
                 try spool.place(pending)
             } else if !output.bytes.isEmpty {
                 try spool.publishIdentical(output.bytes, to: folder, name: output.name)
+            } else {
+                // Neither: recorded by a batch, placed before its pending file went (and perhaps
+                // taken). Its rename may not be durable yet (its batch's last sync failed): it is
+                // before the mark is.
+                placedBefore = true
             }
-            // Neither: recorded by a batch, placed before its pending file went (and perhaps taken).
             any = true
         }
+        if placedBefore { try spool.syncAll(.cannotPublish) }
         if any { try store.write { try $0.markPublished(key: key) } }
     }
 

@@ -199,12 +199,19 @@ extension StoreReader: RecordReader {
         }
     }
 
-    /// `folder/name` of every output recorded but not yet published: their pending files are kept.
-    func unpublishedOutputPaths() throws -> Set<String> {
-        Set(
-            try Row.fetchAll(database, sql: "SELECT folder, name FROM ledger_output WHERE published = 0").map {
-                ($0[0] as String) + "/" + ($0[1] as String)
-            })
+    /// Which of these outputs (`folder`, `name`) the ledger names, published or not, as `folder/name`.
+    func recordedOutputPaths(among outputs: [(folder: String, name: String)]) throws -> Set<String> {
+        var recorded: Set<String> = []
+        for start in stride(from: 0, to: outputs.count, by: 500) {
+            let chunk = outputs[start..<min(start + 500, outputs.count)]
+            let rows = try Row.fetchAll(
+                database,
+                sql:
+                    "SELECT folder, name FROM ledger_output WHERE name IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ",")))",
+                arguments: StatementArguments(chunk.map(\.name)))
+            recorded.formUnion(rows.map { ($0[0] as String) + "/" + ($0[1] as String) })
+        }
+        return recorded
     }
 
     /// Ledger keys with outputs recorded but not yet published (a crash or a full disk came between).

@@ -40,6 +40,7 @@ final class RenderQueue: Sendable {
         var submitted: [String: (serial: Int, count: Int)] = [:]
         var done: [Int: Rendered] = [:]
         var written: Set<String> = []
+        var finished = false
     }
     private let state = Mutex(State())
 
@@ -78,11 +79,15 @@ final class RenderQueue: Sendable {
         }
     }
 
+    /// True once ``finished()`` has been called (every render has finished).
+    var isFinished: Bool { state.withLock { $0.finished } }
+
     /// Once every render has finished: the last one submitted for each path (a pending file counts
     /// as written only when its name was submitted once), and every path a render wrote.
     func finished() -> (replies: [String: Rendered], written: Set<String>) {
         group.wait()
         return state.withLock { state in
+            state.finished = true
             let replies = state.submitted.compactMapValues { submitted -> Rendered? in
                 guard var rendered = state.done[submitted.serial] else { return nil }
                 if submitted.count > 1, case .success(var reply) = rendered {

@@ -192,23 +192,13 @@ extension Spool {
         try? retryingInterrupts { () throws(Errno) in try fs.unlink(pendingPath(folder, name)) }
     }
 
-    /// Removes the pending files of outputs that are not recorded as waiting to be placed (a
-    /// process stopped between writing them and its commit). Returns how many.
-    @discardableResult
-    public func removeUnrecordedPending(keeping recorded: Set<String>) -> Int {
-        var removed = 0
-        for folder in [Folder.outbox, .results, .journal] {
-            for name in Self.names(in: folderPath(folder)) where name.hasPrefix(".") && name.hasSuffix(".pending") {
-                let output = String(name.dropFirst().dropLast(".pending".count))
-                guard !recorded.contains(folder.rawValue + "/" + output) else { continue }
-                if (try? retryingInterrupts({ () throws(Errno) in try fs.unlink(folderPath(folder).appending(name)) }))
-                    != nil
-                {
-                    removed += 1
-                }
+    /// Every pending file in the output folders, as (folder, output name).
+    public func pendingFiles() -> [(folder: Folder, name: String)] {
+        [Folder.outbox, .results, .journal].flatMap { folder in
+            Self.names(in: folderPath(folder)).filter { $0.hasPrefix(".") && $0.hasSuffix(".pending") }.map {
+                (folder, String($0.dropFirst().dropLast(".pending".count)))
             }
         }
-        return removed
     }
 
     /// Gives a staged output its name. A pending file is renamed in one step (renameat2 with
@@ -231,8 +221,11 @@ extension Spool {
                 }
                 try? retryingInterrupts { () throws(Errno) in try fs.unlink(staged.temporary) }
                 return
-            } catch  where error == .invalidArgument {
-                // A file system without RENAME_NOREPLACE: link and unlink, as for a temporary.
+            } catch  where error == .invalidArgument || error == .noFunction {
+                // A file system (or a sandbox) without RENAME_NOREPLACE: link and unlink, as for a
+                // temporary. A crash between the two leaves both names; the next pass then finds the
+                // identical file placed and drops the pending one (sent twice only if the transport
+                // took the file in that instant).
             } catch {
                 throw Failure(.cannotPublish, "Could not publish \(staged.final): \(error).", error)
             }

@@ -295,6 +295,19 @@ final class SyncCounter: Sendable {
         #expect(try Self.recordedOutputs(spool).allSatisfy(\.published))
     }
 
+    @Test func aPendingFileALedgerRowNamesIsNeverRemoved() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        Self.dropFreeSlotRequests(1, into: spool)
+        #expect(try spool.engine().process().outcomes.count == 1)
+        // As if a power loss undid a rename after the output was recorded as published: the pending
+        // file is back. It is the only copy of those bytes, so it stays for a person to look at.
+        let reply = try #require(spool.files("outbox").first { $0.hasSuffix(".xml") })
+        let pending = spool.root + "/outbox/." + reply + ".pending"
+        try FileManager.default.copyItem(atPath: spool.root + "/outbox/" + reply, toPath: pending)
+        let report = try spool.engine().process()
+        #expect(report.leftoversRemoved == 0 && FileManager.default.fileExists(atPath: pending))
+    }
+
     @Test func aPendingFileNoLedgerRowNamesIsRemovedAtStart() throws {
         let spool = try SpoolRobustness.smallOffice()
         // As if the process stopped between writing a batch's pending files and its commit.

@@ -154,6 +154,28 @@ enum EngineKeys {
         }
     }
 
+    /// SQLite undoes a whole batch while its replies are still being rendered and written: the
+    /// renders are waited for, and none of their pending files is left.
+    @Test func aBatchUndoneWhileItsRepliesRenderLeavesNoPendingFile() throws {
+        let office = try Self.signingOffice()
+        for id in ["undone-0", "undone-1", "undone-2"] {
+            var request = office.helsenorge.freeSlots(
+                .lab, .ragnhild, from: office.today, to: office.today.adding(days: 3))
+            request.info.msgId = id
+            #expect(
+                FileManager.default.createFile(
+                    atPath: office.spool.root + "/inbox/" + id + ".xml", contents: Data(MessageCodec.encode(request))))
+        }
+        try Batches.refuseLedgerRow(of: "undone-2.xml", with: "ROLLBACK, 'undone'", named: "undo", in: office.spool)
+        let report = try office.spool.engine().process()
+        #expect(report.outcomes.isEmpty && report.retrying.count == 3, "\(report.retrying)")
+        #expect(office.spool.files("outbox").isEmpty, "\(office.spool.files("outbox"))")
+        try office.spool.engine().store.write { try $0.db.execute(sql: "DROP TRIGGER undo") }
+        let next = try office.spool.engine().process()
+        #expect(next.outcomes.count == 3 && next.outcomes.allSatisfy { $0.ok && !$0.duplicate })
+        #expect(outboxBytes(office).count == 3 && office.spool.files("outbox").allSatisfy { !$0.hasPrefix(".") })
+    }
+
     @Test func aRepublishedSignedOutputIsByteIdentical() throws {
         let office = try Self.signingOffice()
         _ = try office.send(
