@@ -435,7 +435,6 @@ public final class Engine {
     {
         if let recorded = try writer.reader.ledger(key: key) { return recorded }
         let entry = try make(writer)
-        // In a batch, the bytes go to pending files before its commit instead (see Batch.swift).
         try record(entry, writer: writer)
         return entry
     }
