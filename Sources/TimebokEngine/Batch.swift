@@ -151,9 +151,10 @@ extension Engine {
                 if let queue {
                     let finished = queue.finished()
                     written += finished.written.map(Self.split)
-                    writtenAside = try fillRenders(finished.replies, plans: &plans, writer: writer)
+                    try fillRenders(finished.replies, plans: &plans, writer: writer)
                     // Pending files of replies whose inputs were undone since: no row names them.
                     let named = Set(plans.flatMap { $0.outputs.map { $0.folder + "/" + $0.name } })
+                    writtenAside = finished.written.intersection(named).subtracting(finished.rewrite)
                     for path in finished.written.subtracting(named) {
                         let (folder, name) = Self.split(path)
                         spool.discardPending(folder, name: name)
@@ -211,12 +212,10 @@ extension Engine {
     /// The rendered replies into the ledger rows that name them and into every plan that carries
     /// them (a second delivery in the batch carries the first one's). Renders of inputs undone
     /// since are left out: no row names them.
-    /// Returns the paths whose pending files the renders wrote.
     private func fillRenders(
         _ rendered: [String: RenderQueue.Rendered], plans: inout [Plan], writer: StoreWriter
-    ) throws -> Set<String> {
+    ) throws {
         var filled: Set<String> = []
-        var written: Set<String> = []
         for index in plans.indices {
             for seq in plans[index].outputs.indices {
                 let path = plans[index].outputs[seq].folder + "/" + plans[index].outputs[seq].name
@@ -227,13 +226,11 @@ extension Engine {
                 case .failure(let error): throw RenderFailed(path: path, error: error)
                 }
                 plans[index].outputs[seq].bytes = reply.bytes
-                if reply.written { written.insert(path) }
                 if let key = plans[index].key, filled.insert(path).inserted {
                     try writer.fill(key: key, seq: seq, sha256: reply.sha256)
                 }
             }
         }
-        return written
     }
 
     /// `folder/name` apart.

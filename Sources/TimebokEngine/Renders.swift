@@ -13,11 +13,10 @@ import TimebokSigning
 /// exactly what a serial batch would have recorded. A render that fails makes the whole batch
 /// decided again without renders in flight, so that the failure is the one input's alone.
 final class RenderQueue: Sendable {
-    /// A finished reply: its bytes, their SHA-256, and whether its pending file is written.
+    /// A finished reply: its bytes and their SHA-256.
     struct Reply: Sendable {
         var bytes: [UInt8]
         var sha256: String
-        var written: Bool
     }
 
     /// A finished render: the reply, or why there is none.
@@ -66,15 +65,16 @@ final class RenderQueue: Sendable {
             return (serial, count == 1)
         }
         DispatchQueue.global(qos: .userInitiated).async(group: group) { [self] in
+            var wrote = false
             let rendered = Rendered(catching: { () throws(SigningError) -> Reply in
                 let bytes = try render(dialog, identity)
                 // A name submitted twice is written by the batch, once, with the last bytes.
-                let written = alone && (write?(bytes, folder, name) ?? false)
-                return Reply(bytes: bytes, sha256: ContentHash.hex(bytes), written: written)
+                if alone, write?(bytes, folder, name) == true { wrote = true }
+                return Reply(bytes: bytes, sha256: ContentHash.hex(bytes))
             })
             state.withLock { state in
                 state.done[serial] = rendered
-                if case .success(let reply) = rendered, reply.written { state.written.insert(path) }
+                if wrote { state.written.insert(path) }
             }
         }
     }
@@ -82,21 +82,17 @@ final class RenderQueue: Sendable {
     /// True once ``finished()`` has been called (every render has finished).
     var isFinished: Bool { state.withLock { $0.finished } }
 
-    /// Once every render has finished: the last one submitted for each path (a pending file counts
-    /// as written only when its name was submitted once), and every path a render wrote.
-    func finished() -> (replies: [String: Rendered], written: Set<String>) {
+    /// Once every render has finished: the last one submitted for each path, every path a render
+    /// wrote, and the paths submitted more than once (the batch writes those itself, with the last
+    /// bytes).
+    func finished() -> (replies: [String: Rendered], written: Set<String>, rewrite: Set<String>) {
         group.wait()
         return state.withLock { state in
             state.finished = true
-            let replies = state.submitted.compactMapValues { submitted -> Rendered? in
-                guard var rendered = state.done[submitted.serial] else { return nil }
-                if submitted.count > 1, case .success(var reply) = rendered {
-                    reply.written = false
-                    rendered = .success(reply)
-                }
-                return rendered
-            }
-            return (replies, state.written)
+            return (
+                state.submitted.compactMapValues { state.done[$0.serial] }, state.written,
+                Set(state.submitted.filter { $0.value.count > 1 }.keys)
+            )
         }
     }
 }
