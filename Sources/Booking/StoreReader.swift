@@ -1,10 +1,19 @@
 import Foundation
 package import GRDB
+import Synchronization
 import TimebokCore
+
+/// Books decoded from their settings JSON, keyed by that JSON: a book is read for every message
+/// (HentLedigeTimer reads it twice), and decoding it with Codable cost more than the query. Keyed by
+/// content, an entry can never be stale; the cache is emptied when it grows past a bound.
+private let decodedBooks = Mutex<[String: Book]>([:])
+private let decodedBooksLimit = 256
 
 /// Read access inside a transaction or snapshot.
 public struct StoreReader: ModelReader {
     let db: Database
+    /// The write transaction's reads kept for reuse (nil in a snapshot).
+    var cache: TransactionReadCache? = nil
 
     /// The transaction's connection, for the engine's own tables.
     package var database: Database { db }
@@ -59,13 +68,20 @@ public struct StoreReader: ModelReader {
 
     /// Open slots with free capacity that start in [fromSeconds, toSeconds), by start (an index range scan).
     public func freeSlots(bookId: String, fromSeconds: Int, toSeconds: Int) throws -> [Slot] {
-        try Row.fetchAll(
+        let key = TransactionReadCache.FreeSlotsKey(bookId: bookId, fromSeconds: fromSeconds, toSeconds: toSeconds)
+        if let slots = cache?.freeSlots[key] { return slots }
+        // A cursor maps each row in place (no copy of every row first): this runs for every
+        // HentLedigeTimer, about 120 rows each.
+        let rows = try Row.fetchCursor(
             db.cachedStatement(
                 sql: """
                     SELECT \(slotColumns) FROM slot WHERE book_id = ? AND start_utc >= ? AND start_utc < ? AND status = 'open' AND active < capacity
                     ORDER BY start_utc
-                    """), arguments: [bookId, fromSeconds, toSeconds]
-        ).map(slot)
+                    """), arguments: [bookId, fromSeconds, toSeconds])
+        var slots: [Slot] = []
+        while let row = try rows.next() { slots.append(slot(row)) }
+        cache?.freeSlots[key] = slots
+        return slots
     }
 
     /// Every slot of a book starting in [fromSeconds, toSeconds) (operators' listing).
@@ -198,7 +214,13 @@ public struct StoreReader: ModelReader {
     // MARK: Row mapping
 
     private func decodeBook(_ json: String) throws -> Book {
-        try JSONDecoder().decode(Book.self, from: Data(json.utf8))
+        if let book = decodedBooks.withLock({ $0[json] }) { return book }
+        let book = try JSONDecoder().decode(Book.self, from: Data(json.utf8))
+        decodedBooks.withLock {
+            if $0.count >= decodedBooksLimit { $0.removeAll(keepingCapacity: true) }
+            $0[json] = book
+        }
+        return book
     }
 
     private func gp(_ row: Row) -> GP {

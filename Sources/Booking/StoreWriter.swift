@@ -5,11 +5,14 @@ import TimebokCore
 /// Write access inside one transaction.
 public struct StoreWriter {
     let db: Database
+    let cache = TransactionReadCache()
+
+    init(db: Database) { self.db = db }
 
     /// The transaction's connection, for the engine's own tables (committed with the model).
     package var database: Database { db }
 
-    public var reader: StoreReader { StoreReader(db: db) }
+    public var reader: StoreReader { StoreReader(db: db, cache: cache) }
 
     /// False once SQLite has undone the whole transaction by itself (a full disk, an I/O error):
     /// nothing more may be written in it.
@@ -20,9 +23,15 @@ public struct StoreWriter {
     /// alone).
     public func savepoint<T>(_ body: (StoreWriter) throws -> T) throws -> T {
         var value: T?
-        try db.inSavepoint {
-            value = try body(self)
-            return .commit
+        do {
+            try db.inSavepoint {
+                value = try body(self)
+                return .commit
+            }
+        } catch {
+            // Reads made inside the savepoint may have seen what it undid.
+            cache.invalidate()
+            throw error
         }
         guard let value else { preconditionFailure("a committed savepoint always has its value") }
         return value
@@ -30,6 +39,7 @@ public struct StoreWriter {
 
     /// Applies a decision's changes, keeping each slot's count of active bookings in step.
     public func apply(_ decision: Decision) throws {
+        if !decision.changes.isEmpty { cache.invalidate() }
         for change in decision.changes {
             try apply(change)
         }
@@ -147,5 +157,24 @@ public struct StoreWriter {
 
     private func encode(_ book: Book) throws -> String {
         String(decoding: try JSONEncoder().encode(book), as: UTF8.self)
+    }
+}
+
+/// Reads repeated within one write transaction while nothing changed, answered again without
+/// SQLite: a burst of HentLedigeTimer asks for the same free slots of the same book. It lives for
+/// one transaction (other connections commit only between transactions, never inside ours), and
+/// every model change (``StoreWriter/apply(_:)``, the only way the model is written) and every
+/// undone savepoint empties it. The engine's own tables never hold what it keeps.
+final class TransactionReadCache {
+    struct FreeSlotsKey: Hashable {
+        let bookId: String
+        let fromSeconds: Int
+        let toSeconds: Int
+    }
+
+    var freeSlots: [FreeSlotsKey: [Slot]] = [:]
+
+    func invalidate() {
+        freeSlots.removeAll()
     }
 }

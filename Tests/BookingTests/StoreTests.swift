@@ -401,3 +401,79 @@ let otherFnr = fnr(born: LocalDate(year: 1960, month: 4, day: 5))
         #expect(try model.slot(first).activeBookings == 0)
     }
 }
+
+/// Reads a write transaction keeps for reuse (free slots; books by content) must never show what
+/// the transaction changed or undid since.
+@Suite struct ReadsKeptInATransaction {
+    /// A lab book with one open slot of capacity one, and the window around it.
+    func labWithOneSlot() throws -> (TestModel, slotId: String, window: (Int, Int)) {
+        let model = try TestModel().withLab()
+        try model.run(
+            .importPatients(mode: .replace, patients: [ListPatient(fnr: patientFnr, familyName: "A", givenName: "B")]))
+        let start = LocalDateTime(year: 2026, month: 12, day: 7, hour: 8, minute: 0)
+        let opened = try model.run(
+            .openSlot(bookId: "lab", start: start, end: start.addingWallClock(minutes: 15), capacity: 1))
+        let slotId = try #require(opened.created.first?.id)
+        return (model, slotId, (Oslo.secondsSinceEpoch(for: start) - 10, Oslo.secondsSinceEpoch(for: start) + 10))
+    }
+
+    func decide(_ command: Command, _ model: TestModel, _ writer: StoreWriter) throws {
+        let decision = try model.handler.decide(
+            CommandEnvelope(id: "c", command: command), model: writer.reader, now: model.now)
+        try writer.apply(decision)
+    }
+
+    @Test func aChangeInTheTransactionIsSeenByTheNextRead() throws {
+        let (model, slotId, window) = try labWithOneSlot()
+        let (before, again, after) = try model.store.write { writer in
+            let before = try writer.reader.freeSlots(bookId: "lab", fromSeconds: window.0, toSeconds: window.1)
+            let again = try writer.reader.freeSlots(bookId: "lab", fromSeconds: window.0, toSeconds: window.1)
+            try decide(.bookAppointment(slotId: slotId, fnr: patientFnr, text: nil), model, writer)
+            let after = try writer.reader.freeSlots(bookId: "lab", fromSeconds: window.0, toSeconds: window.1)
+            return (before, again, after)
+        }
+        #expect(before.map(\.id) == [slotId] && again == before)
+        #expect(after.isEmpty, "the slot is full now")
+    }
+
+    @Test func aSavepointUndoneIsNotSeenByTheNextRead() throws {
+        let (model, slotId, window) = try labWithOneSlot()
+        struct Undo: Error {}
+        let (inside, afterUndo) = try model.store.write { writer in
+            var inside: [Slot]?
+            #expect(throws: Undo.self) {
+                try writer.savepoint { writer in
+                    try decide(.bookAppointment(slotId: slotId, fnr: patientFnr, text: nil), model, writer)
+                    inside = try writer.reader.freeSlots(bookId: "lab", fromSeconds: window.0, toSeconds: window.1)
+                    throw Undo()
+                }
+            }
+            let afterUndo = try writer.reader.freeSlots(bookId: "lab", fromSeconds: window.0, toSeconds: window.1)
+            return (inside, afterUndo)
+        }
+        #expect(inside?.isEmpty == true, "inside the savepoint the slot was full")
+        #expect(afterUndo.map(\.id) == [slotId], "the booking was undone, so the slot is free again")
+    }
+
+    @Test func aNewTransactionSeesWhatAnotherConnectionCommitted() throws {
+        let (model, slotId, window) = try labWithOneSlot()
+        let first = try model.store.write {
+            try $0.reader.freeSlots(bookId: "lab", fromSeconds: window.0, toSeconds: window.1)
+        }
+        try model.run(.bookAppointment(slotId: slotId, fnr: patientFnr, text: nil))
+        let second = try model.store.write {
+            try $0.reader.freeSlots(bookId: "lab", fromSeconds: window.0, toSeconds: window.1)
+        }
+        #expect(first.map(\.id) == [slotId] && second.isEmpty)
+    }
+
+    @Test func aBookChangedIsReadWithItsNewSettings() throws {
+        let model = try TestModel().withLab()
+        #expect(try model.store.read { try $0.book(herId: "1234501") }?.informationText == "Faste.")
+        var update = BookUpdate(id: "lab")
+        update.informationText = "Ta med legitimasjon."
+        try model.run(.updateBook(update))
+        #expect(try model.store.read { try $0.book(herId: "1234501") }?.informationText == "Ta med legitimasjon.")
+        #expect(try model.store.read { try $0.book(id: "lab") }?.informationText == "Ta med legitimasjon.")
+    }
+}
