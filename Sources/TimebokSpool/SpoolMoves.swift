@@ -255,9 +255,19 @@ extension Spool {
         try syncDirectory(from.removingLastComponent(), code)
     }
 
-    /// rename(2) that never replaces an existing file: link the new name (fails with EEXIST), then
-    /// unlink the old one. Both names are in the spool, on one file system.
+    /// rename(2) that never replaces an existing file (fails with EEXIST): renameat2 with
+    /// RENAME_NOREPLACE, one step; where the file system has no such flag, link the new name, then
+    /// unlink the old one (a crash between them leaves both, which the next pass finishes). Both
+    /// names are in the spool, on one file system.
     func moveNoReplace(_ from: FilePath, to target: FilePath, _ code: Failure.Code) throws {
+        do throws(Errno) {
+            try retryingInterrupts { () throws(Errno) in try fs.renameNoReplace(from, target) }
+            return
+        } catch  where error == .invalidArgument || error == .noFunction {
+            // No RENAME_NOREPLACE here: link and unlink below.
+        } catch {
+            throw Failure(code, "Could not move \(from) to \(target): \(error).", error)
+        }
         do throws(Errno) {
             try retryingInterrupts { () throws(Errno) in try fs.link(from, target) }
         } catch {
@@ -295,17 +305,16 @@ extension Spool {
                     throw Failure(.cannotCreateFolder, "Could not create the folder \(folder): \(error).", error)
                 }
             }
-            // The same mode and group as the spool folder, whatever the umask.
+            // The same mode and group as the spool folder, whatever the umask (for the folders
+            // created here; those that were there keep theirs).
             if let (mode, gid) = folderModeAndGroup {
-                var folder = directory
-                while folder != rootPath, folder.starts(with: rootPath) {
+                for folder in created {
                     _ = try? systemCall { folder.withPlatformString { chown($0, uid_t.max, gid) } }
                     do throws(Errno) {
                         try systemCall { folder.withPlatformString { chmod($0, mode) } }
                     } catch {
                         throw Failure(.cannotCreateFolder, "Could not set the mode of \(folder): \(error).", error)
                     }
-                    folder.removeLastComponent()
                 }
             }
             var parent = directory.removingLastComponent()

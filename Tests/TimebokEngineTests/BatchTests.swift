@@ -253,9 +253,13 @@ final class SyncCounter: Sendable {
     @Test func outputsRecordedButNotPlacedArePlacedFromTheirPendingFilesByTheNextPass() throws {
         let spool = try SpoolRobustness.smallOffice()
         Self.dropFreeSlotRequests(2, into: spool)
-        // Every rename into place fails (as if the process stopped right after the decision's commit).
+        // Every rename of a pending file into place fails (as if the process stopped right after the
+        // decision's commit); inputs still move.
         var seam = FileSystemSeam.system
-        seam.renameNoReplace = { _, _ throws(Errno) in throw Errno.ioError }
+        seam.renameNoReplace = { from, to throws(Errno) in
+            guard from.lastComponent?.string.hasSuffix(".pending") != true else { throw Errno.ioError }
+            try FileSystemSeam.system.renameNoReplace(from, to)
+        }
         let failed = try spool.engine(fileSystem: seam).process()
         #expect(failed.outcomes.isEmpty && failed.retrying.count == 2, "\(failed.retrying)")
         let pending = spool.files("outbox")
@@ -279,6 +283,31 @@ final class SyncCounter: Sendable {
             #expect(hashes[name] == ContentHash.hex(Array(spool.read("outbox/" + name).utf8)), "\(name): its bytes")
         }
         #expect(try Self.recordedOutputs(spool).allSatisfy(\.published) && spool.files("processing").isEmpty)
+    }
+
+    @Test func aFileSystemWithoutRenameNoReplaceStillMovesAndPlacesEverythingOnce() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        Self.dropFreeSlotRequests(2, into: spool)
+        // renameat2 without RENAME_NOREPLACE (EINVAL; ENOSYS in some sandboxes): link, then unlink.
+        let links = Mutex(0)
+        var seam = FileSystemSeam.system
+        seam.renameNoReplace = { _, _ throws(Errno) in throw Errno.invalidArgument }
+        seam.link = { from, to throws(Errno) in
+            links.withLock { $0 += 1 }
+            try FileSystemSeam.system.link(from, to)
+        }
+        let report = try spool.engine(fileSystem: seam).process()
+        #expect(report.retrying.isEmpty && report.outcomes.count == 2 && report.outcomes.allSatisfy(\.ok))
+        let outbox = spool.files("outbox")
+        #expect(
+            outbox.filter { $0.hasSuffix(".xml") }.count == 2 && !outbox.contains { $0.hasPrefix(".") }, "\(outbox)")
+        #expect(spool.files("processing").isEmpty && spool.files("inbox").isEmpty)
+        #expect(spool.files("archive").filter { !$0.contains(".outputs/") && $0.hasSuffix(".xml") }.count == 2)
+        // Per input (no transport .meta): its claim and its move to the archive, the reply and the
+        // reply's .meta placed, and the archive's links to those two.
+        let linked: Int = links.withLock { $0 }
+        let perInput = 2 + 2 + 2
+        #expect(linked == 2 * perInput, "every move went through link")
     }
 
     @Test func anOutputPlacedBeforeACrashIsNeverSentAgain() throws {

@@ -261,12 +261,12 @@ import Testing
                 && taken.systemError == nil)
 
         let claimed = try Self.claimedInput(spool)
-        // Step 6: after mkdir, open and fsync of archive/ and the spool, the link of the .meta.
+        // Step 6: after mkdir, open and fsync of archive/ and the spool, the move of the .meta.
         let full = FaultSeam(failAt: 6, error: .noSpace)
         let archive = try #require(
             failure { _ = try spool.spool(full.seam).archive(claimed, day: Self.day, outputs: []) })
         #expect(
-            full.calls.last == .link && archive.description.hasPrefix("TB-0605: ")
+            full.calls.last == .renameNoReplace && archive.description.hasPrefix("TB-0605: ")
                 && archive.description.contains(claimed.companionPath)
                 && archive.description.contains("No space left on device"))
 
