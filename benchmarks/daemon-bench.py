@@ -7,7 +7,8 @@ the same invocation on the same machine.
           messages per second until the inbox is empty, fsyncs per message (strace -c on the daemon),
           disk bytes per message (database, archive, outbox), peak RSS.
   steady  HentLedigeTimer at RATE per second for SECONDS: from the request's rename into inbox/ to its
-          reply's appearance in outbox/ (the reply's inode change time), p50 / p99 / max.
+          reply's appearance in outbox/ (the reply's inode change time), p50 / p99 / max. It starts
+          after sync(2), so the drain's replies are not still being written back.
   floor   one RSA-2048 signature (openssl speed), one durable 3 KB file write (write, fsync, rename,
           fsync of the folder), and xmllint --schema per input when the official schemas are given.
 
@@ -230,6 +231,10 @@ def main():
     work = tempfile.mkdtemp(prefix="timebok-bench-")
     try:
         per_second = drain(args.binary, work, args.free, args.reserve)
+        # The drain leaves about a gigabyte of replies dirty in the page cache; while the kernel
+        # writes them back, every syncfs of the steady run would wait for them too. Written back
+        # first, the steady run measures the steady state, not the drain's tail.
+        os.sync()
         latencies = steady_latencies(args.binary, work, args.rate, args.seconds)
         if latencies:
             latencies.sort()
