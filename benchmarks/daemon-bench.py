@@ -11,6 +11,7 @@ the same invocation on the same machine.
           after sync(2), so the drain's replies are not still being written back.
   floor   one RSA-2048 signature (openssl speed), one durable 3 KB file write (write, fsync, rename,
           fsync of the folder), and xmllint --schema per input when the official schemas are given.
+  ceiling every core doing nothing but the one signature each message's reply needs.
 
     benchmarks/daemon-bench.py [--binary .build/release/timebok] [--free 10000] [--reserve 2000]
                                [--rate 100] [--seconds 20] [--schemas ../shared/reference/schemas]
@@ -245,6 +246,13 @@ def main():
         per_message = sum(figures.values())
         print("floor: " + ", ".join(f"{k} {v:.2f} ms" for k, v in figures.items()) + f": {per_message:.2f} ms per message, {1000 / per_message:.0f}/s")
         print(f"ratio: timebok drains at {per_second / (1000 / per_message):.2f} of the floor")
+        if "rsa2048 sign" in figures:
+            # Every HentLedigeTimer and ReserverAvtale is answered with one signed reply: with every
+            # core signing and nothing else costing anything, no drain can be faster than this.
+            cores = os.cpu_count() or 1
+            print(f"ceiling: one RSA-2048 signature per message on {cores} cores: at most "
+                  f"{cores * 1000 / figures['rsa2048 sign']:.0f} messages/s; timebok drains at "
+                  f"{per_second / (cores * 1000 / figures['rsa2048 sign']):.2f} of it")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
