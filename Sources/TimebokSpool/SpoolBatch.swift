@@ -207,10 +207,12 @@ extension Spool {
     public func place(_ staged: Staged) throws {
         guard !staged.alreadyThere else { return }
         if staged.pending {
-            var renamed = false
+            // Without RENAME_NOREPLACE (false): link and unlink, as for a temporary. A crash between
+            // the two leaves both names; the next pass then finds the identical file placed and
+            // drops the pending one (sent twice only if the transport took the file in that instant).
+            let renamed: Bool
             do throws(Errno) {
-                try retryingInterrupts { () throws(Errno) in try fs.renameNoReplace(staged.temporary, staged.final) }
-                renamed = true
+                renamed = try renamedWithoutReplacing(staged.temporary, to: staged.final)
             } catch  where error == .fileExists {
                 // Placed before under that name (identical: the pending copy is surplus) or someone
                 // else's file (never overwritten; the pending file stays, the only copy of the bytes).
@@ -221,11 +223,6 @@ extension Spool {
                 }
                 try? retryingInterrupts { () throws(Errno) in try fs.unlink(staged.temporary) }
                 return
-            } catch  where error == .invalidArgument || error == .noFunction {
-                // A file system (or a sandbox) without RENAME_NOREPLACE: link and unlink, as for a
-                // temporary. A crash between the two leaves both names; the next pass then finds the
-                // identical file placed and drops the pending one (sent twice only if the transport
-                // took the file in that instant).
             } catch {
                 throw Failure(.cannotPublish, "Could not publish \(staged.final): \(error).", error)
             }

@@ -261,10 +261,7 @@ extension Spool {
     /// names are in the spool, on one file system.
     func moveNoReplace(_ from: FilePath, to target: FilePath, _ code: Failure.Code) throws {
         do throws(Errno) {
-            try retryingInterrupts { () throws(Errno) in try fs.renameNoReplace(from, target) }
-            return
-        } catch  where error == .invalidArgument || error == .noFunction {
-            // No RENAME_NOREPLACE here: link and unlink below.
+            if try renamedWithoutReplacing(from, to: target) { return }
         } catch {
             throw Failure(code, "Could not move \(from) to \(target): \(error).", error)
         }
@@ -277,6 +274,17 @@ extension Spool {
             try retryingInterrupts { () throws(Errno) in try fs.unlink(from) }
         } catch {
             throw Failure(code, "Could not remove \(from) after linking it to \(target): \(error).", error)
+        }
+    }
+
+    /// renameat2 with RENAME_NOREPLACE (fails with EEXIST when `target` exists); false, with
+    /// nothing done, where the file system has no such flag (EINVAL; ENOSYS in some sandboxes).
+    func renamedWithoutReplacing(_ from: FilePath, to target: FilePath) throws(Errno) -> Bool {
+        do throws(Errno) {
+            try retryingInterrupts { () throws(Errno) in try fs.renameNoReplace(from, target) }
+            return true
+        } catch  where error == .invalidArgument || error == .noFunction {
+            return false
         }
     }
 
