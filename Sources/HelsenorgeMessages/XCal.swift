@@ -170,8 +170,10 @@ enum XCalCodec {
         }
     }
 
+    /// One vevent per line: a free-slot answer lists up to a few hundred, and indenting their
+    /// properties made half of its bytes whitespace.
     static func vevent(_ event: VEvent, into w: inout XMLWriter) {
-        w.element("vevent") { w in
+        w.lineElement("vevent") { w in
             w.element("properties") { w in
                 dateTimeProperty("dtstart", event.start, into: &w)
                 dateTimeProperty("dtend", event.end, into: &w)

@@ -26,6 +26,8 @@ public struct XMLWriter: Sendable {
     private var bytes: [UInt8]
     private var depth = 0
     private let indent: Bool
+    /// Above zero while an element is written on one line (``lineElement(_:attributes:_:)``).
+    private var inline = 0
     /// The exclusive canonical form, when asked for.
     private var canonical: [UInt8]?
     /// Per open element, for the canonical form: the namespaces in scope and those rendered.
@@ -73,6 +75,18 @@ public struct XMLWriter: Sendable {
             append("</\(name)>")
         }
         closeTag(name)
+    }
+
+    /// An element written on one line, its children included, where an indented element would
+    /// start: for the many small, alike elements of a long list (the vevents of a free-slot answer),
+    /// where indenting every child would double the document and all that hashes and stores it.
+    public mutating func lineElement(
+        _ name: String, attributes: KeyValuePairs<String, String?> = [:], _ body: (inout XMLWriter) -> Void
+    ) {
+        newline()
+        inline += 1
+        element(name, attributes: attributes, body)
+        inline -= 1
     }
 
     /// An element with text content (or empty when `text` is nil or empty).
@@ -134,7 +148,7 @@ public struct XMLWriter: Sendable {
     }
 
     private mutating func newline() {
-        guard indent else { return }
+        guard indent, inline == 0 else { return }
         bytes.append(0x0A)
         for _ in 0..<depth { bytes.append(0x20); bytes.append(0x20) }
         // Whitespace outside the document element is not part of the canonical form.
@@ -325,14 +339,14 @@ public struct XMLWriter: Sendable {
     /// Writes what `body` writes, or, when `cache` holds what a writer in the same place wrote for
     /// the same `key`, those bytes (and their canonical form) again without running `body`.
     ///
-    /// "The same place" is the depth, the indentation, whether a canonical form is written, and the
+    /// "The same place" is the depth, the indentation (and whether it is on one line), whether a canonical form is written, and the
     /// namespaces in scope and rendered there: what decides the fragment's bytes besides `body`
     /// itself. `body` must write complete elements and depend on nothing but `key`.
     public mutating func fragment<Key: Hashable & Sendable>(
         _ key: Key, cache: XMLFragmentCache<Key>, _ body: (inout XMLWriter) -> Void
     ) {
         let place = FragmentPlace(
-            depth: depth, indent: indent, canonical: canonical != nil,
+            depth: depth, indent: indent && inline == 0, canonical: canonical != nil,
             defaultNamespace: scopes.last?.defaultNamespace ?? "", renderedDefault: scopes.last?.renderedDefault ?? "",
             prefixes: scopes.flatMap { scope in
                 scope.declared.map { "d\($0.prefix)=\($0.uri)" } + scope.rendered.map { "r\($0.prefix)=\($0.uri)" }

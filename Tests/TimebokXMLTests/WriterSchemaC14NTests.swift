@@ -140,6 +140,56 @@ import TimebokTestKit
     }
 }
 
+/// An element on one line (the vevents of a long free-slot list): its subtree has no whitespace,
+/// what follows it is indented again, and the canonical form is still libxml2's.
+@Suite struct WriterLineElements {
+    static func document(cache: XMLFragmentCache<String>? = nil) -> (document: [UInt8], canonical: [UInt8]) {
+        var w = XMLWriter(canonical: true)
+        func item(_ w: inout XMLWriter) {
+            let body: (inout XMLWriter) -> Void = { w in
+                w.element("Item") { w in w.element("Text", text: "a & b") }
+            }
+            if let cache { w.fragment("item", cache: cache, body) } else { body(&w) }
+        }
+        w.element("List", attributes: ["xmlns": "urn:l"]) { w in
+            w.lineElement("Entry", attributes: ["n": "1"]) { w in
+                item(&w)
+                w.element("Empty") { _ in }
+            }
+            w.element("Group") { w in item(&w) }
+        }
+        return w.finishWithCanonicalForm()
+    }
+
+    @Test func aLineElementHasNoWhitespaceInsideAndTheRestIsIndented() throws {
+        let (document, canonical) = Self.document()
+        let text = String(decoding: document, as: UTF8.self)
+        #expect(
+            text == """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <List xmlns="urn:l">
+                  <Entry n="1"><Item><Text>a &amp; b</Text></Item><Empty/></Entry>
+                  <Group>
+                    <Item>
+                      <Text>a &amp; b</Text>
+                    </Item>
+                  </Group>
+                </List>
+
+                """)
+        let libxml2 = try HardenedXMLParser.parse(document).exclusiveCanonicalForm()
+        #expect(String(decoding: canonical, as: UTF8.self) == String(decoding: libxml2, as: UTF8.self))
+    }
+
+    @Test func aFragmentWrittenOnALineIsNotReusedWhereItIsIndented() {
+        let cache = XMLFragmentCache<String>()
+        let cached = Self.document(cache: cache)
+        #expect(cache.count == 2, "the same depth and namespaces, once on a line and once indented: two places")
+        #expect(cached.document == Self.document().document)
+        #expect(cached.canonical == Self.document().canonical)
+    }
+}
+
 @Suite struct WriterFragments {
     /// A document with the same fragment at two places: inside `<Outer xmlns="urn:o">` at depth 2,
     /// and in the root's scope at depth 1.
