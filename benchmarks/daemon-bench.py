@@ -5,7 +5,8 @@ the same invocation on the same machine.
 
   drain   FREE HentLedigeTimer and RESERVE ReserverAvtale dropped at once into a running daemon:
           messages per second until the inbox is empty, fsyncs per message (strace -c on the daemon),
-          disk bytes per message (database, archive, outbox), peak RSS.
+          disk bytes per message (database, archive, outbox), peak RSS, the daemon's CPU time per
+          message, and how many cores were busy or in I/O wait meanwhile (bound by the processors?).
   steady  HentLedigeTimer at RATE per second for SECONDS: from the request's rename into inbox/ to its
           reply's appearance in outbox/ (the reply's inode change time), p50 / p99 / max. It starts
           after sync(2), so the drain's replies are not still being written back.
@@ -139,6 +140,23 @@ def peak_rss_kb(pid):
     return 0
 
 
+def cpu_seconds(pid):
+    """user + system CPU seconds of a process, all its threads (fields 14 and 15 of /proc/PID/stat)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def machine_ticks():
+    """(busy, iowait, total) jiffies of all cores since boot, from /proc/stat."""
+    values = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    idle, iowait = values[3], values[4]
+    total = sum(values[:8])
+    return total - idle - iowait, iowait, total
+
+
 def drain(binary, work, free, reserve):
     spool = os.path.join(work, "drain")
     init(binary, spool)
@@ -151,13 +169,16 @@ def drain(binary, work, free, reserve):
     strace = os.path.join(work, "strace.txt") if shutil.which("strace") else None
     daemon = start(binary, spool, os.path.join(work, "drain.log"), strace)
     began = time.time()
+    machine_before = machine_ticks()
     move_in(staging, os.path.join(spool, "inbox"), [n for n, _, _ in inputs])
     rss = 0
     while not drained(spool):
         rss = max(rss, peak_rss_kb(daemon.pid if not strace else child_pid(daemon.pid)))
         time.sleep(0.05)
     seconds = time.time() - began
+    machine_after = machine_ticks()
     rss = max(rss, peak_rss_kb(daemon.pid if not strace else child_pid(daemon.pid)))
+    daemon_cpu = cpu_seconds(daemon.pid if not strace else child_pid(daemon.pid))
     stop(daemon, traced=bool(strace))
     count = len(inputs)
     fsyncs = None
@@ -178,6 +199,12 @@ def drain(binary, work, free, reserve):
     print(f"drain: database in use {(in_use - database_before) / count / 1024:.2f} KiB per message "
           f"(growth of its pages in use; {free_pages / 1048576:.1f} MiB of free pages for the next batches)")
     print(f"drain: peak RSS {rss / 1024:.0f} MiB")
+    # Whether the drain is bound by the processors or waits: the daemon's own CPU time (its start
+    # included), and how busy all cores were meanwhile (this script and the kernel's write-back too).
+    busy, iowait, total = (after - before for after, before in zip(machine_after, machine_before))
+    cores = os.cpu_count() or 1
+    print(f"drain: daemon CPU {daemon_cpu:.1f} s, {1000 * daemon_cpu / count:.2f} ms per message; "
+          f"cores busy {cores * busy / total:.2f} of {cores}, in I/O wait {cores * iowait / total:.2f}" if total else "")
     return count / seconds
 
 
