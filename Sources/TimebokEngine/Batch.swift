@@ -7,9 +7,11 @@ import TimebokSpool
 //
 // 1. decide: every input of the batch against the model, in one SQLite transaction, each in a
 //    savepoint of its own (one poisoned input is undone alone and stays in processing/ for the next
-//    pass; the others go on). Signed replies are encoded, signed and written out on the other cores
-//    meanwhile (`RenderQueue`; not with the official schemas configured, which validate each reply
-//    as it is decided); when one fails, the batch is decided again, signing serially. Before the
+//    pass; the others go on). Its messages are read, decoded and their signatures checked on the
+//    other cores ahead of their decisions (`MessagePrefetch`), and signed replies are encoded,
+//    signed and written out there meanwhile (`RenderQueue`); neither with the official schemas
+//    configured, which validate each message and reply as it is decided. When a render fails, the
+//    batch is decided again, signing serially. Before the
 //    commit, every new output is written to its pending file `FOLDER/.NAME.pending` and one syncfs
 //    makes them durable; the commit then records the model changes and each output by name and
 //    SHA-256, never its bytes. (An output whose pending file cannot be written has its input left
@@ -56,6 +58,15 @@ extension Engine {
     func runBatch(_ batch: [Spool.Claimed], report: inout Report) {
         guard !batch.isEmpty else { return }
         let started = ContinuousClock.now
+        // Its messages read, parsed, decoded and their signatures checked on the other cores ahead
+        // of their decisions; not with the official schemas configured, which validate on this thread.
+        if case .builtIn = schemaLevel, let checks = try? messageChecks() {
+            prefetch = MessagePrefetch(batch, spool: spool, checks: checks)
+        }
+        defer {
+            prefetch?.waitForAll()
+            prefetch = nil
+        }
         var decided: (plans: [Plan], refused: [(name: String, problem: String)])
         var batch = batch
         var renderingAside = signer != nil

@@ -24,6 +24,9 @@ public final class Engine {
     var reservedResultNames: Set<String> = []
     /// The renders of the batch in hand (nil outside a batch, or when its replies are signed one by one).
     var renders: RenderQueue?
+    /// The batch in hand's inbox messages, read and decoded on other cores (nil outside a batch, or
+    /// with the official schemas configured).
+    var prefetch: MessagePrefetch?
     /// True while a batch is decided: the outputs it records get pending files, not ledger bytes.
     var inBatch = false
     /// A batch's commit failed after its pending files were written: the next pass sweeps them.

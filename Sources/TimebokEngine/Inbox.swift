@@ -95,17 +95,24 @@ extension Engine {
     /// One message from `inbox/`, decided in the batch's transaction (with its `.meta`, when the
     /// transport wrote one, which follows its input to the archive or to `error/`).
     func planMessage(_ claimed: Spool.Claimed, writer: StoreWriter) throws -> Plan {
-        let metaPath = claimed.companionPath
         let context = decisionContext()
         let now = context.now
         let day = Oslo.today(at: clock()).description
-        // The size comes from the open file: an oversized one is refused without being read.
-        let read = try spool.read(claimed, limit: config.maxInputBytes)
-        guard let bytes = read.bytes else {
+        // Read and decoded on another core while the batch's earlier inputs were decided, or here.
+        let prepared = try
+            (prefetch?.take(claimed)
+            ?? Result { try PreparedMessage.prepare(claimed, spool: spool, checks: try messageChecks()) }).get()
+        let bytes: [UInt8]
+        let metaData: Data?
+        let decodedOrError: Result<DecodedMessage, MessageError>
+        let hash: String
+        let signatureProblem: SigningError?
+        switch prepared {
+        case .tooLarge(let size):
             let refusal = Refusal(
                 XMLError(
                     .inputTooLarge,
-                    "The input has \(read.size) bytes, more than limits.max-input-bytes (\(config.maxInputBytes)); it was not read, so it cannot be answered."
+                    "The input has \(size) bytes, more than limits.max-input-bytes (\(config.maxInputBytes)); it was not read, so it cannot be answered."
                 ))
             return Plan(
                 claimed: claimed, key: nil, outputs: [],
@@ -113,9 +120,11 @@ extension Engine {
                 outcome: CommandOutcome(
                     commandId: nil, error: refusal, summary: refusal.message, created: [], duplicate: false),
                 day: day)
+        case .read(let read, let meta, let decoded, let sha256, let problem):
+            (bytes, metaData, decodedOrError, hash, signatureProblem) = (read, meta, decoded, sha256, problem)
         }
         var meta: TransportMeta?
-        if let metaData = FileManager.default.contents(atPath: metaPath) {
+        if let metaData {
             do {
                 meta = try TransportMeta.parse(String(decoding: metaData, as: UTF8.self))
             } catch {
@@ -123,13 +132,10 @@ extension Engine {
                     claimed, reason: "Its transport metadata (.meta) is unreadable: \(error)", day: day)
             }
         }
-        let codec = MessageCodec(
-            schemas: try messageSchemas(), options: DecodingOptions(allowTestIdentityNumbers: config.allowTestNumbers),
-            limits: ParseLimits(maxBytes: config.maxInputBytes))
         let decoded: DecodedMessage
-        do {
-            decoded = try codec.decode(bytes, name: claimed.name)
-        } catch {
+        switch decodedOrError {
+        case .success(let message): decoded = message
+        case .failure(let error):
             return try planUndecodable(claimed, error: error, meta: meta, bytes: bytes, day: day, writer: writer)
         }
         switch decoded {
@@ -163,8 +169,6 @@ extension Engine {
                     day: day)
             }
             let key = "message:\(message.info.sender.communicationPartyHerId ?? "?"):\(message.info.msgId)"
-            let hash = ContentHash.hex(bytes)
-            let signatureProblem = incomingSignatureProblem(bytes)
             let committed: (LedgerEntry, Bool, Refusal?)
             do {
                 committed = try writer.savepoint { writer -> (LedgerEntry, Bool, Refusal?) in
@@ -270,18 +274,15 @@ extension Engine {
         }
     }
 
-    /// What `signing.incoming` says about this message's signature: nil when it may be processed.
-    func incomingSignatureProblem(_ bytes: [UInt8]) -> SigningError? {
-        guard config.incomingSignatures != .ignore else { return nil }
-        do {
-            let verified = try XMLSignature.verify(bytes, at: clock(), trusted: trustedCertificates)
-            if verified == nil, config.incomingSignatures == .require {
-                return SigningError(.missingSignature, "The message is not signed, and signing.incoming = require.")
-            }
-            return nil
-        } catch {
-            return error
-        }
+    /// What preparing an inbox message needs of the engine's settings, the business clock's now.
+    func messageChecks() throws -> PreparedMessage.Checks {
+        PreparedMessage.Checks(
+            limit: config.maxInputBytes,
+            codec: MessageCodec(
+                schemas: try messageSchemas(),
+                options: DecodingOptions(allowTestIdentityNumbers: config.allowTestNumbers),
+                limits: ParseLimits(maxBytes: config.maxInputBytes)),
+            incomingSignatures: config.incomingSignatures, trusted: trustedCertificates, now: clock())
     }
 
     /// A message that cannot be decoded: an AppRec error for an asynchronous one, 26 for a
