@@ -26,6 +26,13 @@ import TimebokSpool
 //    input's new answers (error/ holds no copy). Outputs published from bytes an older ledger kept
 //    are instead recorded as published before the inputs move, and those bytes dropped here.
 //
+// In a backlog (another batch claimed at once behind this one), steps 2 to 4 of a batch run inside
+// the next batch's transaction, after its inputs are decided and while its replies are still being
+// signed on the other cores, so the disk work of one batch overlaps the signing of the next; its
+// marks are then part of that transaction (undone with it, they are found placed by the next pass).
+// Only batches of inbox messages whose new outputs all go with an archived input wait so
+// (`mayWait`); a lone request, the last batch of a pass and everything else finish at once.
+//
 // A crash between any two steps leaves a state the next pass finishes exactly once: an output
 // recorded and not yet marked is placed from its pending file when there is one, and when there is
 // none it was placed already (and may have been taken by the transport): never sent again. Pending
@@ -52,11 +59,21 @@ extension Engine {
         case quarantine(String)
     }
 
+    /// A batch committed whose steps 2 to 4 wait for the next batch's decisions (see above).
+    struct Unfinished {
+        var plans: [Plan]
+        var started: ContinuousClock.Instant
+        /// The ledger keys the batch recorded (its new outputs).
+        var recorded: Set<String>
+    }
+
     /// Decides, publishes and disposes of one batch of claimed inputs (see above), adding each
     /// outcome to `report`; an input that cannot be finished now is in `report.retrying` and stays
-    /// in `processing/`.
-    func runBatch(_ batch: [Spool.Claimed], report: inout Report) {
-        guard !batch.isEmpty else { return }
+    /// in `processing/`. With `more` (another batch follows at once), its steps 2 to 4 may wait for
+    /// the next batch's decisions, to run while that batch's replies are signed on the other cores;
+    /// ``finishUnfinished(report:)`` finishes it when none follows.
+    func runBatch(_ batch: [Spool.Claimed], report: inout Report, more: Bool = false) {
+        guard !batch.isEmpty else { return finishUnfinished(report: &report) }
         let started = ContinuousClock.now
         // Its messages read, parsed, decoded and their signatures checked on the other cores ahead
         // of their decisions; not with the official schemas configured, which validate on this thread.
@@ -67,6 +84,43 @@ extension Engine {
             prefetch?.waitForAll()
             prefetch = nil
         }
+        let plans = decideAll(batch, report: &report)
+        // The batch before is finished first (when this one's decisions did not): a second delivery
+        // across the two is then placed by the first.
+        finishUnfinished(report: &report)
+        guard let plans else { return }
+        if more, mayWait(plans) {
+            unfinished = Unfinished(plans: plans, started: started, recorded: recordedInBatch)
+        } else {
+            finish(plans, started: started, recorded: recordedInBatch, report: &report)
+        }
+    }
+
+    /// Steps 2 to 4 of the batch left for the next one's decisions, now (nothing when there is none).
+    func finishUnfinished(report: inout Report) {
+        guard let previous = unfinished else { return }
+        unfinished = nil
+        finish(previous.plans, started: previous.started, recorded: previous.recorded, report: &report)
+    }
+
+    /// True when the batch's steps 2 to 4 can wait for the next batch's decisions and run inside its
+    /// transaction: its only store write is then marking its outputs published. Not when an output
+    /// is published from bytes an older ledger row kept (marked durably before its input moves), a
+    /// refused input's answers keep their bytes, or a command's result name is not on disk yet (the
+    /// next batch could give it out again).
+    private func mayWait(_ plans: [Plan]) -> Bool {
+        plans.allSatisfy { plan in
+            guard plan.claimed.origin == .inbox else { return false }
+            guard plan.outputs.contains(where: { !$0.published }) else { return true }
+            guard let key = plan.key, recordedInBatch.contains(key) else { return false }
+            if case .archive = plan.disposition { return true }
+            return false
+        }
+    }
+
+    /// Step 1 with its retries: the batch's plans, or nil when nothing of it was recorded (its inputs
+    /// are then in `report.retrying`).
+    private func decideAll(_ batch: [Spool.Claimed], report: inout Report) -> [Plan]? {
         var decided: (plans: [Plan], refused: [(name: String, problem: String)])
         var batch = batch
         var renderingAside = signer != nil
@@ -74,7 +128,7 @@ extension Engine {
         do {
             while true {
                 do {
-                    decided = try decide(batch, renderingAside: renderingAside)
+                    decided = try decide(batch, renderingAside: renderingAside, report: &report)
                     break
                 } catch is RenderFailed where renderingAside {
                     // A reply could not be signed: nothing was recorded; decided again with each reply
@@ -88,13 +142,13 @@ extension Engine {
                     batch.removeAll { $0.name == failure.name }
                     if batch.isEmpty {
                         report.retrying += unwritable
-                        return
+                        return nil
                     }
                 }
             }
         } catch let failure as PendingFailed {
             report.retrying += unwritable + batch.map { ($0.name, failure.problem) }
-            return
+            return nil
         } catch let failure as BatchFailure {
             // Nothing of this batch was recorded: every input stays in processing/ for the next pass.
             let problem =
@@ -104,13 +158,13 @@ extension Engine {
             let named = Set(failure.refused.map(\.name))
             report.retrying +=
                 failure.refused + batch.filter { !named.contains($0.name) }.map { ($0.name, problem) }
-            return
+            return nil
         } catch {
             report.retrying += batch.map { ($0.name, "\(error)") }
-            return
+            return nil
         }
         report.retrying += unwritable + decided.refused
-        finish(decided.plans, started: started, report: &report)
+        return decided.plans
     }
 
     /// The pending file of an input's output could not be written: nothing of the batch was recorded.
@@ -129,7 +183,7 @@ extension Engine {
     /// `renderingAside`, signed replies are rendered on other cores while the decisions go on, and
     /// filled in before the commit (a failed render throws ``RenderFailed``, nothing recorded).
     private func decide(
-        _ batch: [Spool.Claimed], renderingAside: Bool
+        _ batch: [Spool.Claimed], renderingAside: Bool, report: inout Report
     ) throws -> (plans: [Plan], refused: [(name: String, problem: String)]) {
         reservedResultNames = []
         var plans: [Plan] = []
@@ -158,6 +212,13 @@ extension Engine {
                     }
                 }
                 renders = nil
+                // The batch before is published and disposed of while this one's replies are signed.
+                if let previous = unfinished {
+                    unfinished = nil
+                    finish(
+                        previous.plans, started: previous.started, recorded: previous.recorded, report: &report,
+                        markingIn: writer)
+                }
                 var writtenAside: Set<String> = []
                 if let queue {
                     let finished = queue.finished()
@@ -175,6 +236,8 @@ extension Engine {
                 committing = true
             }
         } catch {
+            // The batch before's marks are undone with it: the next pass finds those outputs
+            // recorded and not marked, with their pending files gone (placed: never sent again).
             // Renders still running write nothing after this (their files are discarded too).
             if let queue, !queue.isFinished {
                 written += queue.finished().written.map(Self.split)
@@ -250,8 +313,13 @@ extension Engine {
         return (Spool.Folder(rawValue: String(path[..<slash])) ?? .results, String(path[path.index(after: slash)...]))
     }
 
-    /// Steps 2 to 4 for the batch's plans.
-    private func finish(_ plans: [Plan], started: ContinuousClock.Instant, report: inout Report) {
+    /// Steps 2 to 4 for the batch's plans, whose ledger rows `recorded` names. With `writer` (the
+    /// next batch's transaction, for a batch ``mayWait(_:)`` let wait), its outputs are marked
+    /// published in that transaction: undone with it, they are found placed by the next pass.
+    private func finish(
+        _ plans: [Plan], started: ContinuousClock.Instant, recorded: Set<String>, report: inout Report,
+        markingIn writer: StoreWriter? = nil
+    ) {
         var problems: [String?] = Array(repeating: nil, count: plans.count)
         var staged: [[Spool.Staged]] = Array(repeating: [], count: plans.count)
         var moved: [String?] = Array(repeating: nil, count: plans.count)
@@ -281,6 +349,13 @@ extension Engine {
                             if let pending = spool.pending(folder, name: output.name) {
                                 staged[index].append(pending)
                             } else if !output.bytes.isEmpty {
+                                // Bytes an older row kept are marked published durably before the input
+                                // moves, which a batch finished inside the next one's transaction cannot.
+                                guard writer == nil || plan.key.map(recorded.contains) == true else {
+                                    throw ModelError(
+                                        .storage,
+                                        "\(path) is published from the bytes its ledger row keeps on the next pass.")
+                                }
                                 staged[index].append(try spool.stage(output.bytes, to: folder, name: output.name))
                                 fromBytes.insert(index)
                             }
@@ -317,7 +392,7 @@ extension Engine {
                 // once, before anything else (the window in which a crash sends them again is this
                 // sync and this commit).
                 let fromKeptBytes = fromBytes.filter { placed.contains($0) }.compactMap { plans[$0].key }
-                if !fromKeptBytes.isEmpty {
+                if writer == nil, !fromKeptBytes.isEmpty {
                     try spool.syncAll(.cannotPublish)
                     try store.write { writer in
                         for key in fromKeptBytes { try writer.markPublished(key: key) }
@@ -365,13 +440,15 @@ extension Engine {
         guard namesDurable else {
             return addOutcomes(of: plans, problems: problems, moved: moved, started: started, to: &report)
         }
-        let marked = placed.filter { plans[$0].key != nil && !fromBytes.contains($0) }
+        // Finished inside the next batch's transaction, outputs staged from bytes are only ones this
+        // batch rendered (the ledger keeps no bytes of them): they are marked with the rest.
+        let marked = placed.filter { plans[$0].key != nil && (writer != nil || !fromBytes.contains($0)) }
         let kept = marked.filter {
             guard case .quarantine = plans[$0].disposition, let key = plans[$0].key else { return false }
-            return recordedInBatch.contains(key)
+            return recorded.contains(key)
         }
         let forgotten = fromBytes.filter {
-            guard problems[$0] == nil, case .archive = plans[$0].disposition else { return false }
+            guard writer == nil, problems[$0] == nil, case .archive = plans[$0].disposition else { return false }
             return true
         }
         if !marked.isEmpty || !forgotten.isEmpty {
@@ -389,7 +466,13 @@ extension Engine {
                         if let key = plans[index].key { try writer.forgetPublishedBytes(key: key) }
                     }
                 }
-                if kept.isEmpty { try store.writeWithoutWaiting(record) } else { try store.write(record) }
+                if let writer {
+                    try writer.savepoint { try record($0) }
+                } else if kept.isEmpty {
+                    try store.writeWithoutWaiting(record)
+                } else {
+                    try store.write(record)
+                }
             } catch {
                 report.retrying.append(("recording outputs as published", "\(error)"))
             }

@@ -31,6 +31,8 @@ public final class Engine {
     var inBatch = false
     /// A batch's commit failed after its pending files were written: the next pass sweeps them.
     var pendingSweepDue = false
+    /// A batch committed whose publishing waits for the next batch's decisions (see Batch.swift).
+    var unfinished: Unfinished?
     /// The ledger keys the batch in hand recorded (its new outputs).
     var recordedInBatch: Set<String> = []
     /// Makes each batch's renders (the tests give renders that fail).
@@ -354,12 +356,19 @@ public final class Engine {
                             files = []
                         }
                     }
-                    runBatch(batch, report: &report)
+                    runBatch(batch, report: &report, more: claimError == nil && !files.isEmpty)
                 }
             } catch {
                 report.retrying.append(("the spool's sync", "\(error)"))
             }
             if let claimError { throw claimError }
+        }
+        // Only when the last batch claimed nothing (every file left was taken by someone else, or
+        // not yet complete) is the one before still unfinished here.
+        do {
+            try spool.batch { finishUnfinished(report: &report) }
+        } catch {
+            report.retrying.append(("the spool's sync", "\(error)"))
         }
     }
 

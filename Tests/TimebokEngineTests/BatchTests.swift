@@ -236,6 +236,55 @@ final class SyncCounter: Sendable {
         #expect(spool.files("outbox").filter { $0.hasSuffix(".xml") }.count == 3 && spool.files("processing").isEmpty)
     }
 
+    /// In a backlog a batch is published and archived inside the next batch's transaction; when
+    /// that transaction is undone after it (here the next batch's first reply cannot be staged), the
+    /// first batch's inputs stay done and its replies are never sent twice: a later pass finds them
+    /// placed and only marks them.
+    @Test func aBatchFinishedInsideTheNextOnesUndoneTransactionIsNeverSentTwice() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        let text = try String(contentsOfFile: spool.root + "/timebok.conf", encoding: .utf8).replacingOccurrences(
+            of: "limits.batch-size = 64", with: "limits.batch-size = 2")
+        try text.write(toFile: spool.root + "/timebok.conf", atomically: true, encoding: .utf8)
+        Self.dropFreeSlotRequests(4, into: spool)
+        var seam = FileSystemSeam.system
+        let system = FileSystemSeam.system
+        let replies = Mutex(0)
+        seam.open = { path, mode, options, permissions throws(Errno) in
+            // The third reply staged is free-002's, the first of the second batch.
+            if path.string.contains("/outbox/."), path.string.contains("SvarLedigeTimer"),
+                !path.string.contains(".meta."),
+                replies.withLock({
+                    $0 += 1; return $0
+                }) == 3
+            {
+                throw Errno.noSpace
+            }
+            return try system.open(path, mode, options, permissions)
+        }
+        let report = try spool.engine(fileSystem: seam).process()
+        #expect(report.outcomes.map(\.commandId) == ["free-0", "free-1", "free-3"], "\(report.outcomes)")
+        #expect(report.outcomes.allSatisfy { $0.ok && !$0.duplicate })
+        #expect(report.retrying.map(\.name) == ["free-002.xml"], "\(report.retrying)")
+        let firstReplies = spool.files("outbox").filter { $0.hasSuffix(".xml") }
+        #expect(firstReplies.count == 3 && !spool.files("outbox").contains { $0.hasPrefix(".") })
+        #expect(spool.files("processing") == ["inbox~free-002.xml"])
+        let afterFirst = try Self.recordedOutputs(spool)
+        #expect(
+            afterFirst.filter { !$0.published }.count == 4,
+            "the first batch's marks went with the undone transaction: \(afterFirst)")
+
+        // The transport takes the replies; none of them may come back.
+        for name in spool.files("outbox") { try FileManager.default.removeItem(atPath: spool.root + "/outbox/" + name) }
+        let next = try spool.engine().process()
+        #expect(next.retrying.isEmpty, "\(next.retrying)")
+        #expect(next.outcomes.map(\.commandId) == ["free-2"] && next.outcomes.allSatisfy { $0.ok && !$0.duplicate })
+        let secondReplies = spool.files("outbox").filter { $0.hasSuffix(".xml") }
+        #expect(secondReplies.count == 1 && Set(secondReplies).isDisjoint(with: firstReplies), "\(secondReplies)")
+        #expect(spool.files("processing").isEmpty && spool.files("inbox").isEmpty)
+        let recorded = try Self.recordedOutputs(spool)
+        #expect(recorded.count == 8 && recorded.allSatisfy { $0.published && !$0.kept }, "\(recorded)")
+    }
+
     /// The ledger's view of the outputs of free-slot answers: name, published, bytes kept.
     static func recordedOutputs(_ spool: TemporarySpool) throws -> [(name: String, published: Bool, kept: Bool)] {
         try spool.engine().store.read {
