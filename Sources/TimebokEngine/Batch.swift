@@ -72,14 +72,12 @@ extension Engine {
     /// in `processing/`. With `more` (another batch follows at once), its steps 2 to 4 may wait for
     /// the next batch's decisions, to run while that batch's replies are signed on the other cores;
     /// ``finishUnfinished(report:)`` finishes it when none follows.
-    func runBatch(_ batch: [Spool.Claimed], report: inout Report, more: Bool = false) {
+    func runBatch(
+        _ batch: [Spool.Claimed], prefetched: MessagePrefetch? = nil, report: inout Report, more: Bool = false
+    ) {
         guard !batch.isEmpty else { return finishUnfinished(report: &report) }
         let started = ContinuousClock.now
-        // Its messages read, parsed, decoded and their signatures checked on the other cores ahead
-        // of their decisions; not with the official schemas configured, which validate on this thread.
-        if case .builtIn = schemaLevel, let checks = try? messageChecks() {
-            prefetch = MessagePrefetch(batch, spool: spool, checks: checks)
-        }
+        prefetch = prefetched ?? self.prefetched(batch).prefetch
         defer {
             prefetch?.waitForAll()
             prefetch = nil
@@ -94,6 +92,16 @@ extension Engine {
         } else {
             finish(plans, started: started, recorded: recordedInBatch, report: &report)
         }
+    }
+
+    /// `batch` with its messages being read, parsed, decoded and their signatures checked on the
+    /// other cores ahead of their decisions; not with the official schemas configured, which
+    /// validate on the deciding thread.
+    func prefetched(_ batch: [Spool.Claimed]) -> (batch: [Spool.Claimed], prefetch: MessagePrefetch?) {
+        guard !batch.isEmpty, case .builtIn = schemaLevel, let checks = try? messageChecks() else {
+            return (batch, nil)
+        }
+        return (batch, MessagePrefetch(batch, spool: spool, checks: checks))
     }
 
     /// Steps 2 to 4 of the batch left for the next one's decisions, now (nothing when there is none).

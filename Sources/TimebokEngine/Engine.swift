@@ -252,7 +252,7 @@ public final class Engine {
 
     /// One pass over the spool, holding its lock: files left in `processing/` by an earlier run
     /// first, then every waiting command file and every message in `inbox/`, oldest name first, in
-    /// batches (``runBatch(_:report:)``), then requests whose hold time ran out. A file that cannot
+    /// batches (``runBatch(_:prefetched:report:more:)``), then requests whose hold time ran out. A file that cannot
     /// be finished now stays in `processing/` for the next pass; the others go on.
     public func process() throws -> Report {
         let lock = try spool.lock()
@@ -320,49 +320,59 @@ public final class Engine {
         // judge: file ages never depend on the business clock (which tests and replays fix).
         var fileSystemNow: Date?
         var files = spool.waiting(in: folder)[...]
-        while !files.isEmpty {
-            var claimError: (any Error)?
+        var claimError: (any Error)?
+        /// The next batch's complete files, claimed (a claim that fails ends the claiming: what is
+        /// claimed already is finished first, and the pass then reports the failure).
+        func claimBatch() -> [Spool.Claimed] {
+            var batch: [Spool.Claimed] = []
+            while batch.count < config.batchSize, let file = files.popFirst() {
+                // Without a settle time nothing waits; a probe that cannot be written (a full disk)
+                // counts every file as settled rather than stopping the pass.
+                let now = config.settleSeconds == 0 ? nil : fileSystemNow ?? (try? spool.fileSystemNow(in: folder))
+                fileSystemNow = now
+                // A file written in place may be incomplete: a young file that is not yet well-formed waits.
+                if let now, now.timeIntervalSince(file.modified) < TimeInterval(config.settleSeconds),
+                    file.size <= config.maxInputBytes,
+                    let data = FileManager.default.contents(atPath: spool.path(folder) + "/" + file.name),
+                    (try? HardenedXMLParser.parse(Array(data), limits: ParseLimits(maxBytes: config.maxInputBytes)))
+                        == nil
+                {
+                    waiting.append(file.name)
+                    continue
+                }
+                do {
+                    guard
+                        let claimed = try spool.claim(
+                            file.name, from: folder, companion: folder == .inbox ? ".meta" : nil)
+                    else { continue }
+                    batch.append(claimed)
+                } catch {
+                    claimError = error
+                    files = []
+                }
+            }
+            return batch
+        }
+        // Each batch claims the one after it before it is decided, and that one's messages are read
+        // and decoded on the other cores meanwhile: they have work while this batch's thread waits
+        // for the disk. The claims' folder syncs wait for the batch's sync.
+        var current: (batch: [Spool.Claimed], prefetch: MessagePrefetch?)?
+        defer { current?.prefetch?.waitForAll() }
+        repeat {
             // The batch's own steps report their trouble; what escapes here is a last sync of claims
             // that a failed batch left unsynced: reported, and the pass goes on.
             do {
                 try spool.batch {
-                    var batch: [Spool.Claimed] = []
-                    while batch.count < config.batchSize, let file = files.popFirst() {
-                        // Without a settle time nothing waits; a probe that cannot be written (a full disk)
-                        // counts every file as settled rather than stopping the pass.
-                        let now =
-                            config.settleSeconds == 0 ? nil : fileSystemNow ?? (try? spool.fileSystemNow(in: folder))
-                        fileSystemNow = now
-                        // A file written in place may be incomplete: a young file that is not yet well-formed waits.
-                        if let now, now.timeIntervalSince(file.modified) < TimeInterval(config.settleSeconds),
-                            file.size <= config.maxInputBytes,
-                            let data = FileManager.default.contents(atPath: spool.path(folder) + "/" + file.name),
-                            (try? HardenedXMLParser.parse(
-                                Array(data), limits: ParseLimits(maxBytes: config.maxInputBytes)))
-                                == nil
-                        {
-                            waiting.append(file.name)
-                            continue
-                        }
-                        do {
-                            guard
-                                let claimed = try spool.claim(
-                                    file.name, from: folder, companion: folder == .inbox ? ".meta" : nil)
-                            else { continue }
-                            batch.append(claimed)
-                        } catch {
-                            // What is claimed already is finished first; the pass then reports the failure.
-                            claimError = error
-                            files = []
-                        }
-                    }
-                    runBatch(batch, report: &report, more: claimError == nil && !files.isEmpty)
+                    let this = current ?? prefetched(claimBatch())
+                    let next = prefetched(claimBatch())
+                    current = next
+                    runBatch(this.batch, prefetched: this.prefetch, report: &report, more: !next.batch.isEmpty)
                 }
             } catch {
                 report.retrying.append(("the spool's sync", "\(error)"))
             }
-            if let claimError { throw claimError }
-        }
+        } while current?.batch.isEmpty == false
+        if let claimError { throw claimError }
         // Only when the last batch claimed nothing (every file left was taken by someone else, or
         // not yet complete) is the one before still unfinished here.
         do {
