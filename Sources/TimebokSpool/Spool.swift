@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -35,12 +36,15 @@ public struct Spool: Sendable {
         public var path: String
 
         /// Its transport metadata in `processing/` (`NAME.meta`), whether or not there is one.
-        public var companionPath: String { Spool.companion(of: FilePath(path), suffix: ".meta").string }
+        public var companionPath: String { Spool.companion(ofPath: path, suffix: ".meta") }
     }
 
     public let root: String
     /// The spool folder, absolute and lexically normal.
     let rootPath: FilePath
+    /// Each folder's path, made once when first asked for: FilePath's appending parses the path
+    /// again each time.
+    private let folderPaths = FolderPaths()
     /// The system calls that can fail under a full disk or a read-only remount; tests replace them.
     public let fs: FileSystemSeam
     /// Inside a batch, folder syncs wait for the batch's one syncfs (``batch(_:)``).
@@ -62,7 +66,19 @@ public struct Spool: Sendable {
 
     public func path(_ folder: Folder) -> String { folderPath(folder).string }
     public var databasePath: String { folderPath(.state).appending("timebok.sqlite").string }
-    func folderPath(_ folder: Folder) -> FilePath { rootPath.appending(folder.rawValue) }
+    func folderPath(_ folder: Folder) -> FilePath {
+        folderPaths.paths.withLock { paths in
+            if let path = paths[folder] { return path }
+            let path = rootPath.appending(folder.rawValue)
+            paths[folder] = path
+            return path
+        }
+    }
+
+    /// The folders' paths made so far (shared by the copies of a Spool).
+    final class FolderPaths: Sendable {
+        let paths = Mutex<[Folder: FilePath]>([:])
+    }
 
     /// The modes timebok gives what it creates, whatever the umask: folders 0750 (2770 when the
     /// spool has a group shared with the transport and the EPJ), files 0640, the database, its WAL

@@ -295,7 +295,7 @@ extension Spool {
         guard !Self.exists(directory) else { return }
         var missing: [FilePath] = []
         var cursor = directory
-        while cursor != rootPath, cursor.starts(with: rootPath), !Self.exists(cursor) {
+        while cursor != rootPath, isInsideRoot(cursor), !Self.exists(cursor) {
             missing.insert(cursor, at: 0)
             cursor.removeLastComponent()
         }
@@ -326,7 +326,7 @@ extension Spool {
                 }
             }
             var parent = directory.removingLastComponent()
-            while parent.starts(with: rootPath) {
+            while isInsideRoot(parent) {
                 try syncDirectory(parent, .cannotCreateFolder)
                 if parent == rootPath { break }
                 parent.removeLastComponent()
@@ -355,12 +355,14 @@ extension Spool {
         }
     }
 
-    func syncDirectory(_ directory: FilePath, _ code: Failure.Code) throws {
-        // In a batch, the batch's syncfs makes this name durable together with all the others.
+    func syncDirectory(_ folder: @autoclosure () -> FilePath, _ code: Failure.Code) throws {
+        // In a batch, the batch's syncfs makes this name durable together with all the others
+        // (and the folder's path, often a parent worked out from a file's, is not even made).
         guard !batchState.active else {
             batchState.markDirty()
             return
         }
+        let directory = folder()
         let fd: FileDescriptor
         do throws(Errno) {
             fd = try retryingInterrupts { () throws(Errno) in
@@ -440,9 +442,28 @@ extension Spool {
     static func stem(_ name: String) -> String { FilePath.Component(name)?.stem ?? name }
 
     /// `DIR/STEM<suffix>` beside `path` (`x.meta` beside `x.xml`).
+    /// Whether `path` is the spool's root or below it, compared as text: FilePath's own
+    /// `starts(with:)` parses both paths into components each time, which a folder created per
+    /// archived input paid for.
+    func isInsideRoot(_ path: FilePath) -> Bool {
+        let root = rootPath.string
+        let text = path.string
+        return text == root || root == "/"
+            || (text.hasPrefix(root) && text.utf8.dropFirst(root.utf8.count).first == UInt8(ascii: "/"))
+    }
+
     static func companion(of path: FilePath, suffix: String) -> FilePath {
         guard let last = path.lastComponent else { return path }
         return path.removingLastComponent().appending(last.stem + suffix)
+    }
+
+    /// ``companion(of:suffix:)`` for a path given as text, parsing only its last component (a
+    /// claimed input's `.meta` is asked for at every step of its batch).
+    static func companion(ofPath path: String, suffix: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        let name = String(slash.map { path[path.index(after: $0)...] } ?? path[...])
+        guard let last = FilePath.Component(name) else { return companion(of: FilePath(path), suffix: suffix).string }
+        return String(slash.map { path[...$0] } ?? "") + last.stem + suffix
     }
 
     /// Whether something is at `path`, following a symbolic link (like `test -e`).

@@ -64,6 +64,27 @@ final class SyncCounter: Sendable {
         }
     }
 
+    /// A file system on which the `number`th free-slot reply's pending file cannot be created
+    /// (ENOSPC), in the order the batch stages them; everything else as usual.
+    static func replyPendingFileFails(number: Int) -> FileSystemSeam {
+        var seam = FileSystemSeam.system
+        let system = FileSystemSeam.system
+        let replies = Mutex(0)
+        seam.open = { path, mode, options, permissions throws(Errno) in
+            let string = path.string
+            if string.contains("/outbox/."), string.contains("SvarLedigeTimer"), !string.contains(".meta."),
+                replies.withLock({
+                    $0 += 1
+                    return $0
+                }) == number
+            {
+                throw Errno.noSpace
+            }
+            return try system.open(path, mode, options, permissions)
+        }
+        return seam
+    }
+
     /// The syncs one pass over `count` waiting requests makes, with the batch size given.
     static func syncsOfAPass(over count: Int, batchSize: Int) throws -> (counter: SyncCounter, report: Engine.Report) {
         let spool = try SpoolRobustness.smallOffice()
@@ -108,21 +129,8 @@ final class SyncCounter: Sendable {
         // batch's transaction); free-002 fails while its reply's pending file is written, before the
         // commit (the batch is decided again without it).
         try Self.refuseLedgerRow(of: "free-001.xml", with: "ABORT, 'poisoned'", named: "poison", in: spool)
-        var seam = FileSystemSeam.system
-        let system = FileSystemSeam.system
-        let replies = Mutex(0)
-        seam.open = { path, mode, options, permissions throws(Errno) in
-            // The second reply staged is free-002's (free-001 has none).
-            if path.string.contains("/outbox/."), path.string.contains("SvarLedigeTimer"),
-                !path.string.contains(".meta."),
-                replies.withLock({
-                    $0 += 1; return $0
-                }) == 2
-            {
-                throw Errno.noSpace
-            }
-            return try system.open(path, mode, options, permissions)
-        }
+        // The second reply staged is free-002's (free-001 has none).
+        let seam = Self.replyPendingFileFails(number: 2)
         let report = try spool.engine(fileSystem: seam).process()
         #expect(report.outcomes.map(\.commandId) == ["free-0", "free-3"] && report.outcomes.allSatisfy(\.ok))
         #expect(Set(report.retrying.map(\.name)) == ["free-001.xml", "free-002.xml"], "\(report.retrying)")
@@ -246,21 +254,8 @@ final class SyncCounter: Sendable {
             of: "limits.batch-size = 64", with: "limits.batch-size = 2")
         try text.write(toFile: spool.root + "/timebok.conf", atomically: true, encoding: .utf8)
         Self.dropFreeSlotRequests(4, into: spool)
-        var seam = FileSystemSeam.system
-        let system = FileSystemSeam.system
-        let replies = Mutex(0)
-        seam.open = { path, mode, options, permissions throws(Errno) in
-            // The third reply staged is free-002's, the first of the second batch.
-            if path.string.contains("/outbox/."), path.string.contains("SvarLedigeTimer"),
-                !path.string.contains(".meta."),
-                replies.withLock({
-                    $0 += 1; return $0
-                }) == 3
-            {
-                throw Errno.noSpace
-            }
-            return try system.open(path, mode, options, permissions)
-        }
+        // The third reply staged is free-002's, the first of the second batch.
+        let seam = Self.replyPendingFileFails(number: 3)
         let report = try spool.engine(fileSystem: seam).process()
         #expect(report.outcomes.map(\.commandId) == ["free-0", "free-1", "free-3"], "\(report.outcomes)")
         #expect(report.outcomes.allSatisfy { $0.ok && !$0.duplicate })
