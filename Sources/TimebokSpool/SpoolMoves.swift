@@ -441,7 +441,6 @@ extension Spool {
     /// NAME without its extension (`reserve` for `reserve.xml`).
     static func stem(_ name: String) -> String { FilePath.Component(name)?.stem ?? name }
 
-    /// `DIR/STEM<suffix>` beside `path` (`x.meta` beside `x.xml`).
     /// Whether `path` is the spool's root or below it, compared as text: FilePath's own
     /// `starts(with:)` parses both paths into components each time, which a folder created per
     /// archived input paid for.
@@ -452,6 +451,7 @@ extension Spool {
             || (text.hasPrefix(root) && text.utf8.dropFirst(root.utf8.count).first == UInt8(ascii: "/"))
     }
 
+    /// `DIR/STEM<suffix>` beside `path` (`x.meta` beside `x.xml`).
     static func companion(of path: FilePath, suffix: String) -> FilePath {
         guard let last = path.lastComponent else { return path }
         return path.removingLastComponent().appending(last.stem + suffix)
@@ -460,10 +460,10 @@ extension Spool {
     /// ``companion(of:suffix:)`` for a path given as text, parsing only its last component (a
     /// claimed input's `.meta` is asked for at every step of its batch).
     static func companion(ofPath path: String, suffix: String) -> String {
-        let slash = path.lastIndex(of: "/")
-        let name = String(slash.map { path[path.index(after: $0)...] } ?? path[...])
-        guard let last = FilePath.Component(name) else { return companion(of: FilePath(path), suffix: suffix).string }
-        return String(slash.map { path[...$0] } ?? "") + last.stem + suffix
+        guard let slash = path.lastIndex(of: "/"), path.index(after: slash) < path.endIndex else {
+            return companion(of: FilePath(path), suffix: suffix).string
+        }
+        return String(path[...slash]) + stem(String(path[path.index(after: slash)...])) + suffix
     }
 
     /// Whether something is at `path`, following a symbolic link (like `test -e`).

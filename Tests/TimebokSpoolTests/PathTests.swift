@@ -9,6 +9,7 @@ import Testing
     @Test(arguments: [
         "/spool/processing/inbox~m0001.xml", "/spool/processing/x.tar.gz", "/spool/processing/.hidden",
         "/spool/processing/noext", "/spool/processing/file.", "/spool/dir.d/name.xml", "name.xml", "/name",
+        "/spool/processing/",
     ])
     func aCompanionFromTextIsTheOneFilePathGives(path: String) {
         #expect(
