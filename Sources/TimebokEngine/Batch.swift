@@ -104,11 +104,14 @@ extension Engine {
         return (batch, MessagePrefetch(batch, spool: spool, checks: checks))
     }
 
-    /// Steps 2 to 4 of the batch left for the next one's decisions, now (nothing when there is none).
-    func finishUnfinished(report: inout Report) {
+    /// Steps 2 to 4 of the batch left for the next one's decisions, now (nothing when there is none);
+    /// with `writer`, its outputs are marked published in that transaction.
+    func finishUnfinished(report: inout Report, markingIn writer: StoreWriter? = nil) {
         guard let previous = unfinished else { return }
         unfinished = nil
-        finish(previous.plans, started: previous.started, recorded: previous.recorded, report: &report)
+        finish(
+            previous.plans, started: previous.started, recorded: previous.recorded, report: &report,
+            markingIn: writer)
     }
 
     /// True when the batch's steps 2 to 4 can wait for the next batch's decisions and run inside its
@@ -221,12 +224,7 @@ extension Engine {
                 }
                 renders = nil
                 // The batch before is published and disposed of while this one's replies are signed.
-                if let previous = unfinished {
-                    unfinished = nil
-                    finish(
-                        previous.plans, started: previous.started, recorded: previous.recorded, report: &report,
-                        markingIn: writer)
-                }
+                finishUnfinished(report: &report, markingIn: writer)
                 var writtenAside: Set<String> = []
                 if let queue {
                     let finished = queue.finished()
