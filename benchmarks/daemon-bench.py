@@ -92,6 +92,10 @@ def stage(folder, inputs):
     for name, body, meta in inputs:
         open(os.path.join(folder, name), "wb").write(body)
         open(os.path.join(folder, name[:-4] + ".meta"), "w").write(meta)
+    # Staging is set-up, not traffic: the daemon's syncfs writes out everything dirty on the file
+    # system, and thousands of files staged at once would otherwise be charged to its first batches
+    # (at 100/s that put p99 at 25-58 ms instead of 14 ms, and max at about 100 ms instead of 25).
+    os.sync()
 
 
 def move_in(staging, inbox, names):
