@@ -8,9 +8,33 @@ import Foundation
 public enum Oslo {
     /// Seconds east of UTC at an instant.
     public static func offsetSeconds(atSecondsSinceEpoch seconds: Int) -> Int {
+        guard let first = transitions.first, let last = transitions.last, seconds >= first, seconds < last else {
+            return offsetByRule(atSecondsSinceEpoch: seconds)
+        }
+        // The first transition after the instant: an odd index is a summer time's end, so the
+        // instant is inside that summer.
+        var low = 0
+        var high = transitions.count
+        while low < high {
+            let middle = (low + high) / 2
+            if transitions[middle] <= seconds { low = middle + 1 } else { high = middle }
+        }
+        return low % 2 == 1 ? 7_200 : 3_600
+    }
+
+    /// The offset worked out from the rule for the instant's year; ``transitions`` holds the same
+    /// for the years it covers (every time stamp is converted, and the rule's calendar arithmetic
+    /// showed in the daemon's profile).
+    static func offsetByRule(atSecondsSinceEpoch seconds: Int) -> Int {
         let year = LocalDateTime(secondsSinceEpochAsUTC: seconds).date.year
         guard let (start, end) = summerTime(year: year) else { return 3_600 }
         return seconds >= start && seconds < end ? 7_200 : 3_600
+    }
+
+    /// Summer time's start and end instants, in order, for 1980 to 2199.
+    static let transitions: [Int] = (1980...2199).flatMap { year -> [Int] in
+        guard let (start, end) = summerTime(year: year) else { return [] }
+        return [start, end]
     }
 
     /// Seconds east of UTC at an instant.

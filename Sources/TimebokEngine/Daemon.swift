@@ -144,6 +144,10 @@ public final class SpoolDaemon: Sendable {
         }
         var backoff = 0.0
         var ready = false
+        // The watchdog is fed at most once a second: the unit's WatchdogSec is a minute, and a
+        // datagram per loop turn would cost a socket per message under load.
+        let watchdogClock = ContinuousClock()
+        var watchdogFed: ContinuousClock.Instant?
         while true {
             let (stop, reload) = state.withLock { state -> (Bool, Bool) in
                 defer { state.reload = false }
@@ -161,7 +165,11 @@ public final class SpoolDaemon: Sendable {
                     ])
                 SystemdNotifier.notify("READY=1\nSTATUS=serving \(root)")
             }
-            SystemdNotifier.notify("WATCHDOG=1")
+            let now = watchdogClock.now
+            if watchdogFed.map({ now - $0 >= .seconds(1) }) ?? true {
+                SystemdNotifier.notify("WATCHDOG=1")
+                watchdogFed = now
+            }
             if stop { break }
             var timeout = backoff > 0 ? backoff : scanSeconds
             if backoff == 0, let next = try? confined.engine.nextHoldExpiry() {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-import TimebokCore
+
+@testable import TimebokCore
 
 @Suite struct OsloTime {
     @Test func agreesWithTheTzDatabaseHourByHour() throws {
@@ -27,6 +28,24 @@ import TimebokCore
         #expect(
             [local.date.year, local.date.month, local.date.day, local.hour, local.minute, local.second]
                 == [parts.year, parts.month, parts.day, parts.hour, parts.minute, parts.second])
+    }
+
+    /// The table of transitions answers as the rule does: every hour from 1979 to 2201 (the
+    /// table's edges and beyond them), and to the second around each transition.
+    @Test func theTransitionTableAgreesWithTheRule() {
+        var mismatches: [String] = []
+        func check(_ seconds: Int) {
+            let table = Oslo.offsetSeconds(atSecondsSinceEpoch: seconds)
+            let rule = Oslo.offsetByRule(atSecondsSinceEpoch: seconds)
+            if table != rule, mismatches.count < 5 { mismatches.append("\(seconds): table \(table), rule \(rule)") }
+        }
+        // 1979-01-01 to 2202-01-01.
+        for seconds in stride(from: 283_996_800, to: 7_289_654_400, by: 3_600) { check(seconds) }
+        for transition in Oslo.transitions {
+            for delta in -2...2 { check(transition + delta) }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+        #expect(Oslo.transitions.count == 2 * 220)
     }
 
     @Test func springForwardDay2026() {
