@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What a new user meets: a clone of this repository's HEAD in an empty temporary folder (no
 # ../shared beside it), optionally on a machine without the build packages
-# (--remove-packages: apt-get remove libxml2-dev libsqlite3-dev first; root only). Then the
+# (--remove-packages: apt-get remove libxml2-dev libsqlite3-dev libssl-dev first; root only). Then the
 # README's two commands: scripts/demo must exit 0 and show a free-slot answer and a booking;
 # scripts/test must pass and list the reference-material tests as skipped.
 set -euo pipefail
@@ -17,8 +17,8 @@ cd "$work/timebok"
 
 if $remove; then
   [ "$(id -u)" -eq 0 ] || { echo "fresh-clone: --remove-packages needs root" >&2; exit 1; }
-  DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq libxml2-dev libsqlite3-dev >/dev/null
-  echo "fresh-clone: removed libxml2-dev and libsqlite3-dev"
+  DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq libxml2-dev libsqlite3-dev libssl-dev >/dev/null
+  echo "fresh-clone: removed libxml2-dev, libsqlite3-dev and libssl-dev"
 fi
 
 failures=0

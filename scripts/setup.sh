@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what timebok needs on a Debian or Ubuntu machine that has Swift 6, where it is missing.
-#   scripts/setup.sh demo    what building and running needs (libxml2, SQLite, pkg-config)
+#   scripts/setup.sh demo    what building and running needs (libxml2, SQLite, OpenSSL libcrypto, pkg-config)
 #   scripts/setup.sh test    that, plus what the tests use (xmllint, tzdata, faketime)
 # Uses apt-get as root or through sudo; otherwise says exactly what to install. Installs nothing
 # that is already there.
 set -euo pipefail
 
-packages=(libxml2-dev libsqlite3-dev pkg-config)
+packages=(libxml2-dev libsqlite3-dev libssl-dev pkg-config)
 case "${1:-demo}" in
   demo) ;;
   test) packages+=(libxml2-utils tzdata faketime xmlsec1) ;;

@@ -46,6 +46,8 @@ public struct SigningIdentity: Sendable {
     public let privateKey: _RSA.Signing.PrivateKey
     public let certificate: Certificate
     public let certificateDER: [UInt8]
+    /// The same key, for the private-key operation of a signature (``RSASigner``).
+    let signer: RSASigner
 
     public init(keyPEM: String, certificatePEM: String) throws(SigningError) {
         do {
@@ -53,6 +55,7 @@ public struct SigningIdentity: Sendable {
         } catch {
             throw SigningError(.unreadableKey, "The private key is not an RSA key in PEM (\(error)).")
         }
+        signer = try RSASigner(privateKey)
         do {
             certificate = try Certificate(pemEncoded: certificatePEM)
             var serializer = DER.Serializer()

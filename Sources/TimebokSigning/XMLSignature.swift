@@ -56,13 +56,8 @@ public enum XMLSignature {
                     .utf8)
         }
         let canonical = canonicalSignedInfo(signedInfo)
-        let value: _RSA.Signing.RSASignature
-        do {
-            value = try identity.privateKey.signature(for: SHA256.hash(data: canonical), padding: .insecurePKCS1v1_5)
-        } catch {
-            throw SigningError(.unsignable, "RSA signing failed: \(error)")
-        }
-        return Array(bytes[..<closing]) + signature(value: value.rawRepresentation.base64EncodedString())
+        let value = try identity.signer.sign(digest: Array(SHA256.hash(data: canonical)))
+        return Array(bytes[..<closing]) + signature(value: Data(value).base64EncodedString())
             + Array(bytes[closing...])
     }
 

@@ -1,7 +1,11 @@
+import Crypto
+import Dispatch
 import Foundation
+import Synchronization
 import Testing
 import TimebokTestKit
 import TimebokXML
+import _CryptoExtras
 
 @testable import TimebokSigning
 
@@ -63,6 +67,30 @@ func xmlsec1(_ arguments: [String]) throws -> (status: Int32, output: String) {
             try XMLSignature.sign(original, with: TestKeys.identity) == signed,
             "RSA PKCS#1 v1.5 is deterministic: a re-signed output is byte-identical")
         #expect(try XMLSignature.verify(original, at: TestKeys.now) == nil, "unsigned")
+    }
+
+    /// The private-key operation is OpenSSL's (``RSASigner``): its signatures are swift-crypto's,
+    /// byte for byte, from the threads of a render queue at once, and a digest of another length
+    /// is refused rather than signed.
+    @Test func openSSLSignsAsSwiftCryptoDoesFromEveryThread() throws {
+        let digests = (0..<16).map { index in Array(SHA256.hash(data: Array("digest \(index)".utf8))) }
+        let expected = try digests.map { digest in
+            [UInt8](
+                try TestKeys.identity.privateKey.signature(
+                    for: SHA256.hash(data: Array("digest \(digests.firstIndex(of: digest)!)".utf8)),
+                    padding: .insecurePKCS1v1_5
+                ).rawRepresentation)
+        }
+        #expect(try digests.map { try TestKeys.identity.signer.sign(digest: $0) } == expected)
+        let results = Mutex<[Int: [UInt8]]>([:])
+        DispatchQueue.concurrentPerform(iterations: 64) { index in
+            let signature = try? TestKeys.identity.signer.sign(digest: digests[index % digests.count])
+            results.withLock { $0[index] = signature }
+        }
+        let signed = results.withLock { $0 }
+        #expect(signed.count == 64)
+        #expect((0..<64).allSatisfy { signed[$0] == expected[$0 % digests.count] })
+        #expect(throws: SigningError.self) { try TestKeys.identity.signer.sign(digest: Array(repeating: 7, count: 20)) }
     }
 
     /// SignedInfo is canonicalized without parsing the signed document again: the same bytes as
