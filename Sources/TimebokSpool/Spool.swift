@@ -406,12 +406,17 @@ public struct Spool: Sendable {
     /// so recovery always sees both or neither.
     public func claim(_ name: String, from folder: Folder, companion suffix: String? = nil) throws -> Claimed? {
         let processing = folderPath(.processing)
-        let target = uniqueName(folder.rawValue + "~" + name, in: processing)
+        // processing/ holds claimed inputs and their companions only: no reasons, no outputs beside them.
+        let target = uniqueName(folder.rawValue + "~" + name, in: processing, besides: [])
         if let suffix {
             let source = folderPath(folder).appending(Self.stem(name) + suffix)
             let destination = processing.appending(Self.stem(target) + suffix)
-            if Self.exists(source), !Self.exists(destination) {
-                try moveNoReplace(source, to: destination, .cannotClaim)
+            if Self.exists(source) {
+                do {
+                    try moveNoReplace(source, to: destination, .cannotClaim)
+                } catch let failure as Failure where failure.systemError == .fileExists {
+                    // Claimed before, with its message not yet: it stays as it is.
+                }
             }
         }
         do {

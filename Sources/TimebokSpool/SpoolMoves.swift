@@ -83,9 +83,9 @@ extension Spool {
     ) throws -> String {
         let directory = folderPath(.archive).appending(day)
         try createDurably(directory)
-        let name = resumedName(claimed, in: directory, marker: ".outputs")
+        let (name, linked) = resumedName(claimed, in: directory, marker: ".outputs")
         let target = directory.appending(name)
-        if let done = try finishHalfDoneMove(claimed, to: target, .cannotArchive) { return done }
+        if linked, let done = try finishHalfDoneMove(claimed, to: target, .cannotArchive) { return done }
         // Each output once on disk: the archive's copy is a hard link to the published file (it
         // survives the transport removing its outbox entry). When that file is gone already, its
         // bytes are written instead; outputs whose bytes the ledger no longer keeps (a late
@@ -110,7 +110,6 @@ extension Spool {
     private func keepCopy(of output: (folder: String, name: String, bytes: [UInt8]), in copies: FilePath) throws {
         let published = rootPath.appending(output.folder).appending(output.name)
         let copy = copies.appending(output.folder + "-" + output.name)
-        if Self.sameFile(published, copy) { return }
         if let info = try? published.stat(followTargetSymlink: false), info.type == .regular,
             output.bytes.isEmpty || Int(info.size) == output.bytes.count
         {
@@ -119,11 +118,14 @@ extension Spool {
                 try retryingInterrupts { () throws(Errno) in try fs.link(published, copy) }
                 linked = true
             } catch {
-                // Consumed between the look and the link, a copy of an earlier attempt (fine when
-                // identical), or a link the file system refuses (another mount, protected hard
-                // links): the bytes are copied below instead.
+                // Linked by an earlier attempt: done. Else consumed between the look and the link, a
+                // copy of an earlier attempt (fine when identical), or a link the file system refuses
+                // (another mount, protected hard links): the bytes are copied below instead.
+                if error == .fileExists, Self.sameFile(published, copy) { return }
             }
             if linked { return try syncDirectory(copies, .cannotArchive) }
+        } else if Self.sameFile(published, copy) {
+            return
         }
         guard !output.bytes.isEmpty else { return }
         guard try publish(output.bytes, into: copies, name: output.folder + "-" + output.name) else {
@@ -135,9 +137,9 @@ extension Spool {
     public func quarantine(_ claimed: Claimed, day: String, reason: String) throws -> String {
         let directory = folderPath(.error).appending(day)
         try createDurably(directory)
-        let name = resumedName(claimed, in: directory, marker: ".reason.txt")
+        let (name, linked) = resumedName(claimed, in: directory, marker: ".reason.txt")
         let target = directory.appending(name)
-        if let done = try finishHalfDoneMove(claimed, to: target, .cannotQuarantine) { return done }
+        if linked, let done = try finishHalfDoneMove(claimed, to: target, .cannotQuarantine) { return done }
         _ = try publish(
             Array((reason.hasSuffix("\n") ? reason : reason + "\n").utf8), into: directory, name: name + ".reason.txt")
         try moveCompanion(of: claimed, besides: target, .cannotQuarantine)
@@ -148,12 +150,25 @@ extension Spool {
     /// The name an input gets in a day folder: its own, unless taken by something else. After a
     /// crash the day folder may already hold this input's `NAME.outputs/` or `NAME.reason.txt`
     /// (written before the move), or the input itself (linked, not yet unlinked): the same name is
-    /// taken up again, never `NAME-2`.
-    private func resumedName(_ claimed: Claimed, in directory: FilePath, marker: String) -> String {
-        let base = directory.appending(claimed.name)
-        if Self.sameFile(base, FilePath(claimed.path)) { return claimed.name }
-        if !Self.exists(base), Self.exists(directory.appending(claimed.name + marker)) { return claimed.name }
-        return uniqueName(claimed.name, in: directory)
+    /// taken up again, never `NAME-2`. `linked`: the input is at that name already. One look at
+    /// each name (the common case, nothing there, is three lstat calls: this runs for every input).
+    private func resumedName(
+        _ claimed: Claimed, in directory: FilePath, marker: String
+    ) -> (name: String, linked: Bool) {
+        if let there = try? directory.appending(claimed.name).stat(followTargetSymlink: false) {
+            if let input = try? FilePath(claimed.path).stat(followTargetSymlink: false),
+                there.deviceID == input.deviceID, there.inode == input.inode
+            {
+                return (claimed.name, true)
+            }
+            return (uniqueName(claimed.name, in: directory), false)
+        }
+        // What this input's earlier attempt wrote before its move: a folder of outputs, a reason.
+        let written = try? directory.appending(claimed.name + marker).stat(followTargetSymlink: false)
+        if let written, written.type == (marker == ".outputs" ? .directory : .regular) { return (claimed.name, false) }
+        let other = marker == ".outputs" ? ".reason.txt" : ".outputs"
+        if written == nil, !Self.entryExists(directory.appending(claimed.name + other)) { return (claimed.name, false) }
+        return (uniqueName(claimed.name, in: directory), false)
     }
 
     /// When a failure came between link and unlink of the move, the input is already at `target`:
@@ -178,16 +193,16 @@ extension Spool {
         let source = FilePath(claimed.companionPath)
         let destination = Self.companion(of: target, suffix: ".meta")
         guard source != FilePath(claimed.path), Self.exists(source) else { return }
-        if Self.sameFile(source, destination) {
+        do {
+            try move(source, to: destination, code)
+        } catch let failure as Failure where failure.systemError == .fileExists && Self.sameFile(source, destination) {
             // Linked before a failure, not yet unlinked.
             do throws(Errno) {
                 try retryingInterrupts { () throws(Errno) in try fs.unlink(source) }
             } catch {
                 throw Failure(code, "Could not remove \(source) after linking it to \(destination): \(error).", error)
             }
-            return
         }
-        try move(source, to: destination, code)
     }
 
     /// Appends a line to a log file in `state/` (0640), synced: operators read what was done there.
@@ -295,7 +310,8 @@ extension Spool {
         guard !Self.exists(directory) else { return }
         var missing: [FilePath] = []
         var cursor = directory
-        while cursor != rootPath, isInsideRoot(cursor), !Self.exists(cursor) {
+        // The folder itself was looked at just now; each parent is looked at once.
+        while cursor != rootPath, isInsideRoot(cursor), cursor == directory || !Self.exists(cursor) {
             missing.insert(cursor, at: 0)
             cursor.removeLastComponent()
         }
@@ -337,12 +353,14 @@ extension Spool {
         }
     }
 
-    /// A name not yet used in `directory`: NAME, else NAME-2, NAME-3 … before the extension.
-    func uniqueName(_ name: String, in directory: FilePath) -> String {
+    /// A name not yet used in `directory`: NAME, else NAME-2, NAME-3 … before the extension; a name
+    /// is taken too when one of the files that go `besides` an input of that name is there.
+    func uniqueName(
+        _ name: String, in directory: FilePath, besides markers: [String] = [".reason.txt", ".outputs"]
+    ) -> String {
         func taken(_ candidate: String) -> Bool {
-            [candidate, candidate + ".reason.txt", candidate + ".outputs"].contains {
-                Self.entryExists(directory.appending($0))
-            }
+            Self.entryExists(directory.appending(candidate))
+                || markers.contains { Self.entryExists(directory.appending(candidate + $0)) }
         }
         guard taken(name) else { return name }
         let base = Self.stem(name)
