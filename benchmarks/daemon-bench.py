@@ -19,6 +19,14 @@ the same invocation on the same machine.
 
     benchmarks/daemon-bench.py [--binary .build/release/timebok] [--free 10000] [--reserve 2000]
                                [--rate 100] [--seconds 20] [--schemas ../shared/reference/schemas]
+                               [--work DIR]
+
+--work DIR puts the spools (and the floor's durable write) on DIR's file system instead of the
+temporary folder's: the file system is part of what is measured. On ext4 without a journal, every
+new file scans the inodes freed in the last one to five minutes (the kernel avoids reusing them),
+so a drain started soon after many deletions (the previous invocation's gigabyte of files, or
+retention's purge of a day folder) runs at a third to a half of its rate; the bench says so when
+the work folder is on such a file system.
 Build first: swift build -c release --product timebok
 """
 import argparse, os, re, shutil, signal, sqlite3, statistics, subprocess, sys, tempfile, time
@@ -225,13 +233,30 @@ def child_pid(pid):
         return pid
 
 
-def floor(schemas):
+def unjournaled_ext4(path):
+    """The device name when `path` is on ext4 without a journal (no /proc/fs/jbd2/NAME-*), else None."""
+    try:
+        device = os.stat(path).st_dev
+        for line in open("/proc/self/mountinfo"):
+            fields = line.split()
+            separator = fields.index("-")
+            major, minor = (int(x) for x in fields[2].split(":"))
+            if os.makedev(major, minor) == device and fields[separator + 1] == "ext4":
+                name = os.path.basename(fields[separator + 2])
+                journals = os.listdir("/proc/fs/jbd2") if os.path.isdir("/proc/fs/jbd2") else []
+                return None if any(j.startswith(name + "-") for j in journals) else name
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def floor(schemas, base=None):
     figures = {}
     out = subprocess.run(["openssl", "speed", "-seconds", "2", "rsa2048"], capture_output=True, text=True).stdout
     m = re.search(r"rsa\s+2048 bits\s+([\d.]+)s\s+([\d.]+)s", out)
     if m:
         figures["rsa2048 sign"] = float(m.group(1)) * 1000
-    work = tempfile.mkdtemp(prefix="timebok-floor-")
+    work = tempfile.mkdtemp(prefix="timebok-floor-", dir=base)
     began = time.time()
     for i in range(200):
         path = os.path.join(work, f".f{i}.tmp")
@@ -264,8 +289,14 @@ def main():
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--schemas", default=None)
+    parser.add_argument("--work", default=None, help="the folder whose file system holds the spools")
     args = parser.parse_args()
-    work = tempfile.mkdtemp(prefix="timebok-bench-")
+    work = tempfile.mkdtemp(prefix="timebok-bench-", dir=args.work)
+    device = unjournaled_ext4(work)
+    if device:
+        print(f"note: {work} is on ext4 without a journal ({device}): for up to five minutes after many files "
+              "were deleted there, every new file costs a scan of the freed inodes; leave minutes between "
+              "invocations, or use --work on a journaled file system")
     try:
         per_second = drain(args.binary, work, args.free, args.reserve)
         if shutil.which("strace"):
@@ -283,7 +314,7 @@ def main():
             p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
             print(f"steady: {len(latencies)} HentLedigeTimer at {args.rate:.0f}/s: rename into inbox/ to reply in outbox/ "
                   f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {latencies[-1]:.1f} ms")
-        figures = floor(args.schemas)
+        figures = floor(args.schemas, args.work)
         per_message = sum(figures.values())
         print("floor: " + ", ".join(f"{k} {v:.2f} ms" for k, v in figures.items()) + f": {per_message:.2f} ms per message, {1000 / per_message:.0f}/s")
         print(f"ratio: timebok drains at {per_second / (1000 / per_message):.2f} of the floor")
