@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Booking", dependencies: ["TimebokCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // XML Signature (PROTOCOL.md §8): sign, verify against an allowlist, keys and certificates.
         // The system's libcrypto (OpenSSL 3), for the RSA private-key operation only: it signs in
-        // about half the time BoringSSL takes on processors with AVX-512 IFMA (TimebokSigning/RSASigner.swift).
+        // less than half the time BoringSSL takes on processors with AVX-512 IFMA (TimebokSigning/RSASigner.swift).
         .systemLibrary(
             name: "COpenSSL",
             pkgConfig: "libcrypto",
@@ -87,7 +87,11 @@ let package = Package(
         // `swift run -c release timebok-bench`: figures for the closing notes, never a timed test.
         .executableTarget(
             name: "timebok-bench",
-            dependencies: ["HelsenorgeMessages", "TimebokXML", "Booking", "TimebokCore", "TimebokSigning"],
+            dependencies: [
+                "HelsenorgeMessages", "TimebokXML", "Booking", "TimebokCore", "TimebokSigning",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             path: "Sources/TimebokBench"),
         // What several test targets share: the reference-material gate, builders for helsenorge's
         // requests and citizens, a manual business clock, a process runner, a loopback listener.

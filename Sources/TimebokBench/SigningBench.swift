@@ -1,6 +1,8 @@
+import Crypto
 import Foundation
 import HelsenorgeMessages
 import TimebokSigning
+import _CryptoExtras
 
 /// Signed vs unsigned reply rate, beside `openssl speed rsa2048` in the same run.
 func signingBenchmark(rounds: Int) throws {
@@ -27,6 +29,13 @@ func signingBenchmark(rounds: Int) throws {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return seconds / Double(rounds) * 1e6
     }
+    // The private-key operation alone: by OpenSSL, as timebok signs, and by swift-crypto's BoringSSL,
+    // which signed before (RSASigner.swift says why it changed).
+    let digest = SHA256.hash(data: Array("timebok-bench signing".utf8))
+    let byOpenSSL = try measure { try identity.signature(ofSHA256Digest: Array(digest)).count }
+    let byBoringSSL = try measure {
+        try identity.privateKey.signature(for: digest, padding: .insecurePKCS1v1_5).rawRepresentation.count
+    }
     let unsigned = measure { MessageCodec.encode(message).count }
     let signed = try measure { try XMLSignature.sign(MessageCodec.encode(message), with: identity).count }
     let verify =
@@ -44,6 +53,10 @@ func signingBenchmark(rounds: Int) throws {
         String(
             format: "signing adds                                %8.1f µs per reply; verifying one costs %.1f µs",
             signed - unsigned, verify))
+    print(
+        String(
+            format: "one RSA-2048 signature: OpenSSL (timebok's) %8.1f µs, BoringSSL (swift-crypto) %.1f µs: %.2f",
+            byOpenSSL, byBoringSSL, byBoringSSL / byOpenSSL))
     // The floor: one RSA-2048 signature by OpenSSL on this machine, now.
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")

@@ -6,9 +6,9 @@ internal import _CryptoExtras
 /// The RSA private-key operation of an XML signature (RSASSA-PKCS1-v1_5 over a SHA-256 digest), by
 /// the system's OpenSSL libcrypto. Keys, certificates, digests and verification stay with
 /// swift-crypto; this one operation does not, because it is most of a signed reply's cost and
-/// OpenSSL 3 does it in about half the time BoringSSL takes on processors with AVX-512 IFMA (measured
-/// on this project's 2-core build machine: 342 µs against 586 µs per signature; `timebok-bench
-/// signing` prints both). PKCS#1 v1.5 signatures are deterministic: both libraries give the same
+/// OpenSSL 3 does it in less than half the time BoringSSL takes on processors with AVX-512 IFMA
+/// (measured on this project's 2-core build machine: about 250 µs against 585 µs per signature;
+/// `timebok-bench signing` prints both). PKCS#1 v1.5 signatures are deterministic: both libraries give the same
 /// bytes for the same key and digest, which loading checks and the tests compare.
 ///
 /// One `EVP_PKEY`, shared: OpenSSL 3 lets any number of threads sign with one key at once, each

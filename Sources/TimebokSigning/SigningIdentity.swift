@@ -72,6 +72,13 @@ public struct SigningIdentity: Sendable {
         }
     }
 
+    /// The RSASSA-PKCS1-v1_5 signature of a SHA-256 digest with this identity's key: the private-key
+    /// operation of an XML signature (``XMLSignature/sign(_:canonicalForm:with:)``), by OpenSSL
+    /// (``RSASigner``). Public for `timebok-bench signing`, which times it beside swift-crypto's.
+    public func signature(ofSHA256Digest digest: [UInt8]) throws(SigningError) -> [UInt8] {
+        try signer.sign(digest: digest)
+    }
+
     /// Loads a key and a certificate from PEM files. The key file must not be readable by other users.
     public static func load(keyFile: String, certificateFile: String) throws(SigningError) -> SigningIdentity {
         var info = stat()

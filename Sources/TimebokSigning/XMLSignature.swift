@@ -56,7 +56,7 @@ public enum XMLSignature {
                     .utf8)
         }
         let canonical = canonicalSignedInfo(signedInfo)
-        let value = try identity.signer.sign(digest: Array(SHA256.hash(data: canonical)))
+        let value = try identity.signature(ofSHA256Digest: Array(SHA256.hash(data: canonical)))
         return Array(bytes[..<closing]) + signature(value: Data(value).base64EncodedString())
             + Array(bytes[closing...])
     }
