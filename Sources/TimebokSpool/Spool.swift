@@ -415,7 +415,19 @@ public struct Spool: Sendable {
                 do {
                     try moveNoReplace(source, to: destination, .cannotClaim)
                 } catch let failure as Failure where failure.systemError == .fileExists {
-                    // Claimed before, with its message not yet: it stays as it is.
+                    // Claimed before, with its message not yet: it stays as it is; linked before a
+                    // failure and not yet unlinked (a file system without RENAME_NOREPLACE): the
+                    // waiting name goes, or the next message of that stem would take it as its own.
+                    if Self.sameFile(source, destination) {
+                        do throws(Errno) {
+                            try retryingInterrupts { () throws(Errno) in try fs.unlink(source) }
+                        } catch {
+                            throw Failure(
+                                .cannotClaim,
+                                "Could not remove \(source) after linking it to \(destination): \(error).",
+                                error)
+                        }
+                    }
                 }
             }
         }

@@ -121,7 +121,9 @@ extension Spool {
                 // Linked by an earlier attempt: done. Else consumed between the look and the link, a
                 // copy of an earlier attempt (fine when identical), or a link the file system refuses
                 // (another mount, protected hard links): the bytes are copied below instead.
-                if error == .fileExists, Self.sameFile(published, copy) { return }
+                if error == .fileExists, Self.sameFile(published, copy) {
+                    return try syncDirectory(copies, .cannotArchive)
+                }
             }
             if linked { return try syncDirectory(copies, .cannotArchive) }
         } else if Self.sameFile(published, copy) {
@@ -147,28 +149,28 @@ extension Spool {
         return target.string
     }
 
-    /// The name an input gets in a day folder: its own, unless taken by something else. After a
-    /// crash the day folder may already hold this input's `NAME.outputs/` or `NAME.reason.txt`
-    /// (written before the move), or the input itself (linked, not yet unlinked): the same name is
-    /// taken up again, never `NAME-2`. `linked`: the input is at that name already. One look at
-    /// each name (the common case, nothing there, is three lstat calls: this runs for every input).
+    /// The name an input gets in a day folder: its own, unless taken by something else, then NAME-2,
+    /// NAME-3 … After a crash the day folder may already hold this input's `NAME.outputs/` or
+    /// `NAME.reason.txt` (written before the move), or the input itself (linked, not yet unlinked),
+    /// under whichever of those names the earlier attempt took: that name is taken up again, never
+    /// the next one. `linked`: the input is at that name already. One look at each name (the common
+    /// case, nothing there, is three lstat calls: this runs for every input).
     private func resumedName(
         _ claimed: Claimed, in directory: FilePath, marker: String
     ) -> (name: String, linked: Bool) {
-        if let there = try? directory.appending(claimed.name).stat(followTargetSymlink: false) {
-            if let input = try? FilePath(claimed.path).stat(followTargetSymlink: false),
-                there.deviceID == input.deviceID, there.inode == input.inode
-            {
-                return (claimed.name, true)
-            }
-            return (uniqueName(claimed.name, in: directory), false)
-        }
-        // What this input's earlier attempt wrote before its move: a folder of outputs, a reason.
-        let written = try? directory.appending(claimed.name + marker).stat(followTargetSymlink: false)
-        if let written, written.type == (marker == ".outputs" ? .directory : .regular) { return (claimed.name, false) }
+        let input = try? FilePath(claimed.path).stat(followTargetSymlink: false)
         let other = marker == ".outputs" ? ".reason.txt" : ".outputs"
-        if written == nil, !Self.entryExists(directory.appending(claimed.name + other)) { return (claimed.name, false) }
-        return (uniqueName(claimed.name, in: directory), false)
+        for candidate in Self.candidateNames(claimed.name) {
+            if let there = try? directory.appending(candidate).stat(followTargetSymlink: false) {
+                if let input, there.deviceID == input.deviceID, there.inode == input.inode { return (candidate, true) }
+                continue
+            }
+            // What this input's earlier attempt wrote before its move: a folder of outputs, a reason.
+            let written = try? directory.appending(candidate + marker).stat(followTargetSymlink: false)
+            if let written, written.type == (marker == ".outputs" ? .directory : .regular) { return (candidate, false) }
+            if written == nil, !Self.entryExists(directory.appending(candidate + other)) { return (candidate, false) }
+        }
+        preconditionFailure("candidateNames(_:) never ends")
     }
 
     /// When a failure came between link and unlink of the move, the input is already at `target`:
@@ -362,14 +364,17 @@ extension Spool {
             Self.entryExists(directory.appending(candidate))
                 || markers.contains { Self.entryExists(directory.appending(candidate + $0)) }
         }
-        guard taken(name) else { return name }
-        let base = Self.stem(name)
+        return Self.candidateNames(name).first { !taken($0) }!
+    }
+
+    /// NAME, NAME-2, NAME-3 … (the counter before the extension), without end.
+    static func candidateNames(_ name: String) -> some Sequence<String> {
+        let base = stem(name)
         let ext = FilePath.Component(name)?.extension ?? ""
-        var counter = 2
-        while true {
-            let candidate = ext.isEmpty ? "\(base)-\(counter)" : "\(base)-\(counter).\(ext)"
-            if !taken(candidate) { return candidate }
-            counter += 1
+        return sequence(state: 1) { (counter: inout Int) -> String? in
+            defer { counter += 1 }
+            guard counter > 1 else { return name }
+            return ext.isEmpty ? "\(base)-\(counter)" : "\(base)-\(counter).\(ext)"
         }
     }
 
