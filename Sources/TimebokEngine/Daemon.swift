@@ -54,6 +54,10 @@ public final class SpoolDaemon: Sendable {
 
     private final class Confined: @unchecked Sendable {
         var engine: Engine
+        /// READY=1 was sent (and the "serving" line logged): once, when the first pass's recovery is done.
+        var ready = false
+        /// When the watchdog was last fed (nil: not yet).
+        var watchdogFed: ContinuousClock.Instant?
         init(engine: Engine) { self.engine = engine }
     }
 
@@ -143,11 +147,6 @@ public final class SpoolDaemon: Sendable {
                 metadata: ["event": "\(Event.passFailed.rawValue)"])
         }
         var backoff = 0.0
-        var ready = false
-        // The watchdog is fed at most once a second: the unit's WatchdogSec is a minute, and a
-        // datagram per loop turn would cost a socket per message under load.
-        let watchdogClock = ContinuousClock()
-        var watchdogFed: ContinuousClock.Instant?
         while true {
             let (stop, reload) = state.withLock { state -> (Bool, Bool) in
                 defer { state.reload = false }
@@ -155,21 +154,10 @@ public final class SpoolDaemon: Sendable {
             }
             if reload { reloadConfiguration() }
             backoff = pass(backoff: backoff)
-            if !ready {
-                ready = true
-                logger.info(
-                    "serving \(root)",
-                    metadata: [
-                        "event": "\(Event.ready.rawValue)", "signing": "\(confined.engine.signs)",
-                        "schemas": "\(confined.engine.schemaLevel)",
-                    ])
-                SystemdNotifier.notify("READY=1\nSTATUS=serving \(root)")
-            }
-            let now = watchdogClock.now
-            if watchdogFed.map({ now - $0 >= .seconds(1) }) ?? true {
-                SystemdNotifier.notify("WATCHDOG=1")
-                watchdogFed = now
-            }
+            // A first pass that could not even recover (the store unreadable) still serves: it
+            // retries with back-off, and says so in the log.
+            announceReady()
+            feedWatchdog()
             if stop { break }
             var timeout = backoff > 0 ? backoff : scanSeconds
             if backoff == 0, let next = try? confined.engine.nextHoldExpiry() {
@@ -188,11 +176,40 @@ public final class SpoolDaemon: Sendable {
         SystemdNotifier.notify("STOPPING=1")
     }
 
+    /// READY=1 and the "serving" line, once: when the first pass's recovery is done (a backlog
+    /// waiting at start is then drained as a ready daemon, not counted against the start timeout).
+    private func announceReady() {
+        guard !confined.ready else { return }
+        confined.ready = true
+        logger.info(
+            "serving \(root)",
+            metadata: [
+                "event": "\(Event.ready.rawValue)", "signing": "\(confined.engine.signs)",
+                "schemas": "\(confined.engine.schemaLevel)",
+            ])
+        SystemdNotifier.notify("READY=1\nSTATUS=serving \(root)")
+    }
+
+    /// WATCHDOG=1 from the loop and after every batch of a pass, at most once a second: the unit's
+    /// WatchdogSec is a minute, a pass over a long backlog can take longer, and a datagram per
+    /// batch would cost a socket each.
+    private func feedWatchdog() {
+        let now = ContinuousClock.now
+        guard confined.watchdogFed.map({ now - $0 >= .seconds(1) }) ?? true else { return }
+        confined.watchdogFed = now
+        SystemdNotifier.notify("WATCHDOG=1")
+    }
+
     /// One pass; returns the back-off before the next one (0 when all went well).
     private func pass(backoff: Double) -> Double {
         let report: Engine.Report
         do {
-            report = try confined.engine.process()
+            report = try confined.engine.process { [self] step in
+                if case .recovered = step { announceReady() }
+                feedWatchdog()
+                // Asked to stop: the batches in hand are finished, nothing more is claimed.
+                return !state.withLock { $0.stop }
+            }
         } catch let failure as Spool.Failure where failure.isBusy {
             // A `timebok process` pass holds the spool: it finishes, then we go on.
             return 0.2

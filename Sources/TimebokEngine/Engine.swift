@@ -43,6 +43,8 @@ public final class Engine {
     }
     /// The database checked and an earlier process's temporary files removed (the first pass).
     private var startChecked = false
+    /// This pass claims nothing more (its `progress` said so): the batches in hand are finished.
+    private var stopClaiming = false
 
     /// The level of checking in force for helsenorge messages.
     public var schemaLevel: SchemaLevel { SchemaLevel(officialFolder: config.officialSchemas) }
@@ -250,11 +252,23 @@ public final class Engine {
         public var leftoversRemoved = 0
     }
 
+    /// How far a pass has come (``process(progress:)``).
+    public enum Progress: Sendable {
+        /// What an earlier run left (outputs not yet published, inputs in `processing/`) is finished.
+        case recovered
+        /// A batch is finished.
+        case batch
+    }
+
     /// One pass over the spool, holding its lock: files left in `processing/` by an earlier run
     /// first, then every waiting command file and every message in `inbox/`, oldest name first, in
     /// batches (``runBatch(_:prefetched:report:more:)``), then requests whose hold time ran out. A file that cannot
-    /// be finished now stays in `processing/` for the next pass; the others go on.
-    public func process() throws -> Report {
+    /// be finished now stays in `processing/` for the next pass; the others go on. `progress` hears
+    /// when recovery is done and after every batch (a pass over a long backlog takes minutes, and a
+    /// supervisor's watchdog must not take that for a hang); when it answers false, nothing more is
+    /// claimed: the batches in hand are finished and the pass ends (a daemon asked to stop).
+    public func process(progress: (Progress) -> Bool = { _ in true }) throws -> Report {
+        stopClaiming = false
         let lock = try spool.lock()
         defer { withExtendedLifetime(lock) {} }
         // What only an earlier process can have left (a damaged database, its temporary files) is
@@ -284,12 +298,14 @@ public final class Engine {
             } catch {
                 report.retrying.append(("the spool's sync", "\(error)"))
             }
+            if !progress(.batch) { stopClaiming = true }
         }
+        if !progress(.recovered) { stopClaiming = true }
         var waiting: [String] = []
         setAsideOdd(in: .commands, report: &report)
         setAsideOdd(in: .inbox, report: &report)
-        try claimWaiting(in: .commands, waiting: &waiting, report: &report)
-        try claimWaiting(in: .inbox, waiting: &waiting, report: &report)
+        try claimWaiting(in: .commands, waiting: &waiting, report: &report, progress: progress)
+        try claimWaiting(in: .inbox, waiting: &waiting, report: &report, progress: progress)
         report.waiting = waiting
         // A `.meta` in processing/ whose message is neither there nor waiting: to error/ with a reason.
         for orphan in spool.orphanCompanions() {
@@ -315,7 +331,9 @@ public final class Engine {
 
     /// Claims the complete files waiting in a folder (an inbox message with its `.meta`), up to a
     /// batch at a time, and runs each batch. The claims' folder syncs wait for the batch's sync.
-    private func claimWaiting(in folder: Spool.Folder, waiting: inout [String], report: inout Report) throws {
+    private func claimWaiting(
+        in folder: Spool.Folder, waiting: inout [String], report: inout Report, progress: (Progress) -> Bool
+    ) throws {
         // The file system's own clock, read once per folder and only when there is something to
         // judge: file ages never depend on the business clock (which tests and replays fix).
         var fileSystemNow: Date?
@@ -325,7 +343,7 @@ public final class Engine {
         /// claimed already is finished first, and the pass then reports the failure).
         func claimBatch() -> [Spool.Claimed] {
             var batch: [Spool.Claimed] = []
-            while batch.count < config.batchSize, let file = files.popFirst() {
+            while !stopClaiming, batch.count < config.batchSize, let file = files.popFirst() {
                 // Without a settle time nothing waits; a probe that cannot be written (a full disk)
                 // counts every file as settled rather than stopping the pass.
                 let now = config.settleSeconds == 0 ? nil : fileSystemNow ?? (try? spool.fileSystemNow(in: folder))
@@ -359,6 +377,7 @@ public final class Engine {
         var current: (batch: [Spool.Claimed], prefetch: MessagePrefetch?)?
         defer { current?.prefetch?.waitForAll() }
         repeat {
+            var ran = false
             // The batch's own steps report their trouble; what escapes here is a last sync of claims
             // that a failed batch left unsynced: reported, and the pass goes on.
             do {
@@ -366,11 +385,13 @@ public final class Engine {
                     let this = current ?? prefetched(claimBatch())
                     let next = prefetched(claimBatch())
                     current = next
+                    ran = !this.batch.isEmpty
                     runBatch(this.batch, prefetched: this.prefetch, report: &report, more: !next.batch.isEmpty)
                 }
             } catch {
                 report.retrying.append(("the spool's sync", "\(error)"))
             }
+            if ran, !progress(.batch) { stopClaiming = true }
         } while current?.batch.isEmpty == false
         if let claimError { throw claimError }
         // Only when the last batch claimed nothing (every file left was taken by someone else, or

@@ -122,6 +122,29 @@ final class SyncCounter: Sendable {
         #expect(pass.counter.syncfs == 6 && pass.counter.fsyncs == 0, "three batches (3, 3, 1), two syncs each")
     }
 
+    /// A pass tells its progress (recovery done, then each batch), and claims nothing more once told
+    /// to stop: the batches in hand are finished, the rest waits in the inbox untouched (a daemon
+    /// asked to stop in a long backlog exits after a batch or two, not after the backlog).
+    @Test func aPassToldToStopFinishesTheBatchesInHandAndClaimsNoMore() throws {
+        let spool = try SpoolRobustness.smallOffice()
+        let text = try String(contentsOfFile: spool.root + "/timebok.conf", encoding: .utf8).replacingOccurrences(
+            of: "limits.batch-size = 64", with: "limits.batch-size = 3")
+        try text.write(toFile: spool.root + "/timebok.conf", atomically: true, encoding: .utf8)
+        Self.dropFreeSlotRequests(12, into: spool)
+        var heard: [Engine.Progress] = []
+        let report = try spool.engine().process { step in
+            heard.append(step)
+            return heard.count < 2  // recovered, then stop after the first batch
+        }
+        #expect(heard.first == .recovered && heard.dropFirst().allSatisfy { $0 == .batch }, "\(heard)")
+        // The first batch and the one claimed ahead of it while it was decided: two batches of three.
+        #expect(report.outcomes.count == 6 && report.outcomes.allSatisfy(\.ok), "\(report.outcomes.count)")
+        #expect(spool.files("processing").isEmpty)
+        #expect(spool.files("inbox").count == 6, "\(spool.files("inbox"))")
+        let rest = try spool.engine().process()
+        #expect(rest.outcomes.count == 6 && spool.files("inbox").isEmpty)
+    }
+
     @Test func onePoisonedInputFailsAloneAndTheRestOfItsBatchGoesOn() throws {
         let spool = try SpoolRobustness.smallOffice()
         Self.dropFreeSlotRequests(4, into: spool)
