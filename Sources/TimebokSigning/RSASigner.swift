@@ -19,17 +19,25 @@ final class RSASigner: @unchecked Sendable {
     /// The key swift-crypto parsed, handed to OpenSSL as its DER (PKCS#1) form; checked by signing
     /// a digest with OpenSSL and verifying it with swift-crypto.
     init(_ privateKey: _RSA.Signing.PrivateKey) throws(SigningError) {
-        let der = [UInt8](privateKey.derRepresentation)
+        var der = [UInt8](privateKey.derRepresentation)
+        ERR_clear_error()
         let parsed: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
             return d2i_AutoPrivateKey(nil, &cursor, buffer.count)
         }
+        // The private key's bytes are not left behind in freed memory.
+        der.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
         guard let parsed else {
             throw SigningError(.unreadableKey, "OpenSSL cannot read the RSA private key: \(Self.openSSLError()).")
         }
         key = parsed
         let probe = Array(SHA256.hash(data: Array("timebok: OpenSSL and swift-crypto sign alike".utf8)))
-        let signature = try sign(digest: probe)
+        let signature: [UInt8]
+        do {
+            signature = try sign(digest: probe)
+        } catch {
+            throw SigningError(.unreadableKey, "OpenSSL cannot sign with the private key: \(error.message)")
+        }
         guard
             privateKey.publicKey.isValidSignature(
                 _RSA.Signing.RSASignature(rawRepresentation: signature),
@@ -48,6 +56,7 @@ final class RSASigner: @unchecked Sendable {
         guard digest.count == 32 else {
             throw SigningError(.unsignable, "RSA signing needs a SHA-256 digest (32 bytes), not \(digest.count) bytes.")
         }
+        ERR_clear_error()
         guard let context = EVP_PKEY_CTX_new(key, nil) else {
             throw SigningError(.unsignable, "RSA signing failed: \(Self.openSSLError()).")
         }
@@ -69,9 +78,9 @@ final class RSASigner: @unchecked Sendable {
         return Array(signature.prefix(length))
     }
 
-    /// OpenSSL's first queued error as text (and the thread's queue emptied).
+    /// The reason OpenSSL queued last (the failing call's), as text; the thread's queue emptied.
     private static func openSSLError() -> String {
-        let code = ERR_get_error()
+        let code = ERR_peek_last_error()
         defer { ERR_clear_error() }
         guard code != 0 else { return "no reason given" }
         var buffer = [CChar](repeating: 0, count: 256)
