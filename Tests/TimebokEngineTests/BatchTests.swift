@@ -85,12 +85,17 @@ final class SyncCounter: Sendable {
         return seam
     }
 
+    /// `limits.batch-size` of a spool made with the default (64) set to `size`.
+    static func setBatchSize(_ size: Int, in spool: TemporarySpool) throws {
+        let text = try String(contentsOfFile: spool.root + "/timebok.conf", encoding: .utf8).replacingOccurrences(
+            of: "limits.batch-size = 64", with: "limits.batch-size = \(size)")
+        try text.write(toFile: spool.root + "/timebok.conf", atomically: true, encoding: .utf8)
+    }
+
     /// The syncs one pass over `count` waiting requests makes, with the batch size given.
     static func syncsOfAPass(over count: Int, batchSize: Int) throws -> (counter: SyncCounter, report: Engine.Report) {
         let spool = try SpoolRobustness.smallOffice()
-        let text = try String(contentsOfFile: spool.root + "/timebok.conf", encoding: .utf8).replacingOccurrences(
-            of: "limits.batch-size = 64", with: "limits.batch-size = \(batchSize)")
-        try text.write(toFile: spool.root + "/timebok.conf", atomically: true, encoding: .utf8)
+        try Self.setBatchSize(batchSize, in: spool)
         // The first input of the day creates the day folders: done once before counting.
         dropFreeSlotRequests(1, into: spool)
         _ = try spool.engine().process()
@@ -127,9 +132,7 @@ final class SyncCounter: Sendable {
     /// asked to stop in a long backlog exits after a batch or two, not after the backlog).
     @Test func aPassToldToStopFinishesTheBatchesInHandAndClaimsNoMore() throws {
         let spool = try SpoolRobustness.smallOffice()
-        let text = try String(contentsOfFile: spool.root + "/timebok.conf", encoding: .utf8).replacingOccurrences(
-            of: "limits.batch-size = 64", with: "limits.batch-size = 3")
-        try text.write(toFile: spool.root + "/timebok.conf", atomically: true, encoding: .utf8)
+        try Self.setBatchSize(3, in: spool)
         Self.dropFreeSlotRequests(12, into: spool)
         var heard: [Engine.Progress] = []
         let report = try spool.engine().process { step in
@@ -273,9 +276,7 @@ final class SyncCounter: Sendable {
     /// placed and only marks them.
     @Test func aBatchFinishedInsideTheNextOnesUndoneTransactionIsNeverSentTwice() throws {
         let spool = try SpoolRobustness.smallOffice()
-        let text = try String(contentsOfFile: spool.root + "/timebok.conf", encoding: .utf8).replacingOccurrences(
-            of: "limits.batch-size = 64", with: "limits.batch-size = 2")
-        try text.write(toFile: spool.root + "/timebok.conf", atomically: true, encoding: .utf8)
+        try Self.setBatchSize(2, in: spool)
         Self.dropFreeSlotRequests(4, into: spool)
         // The third reply staged is free-002's, the first of the second batch.
         let seam = Self.replyPendingFileFails(number: 3)
