@@ -207,7 +207,9 @@ public final class SpoolDaemon: Sendable {
             report = try confined.engine.process { [self] step in
                 if case .recovered = step { announceReady() }
                 feedWatchdog()
-                // Asked to stop: the batches in hand are finished, nothing more is claimed.
+                if case .recovered = step { return true }
+                // Asked to stop: the batches in hand are finished, nothing more is claimed (the last
+                // pass after a stop still takes one batch of what arrived with it).
                 return !state.withLock { $0.stop }
             }
         } catch let failure as Spool.Failure where failure.isBusy {
